@@ -1,0 +1,345 @@
+//! Journeys as stored (`journeys_journey`), their onboarding questions and answers, and the
+//! onboarding flow that starts a conversation.
+
+use postgres::GenericClient;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::conversations::{self, Conversation};
+use crate::{points, users, Error, Result};
+
+/// A journey as listed: what a user picks from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JourneySummary {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub is_active: bool,
+    pub questions: usize,
+    pub points: i64,
+}
+
+/// A journey with its options and onboarding questions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Journey {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub options: Value,
+    pub onboarding_questions: Vec<OnboardingQuestion>,
+    pub is_active: bool,
+}
+
+/// One onboarding question, as stored in `journeys_journey.onboarding_questions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OnboardingQuestion {
+    pub id: String,
+    #[serde(default)]
+    pub prompt: String,
+    /// `scale`, `choice` or `text`.
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<Value>,
+}
+
+/// Returns every journey, ordered by slug.
+pub fn list(client: &mut impl GenericClient) -> Result<Vec<JourneySummary>> {
+    let rows = client.query(
+        "SELECT j.id, j.slug, j.title, j.description, j.is_active, j.onboarding_questions,
+                (SELECT count(*) FROM memory_conversation_point p WHERE p.journey_id = j.id)
+         FROM journeys_journey j ORDER BY j.slug",
+        &[],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let questions: Value = r.get(5);
+            JourneySummary {
+                id: r.get(0),
+                slug: r.get(1),
+                title: r.get(2),
+                description: r.get(3),
+                is_active: r.get(4),
+                questions: questions.as_array().map_or(0, Vec::len),
+                points: r.get(6),
+            }
+        })
+        .collect())
+}
+
+const COLUMNS: &str = "id, slug, title, description, options, onboarding_questions, is_active";
+
+fn journey(row: &postgres::Row) -> Result<Journey> {
+    let slug: String = row.get(1);
+    let questions: Value = row.get(5);
+    let onboarding_questions = serde_json::from_value(questions).map_err(|e| {
+        Error::Invalid(format!(
+            "journey {slug}: stored onboarding questions are malformed: {e}"
+        ))
+    })?;
+    Ok(Journey {
+        id: row.get(0),
+        slug,
+        title: row.get(2),
+        description: row.get(3),
+        options: row.get(4),
+        onboarding_questions,
+        is_active: row.get(6),
+    })
+}
+
+/// Returns the journey with `slug`, or a not-found error that says how to list them.
+pub fn by_slug(client: &mut impl GenericClient, slug: &str) -> Result<Journey> {
+    let row = client.query_opt(
+        &format!("SELECT {COLUMNS} FROM journeys_journey WHERE slug = $1"),
+        &[&slug],
+    )?;
+    match row {
+        Some(row) => journey(&row),
+        None => Err(Error::NotFound(format!(
+            "no journey with slug {slug:?}; list them with `sdm journey list`"
+        ))),
+    }
+}
+
+/// Returns the journey with `id`.
+pub fn get(client: &mut impl GenericClient, id: i64) -> Result<Journey> {
+    let row = client.query_opt(
+        &format!("SELECT {COLUMNS} FROM journeys_journey WHERE id = $1"),
+        &[&id],
+    )?;
+    match row {
+        Some(row) => journey(&row),
+        None => Err(Error::NotFound(format!("no journey with id {id}"))),
+    }
+}
+
+/// Checks answers against the journey's questions: every id must be a question of the journey,
+/// a `scale` answer a number, a `choice` answer one of the choices, a `text` answer a non-empty
+/// string. The error lists every problem.
+pub fn validate_answers(journey: &Journey, answers: &Map<String, Value>) -> Result<()> {
+    let mut problems = Vec::new();
+    for (id, answer) in answers {
+        let Some(q) = journey.onboarding_questions.iter().find(|q| &q.id == id) else {
+            let known: Vec<&str> = journey
+                .onboarding_questions
+                .iter()
+                .map(|q| q.id.as_str())
+                .collect();
+            problems.push(format!(
+                "{id:?} is not a question of this journey (its questions: {})",
+                known.join(", ")
+            ));
+            continue;
+        };
+        let fits = match q.kind.as_str() {
+            "scale" => answer.is_number(),
+            "text" => answer.as_str().is_some_and(|s| !s.trim().is_empty()),
+            "choice" if !q.choices.is_empty() => {
+                q.choices.iter().any(|c| choice_value(c) == Some(answer))
+            }
+            _ => !answer.is_null(),
+        };
+        if !fits {
+            let expected = match q.kind.as_str() {
+                "scale" => "a number".to_string(),
+                "text" => "a non-empty string".to_string(),
+                "choice" => format!(
+                    "one of {}",
+                    q.choices
+                        .iter()
+                        .filter_map(choice_value)
+                        .map(Value::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                _ => "a value".to_string(),
+            };
+            problems.push(format!("answer to {id:?} is {answer}, expected {expected}"));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "journey {}: {}",
+            journey.slug,
+            problems.join("; ")
+        )))
+    }
+}
+
+/// A choice is either the value itself or an object carrying it under `id` or `value`.
+fn choice_value(choice: &Value) -> Option<&Value> {
+    match choice {
+        Value::Object(o) => o.get("id").or_else(|| o.get("value")),
+        other => Some(other),
+    }
+}
+
+/// Stores answers (replacing earlier answers to the same questions); returns how many.
+pub fn save_answers(
+    client: &mut impl GenericClient,
+    user_id: i64,
+    journey: &Journey,
+    answers: &Map<String, Value>,
+) -> Result<usize> {
+    validate_answers(journey, answers)?;
+    for (question_id, answer) in answers {
+        client.execute(
+            "INSERT INTO journeys_onboarding_answer (user_id, journey_id, question_id, answer)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (user_id, journey_id, question_id)
+             DO UPDATE SET answer = EXCLUDED.answer, answered_at = now()",
+            &[&user_id, &journey.id, question_id, answer],
+        )?;
+    }
+    Ok(answers.len())
+}
+
+/// A stored onboarding answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OnboardingAnswer {
+    pub question_id: String,
+    pub answer: Value,
+}
+
+/// Returns a user's answers for a journey, by question id.
+pub fn answers(
+    client: &mut impl GenericClient,
+    user_id: i64,
+    journey_id: i64,
+) -> Result<Vec<OnboardingAnswer>> {
+    let rows = client.query(
+        "SELECT question_id, answer FROM journeys_onboarding_answer
+         WHERE user_id = $1 AND journey_id = $2 ORDER BY question_id",
+        &[&user_id, &journey_id],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|r| OnboardingAnswer {
+            question_id: r.get(0),
+            answer: r.get(1),
+        })
+        .collect())
+}
+
+/// The outcome of onboarding a user onto a journey.
+#[derive(Debug, Clone, Serialize)]
+pub struct Onboarding {
+    pub user_id: i64,
+    pub journey: String,
+    /// How many answers this call stored.
+    pub answers_saved: usize,
+    /// Questions the user has not answered yet (in any call).
+    pub unanswered: Vec<String>,
+    pub conversation: Conversation,
+    /// False when the user already had a conversation on this journey (it is reused).
+    pub conversation_created: bool,
+}
+
+/// Onboards a user onto a journey in one transaction: checks and stores their answers, then
+/// starts their conversation on it (one per user and journey) with every point `not_started`.
+///
+/// ```no_run
+/// # fn main() -> app::Result<()> {
+/// let mut client = app::db::connect("postgres://localhost/sdm")?;
+/// let answers = serde_json::json!({"pain-level": 6}).as_object().cloned().unwrap();
+/// let started = app::journeys::onboard(&mut client, "ada@example.org", "knee-osteoarthritis-treatment", &answers)?;
+/// println!("conversation {} thread {}", started.conversation.id, started.conversation.thread_id);
+/// # Ok(()) }
+/// ```
+pub fn onboard(
+    client: &mut postgres::Client,
+    email: &str,
+    slug: &str,
+    answers: &Map<String, Value>,
+) -> Result<Onboarding> {
+    let mut tx = client.transaction()?;
+    let user = users::by_email(&mut tx, email)?;
+    let journey = by_slug(&mut tx, slug)?;
+    if !journey.is_active {
+        return Err(Error::Invalid(format!(
+            "journey {slug:?} is not active; pick another with `sdm journey list`"
+        )));
+    }
+    let answers_saved = save_answers(&mut tx, user.id, &journey, answers)?;
+    let answered: Vec<String> = self::answers(&mut tx, user.id, journey.id)?
+        .into_iter()
+        .map(|a| a.question_id)
+        .collect();
+    let unanswered = journey
+        .onboarding_questions
+        .iter()
+        .filter(|q| !answered.contains(&q.id))
+        .map(|q| q.id.clone())
+        .collect();
+    let (conversation, conversation_created) = conversations::start(&mut tx, user.id, &journey)?;
+    points::init_statuses(&mut tx, conversation.id, journey.id)?;
+    tx.commit()?;
+    Ok(Onboarding {
+        user_id: user.id,
+        journey: journey.slug,
+        answers_saved,
+        unanswered,
+        conversation,
+        conversation_created,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn knee() -> Journey {
+        Journey {
+            id: 1,
+            slug: "knee".into(),
+            title: "Knee".into(),
+            description: String::new(),
+            options: json!([]),
+            onboarding_questions: serde_json::from_value(json!([
+                {"id": "pain-level", "prompt": "How bad?", "kind": "scale"},
+                {"id": "hardest", "prompt": "Which?", "kind": "choice", "choices": ["Walking", "Stairs"]},
+                {"id": "goal", "prompt": "What?", "kind": "text"}
+            ]))
+            .unwrap(),
+            is_active: true,
+        }
+    }
+
+    fn answers(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn answers_must_name_questions_and_fit_their_kind() {
+        let j = knee();
+        assert!(validate_answers(
+            &j,
+            &answers(json!({"pain-level": 6, "hardest": "Stairs", "goal": "Garden"}))
+        )
+        .is_ok());
+        let err = validate_answers(&j, &answers(json!({"pain": 6})))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"pain\" is not a question") && err.contains("pain-level, hardest, goal"),
+            "{err}"
+        );
+        let err = validate_answers(
+            &j,
+            &answers(json!({"hardest": "Running", "pain-level": "six"})),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("one of \"Walking\", \"Stairs\"") && err.contains("expected a number"),
+            "{err}"
+        );
+    }
+}

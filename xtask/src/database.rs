@@ -1,0 +1,57 @@
+//! `cargo xtask migrate` and `status`, and the server every command works on.
+
+use anyhow::Context;
+use app::cluster::Server;
+use app::migrations::MigrationSet;
+use xshell::Shell;
+
+use crate::flags;
+
+/// Returns `DATABASE_URL`'s server, or the ephemeral cluster (stopped when the value drops).
+pub fn server() -> anyhow::Result<Server> {
+    Server::from_env().context("open database server")
+}
+
+/// Returns the migrations compiled into the app: what `sdm migrate` applies.
+pub fn migrations() -> anyhow::Result<MigrationSet> {
+    MigrationSet::embedded().context("load embedded migrations")
+}
+
+impl flags::Migrate {
+    pub fn run(self, _sh: &Shell) -> anyhow::Result<()> {
+        let server = server()?;
+        let set = migrations()?;
+        let mut client = server.connect()?;
+        if self.dry_run {
+            let pending: Vec<_> = app::migrate::status(&mut client, &set)?
+                .into_iter()
+                .filter(|s| s.applied_on.is_none() && !s.missing_file)
+                .collect();
+            println!("would apply {} migration(s):", pending.len());
+            for s in pending {
+                println!("  V{}__{}", s.version, s.name);
+            }
+            return Ok(());
+        }
+        let applied = app::migrate::migrate(&mut client, &set)?;
+        for m in &applied {
+            println!("applied V{}__{} ({:.1} ms)", m.version, m.name, m.millis);
+        }
+        println!(
+            "{} migration(s) applied to {}",
+            applied.len(),
+            app::db::redact(server.url())
+        );
+        Ok(())
+    }
+}
+
+impl flags::Status {
+    pub fn run(self, _sh: &Shell) -> anyhow::Result<()> {
+        let server = server()?;
+        let mut client = server.connect()?;
+        let statuses = app::migrate::status(&mut client, &migrations()?)?;
+        print!("{}", app::migrate::show_migrations(&statuses));
+        Ok(())
+    }
+}

@@ -1,0 +1,93 @@
+//! Command-line flags of `cargo xtask`, declared once; `--help` comes from these doc comments.
+
+use std::path::PathBuf;
+
+xflags::xflags! {
+    /// The SDM workspace's automation. With DATABASE_URL unset, commands run on an ephemeral
+    /// local Postgres under target/ that is started and stopped for them.
+    cmd xtask {
+        /// Drop and recreate the database (the ephemeral one needs no confirmation).
+        cmd reset {
+            /// Confirm the database to drop, by its exact name: --yes=<dbname>.
+            optional --yes dbname: String
+            /// Also allow a server that is not on this machine.
+            optional --allow-remote
+            /// Print the steps without running them.
+            optional --dry-run
+        }
+        /// Apply pending migrations (the same code path as `sdm migrate`).
+        cmd migrate {
+            /// Print the pending migrations without applying them.
+            optional --dry-run
+        }
+        /// List every migration as applied [X] or pending [ ] (as `sdm showmigrations`).
+        cmd status {}
+        /// Regenerate the load-journeys migration from fixtures/journeys/.
+        cmd fixtures {
+            /// Fail if the committed migration is stale instead of rewriting it.
+            optional --check
+        }
+        /// The CI gate: format, lints, migrations, fixtures, a fresh database, LangGraph schema,
+        /// the checklist and every test. Stops at the first failure.
+        cmd verify {
+            /// Write a JSON report of the steps to this file.
+            optional --json path: PathBuf
+            /// Skip the checks against the Python LangGraph library.
+            optional --skip-python
+        }
+        /// Squash the migration chain into one initial migration per module, proven equivalent.
+        cmd squash {
+            /// The migrations folder (default: migrations/).
+            optional --migrations dir: PathBuf
+            /// Print the plan and the files it would write; change nothing.
+            optional --dry-run
+            /// Exit non-zero if squash would change the folder.
+            optional --check
+            /// Proceed even if the folder has uncommitted changes.
+            optional --allow-dirty
+            /// Write the report as JSON to this file.
+            optional --json path: PathBuf
+        }
+        /// Print benchmark figures: cluster start, per-test databases, squash (see SPEC targets).
+        cmd bench {
+            /// Skip the squash benchmarks.
+            optional --no-squash
+        }
+    }
+}
+
+/// Returns the process arguments with `--flag=value` split into `--flag value`.
+pub fn args() -> Vec<std::ffi::OsString> {
+    split_equals(std::env::args_os().skip(1))
+}
+
+fn split_equals(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut out = Vec::new();
+    for arg in args {
+        match arg
+            .to_str()
+            .and_then(|s| s.strip_prefix("--"))
+            .and_then(|s| s.split_once('='))
+        {
+            Some((flag, value)) => {
+                out.push(format!("--{flag}").into());
+                out.push(value.into());
+            }
+            None => out.push(arg),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn splits_flag_equals_value() {
+        let args = ["reset", "--yes=sdm", "--dry-run"].map(std::ffi::OsString::from);
+        let got = super::split_equals(args.into_iter());
+        assert_eq!(
+            got,
+            ["reset", "--yes", "sdm", "--dry-run"].map(std::ffi::OsString::from)
+        );
+    }
+}

@@ -1,0 +1,58 @@
+//! `cargo xtask`: the SDM workspace's automation (reset, migrate, status, fixtures, verify, squash).
+
+mod bench;
+mod database;
+mod fixtures;
+mod flags;
+mod reset;
+mod schema;
+mod squash;
+mod verify;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use xshell::Shell;
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    let flags = flags::Xtask::from_vec(flags::args())?;
+    let sh = Shell::new()?;
+    sh.change_dir(project_root());
+    match flags.subcommand {
+        flags::XtaskCmd::Reset(cmd) => cmd.run(&sh),
+        flags::XtaskCmd::Migrate(cmd) => cmd.run(&sh),
+        flags::XtaskCmd::Status(cmd) => cmd.run(&sh),
+        flags::XtaskCmd::Fixtures(cmd) => cmd.run(&sh),
+        flags::XtaskCmd::Verify(cmd) => cmd.run(&sh),
+        flags::XtaskCmd::Squash(cmd) => squash::Squash {
+            migrations: cmd.migrations,
+            dry_run: cmd.dry_run,
+            check: cmd.check,
+            allow_dirty: cmd.allow_dirty,
+            json: cmd.json,
+        }
+        .run(&sh),
+        flags::XtaskCmd::Bench(cmd) => cmd.run(&sh),
+    }
+}
+
+/// Returns the workspace root (the parent of this crate's folder).
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+/// Times a step and prints it as `name ... 0.12s`, passing its result through.
+fn step<T>(name: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    let started = std::time::Instant::now();
+    eprintln!("==> {name}");
+    let result = f().with_context(|| name.to_string());
+    eprintln!("    {} in {:.2}s", if result.is_ok() { "done" } else { "FAILED" }, started.elapsed().as_secs_f64());
+    result
+}

@@ -1,0 +1,347 @@
+//! `cargo xtask verify`: the CI gate. Each step prints its time; the first failure stops the run.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{bail, ensure, Context};
+use app::cluster::Server;
+use app::migrations::MigrationSet;
+use serde::Serialize;
+use xshell::{cmd, Shell};
+
+use crate::{flags, schema};
+
+/// The LangGraph tables, as the Python library's `setup()` creates them.
+pub const LANGGRAPH_TABLES: &[&str] = &[
+    "checkpoints",
+    "checkpoint_blobs",
+    "checkpoint_writes",
+    "checkpoint_migrations",
+    "store",
+    "store_migrations",
+];
+
+#[derive(Serialize)]
+struct StepReport {
+    name: String,
+    ok: bool,
+    seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Report {
+    ok: bool,
+    seconds: f64,
+    steps: Vec<StepReport>,
+}
+
+struct Steps {
+    started: Instant,
+    steps: Vec<StepReport>,
+}
+
+impl Steps {
+    fn run(&mut self, name: &str, f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
+        let started = Instant::now();
+        eprintln!("==> {name}");
+        let result = f();
+        let seconds = started.elapsed().as_secs_f64();
+        eprintln!(
+            "    {} in {seconds:.2}s",
+            if result.is_ok() { "ok" } else { "FAILED" }
+        );
+        self.steps.push(StepReport {
+            name: name.to_string(),
+            ok: result.is_ok(),
+            seconds,
+            error: result.as_ref().err().map(|e| format!("{e:#}")),
+        });
+        result.with_context(|| format!("verify: {name}"))
+    }
+}
+
+impl flags::Verify {
+    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        let mut steps = Steps {
+            started: Instant::now(),
+            steps: Vec::new(),
+        };
+        let result = self.run_steps(sh, &mut steps);
+        let report = Report {
+            ok: result.is_ok(),
+            seconds: steps.started.elapsed().as_secs_f64(),
+            steps: steps.steps,
+        };
+        if let Some(path) = &self.json {
+            std::fs::write(path, serde_json::to_string_pretty(&report)?)
+                .with_context(|| format!("write {}", path.display()))?;
+        }
+        match &result {
+            Ok(()) => eprintln!(
+                "verify: all {} steps passed in {:.1}s",
+                report.steps.len(),
+                report.seconds
+            ),
+            Err(_) => eprintln!("verify: FAILED after {:.1}s", report.seconds),
+        }
+        result
+    }
+
+    fn run_steps(&self, sh: &Shell, steps: &mut Steps) -> anyhow::Result<()> {
+        let root = sh.current_dir();
+        steps.run("cargo fmt --check", || {
+            Ok(cmd!(sh, "cargo fmt --all -- --check").run()?)
+        })?;
+        steps.run("cargo clippy (warnings denied)", || {
+            Ok(cmd!(
+                sh,
+                "cargo clippy --quiet --workspace --all-targets -- -D warnings"
+            )
+            .run()?)
+        })?;
+        let mut set = None;
+        steps.run("migrations folder is valid", || {
+            let s = check_migrations(&root.join("migrations"))?;
+            eprintln!("    {} migrations", s.files.len());
+            set = Some(s);
+            Ok(())
+        })?;
+        let set = set.expect("set by the step above");
+        steps.run("fixtures are in sync", || crate::fixtures::check(&root))?;
+        let mut server = None;
+        steps.run("start database server", || {
+            server = Some(crate::database::server()?);
+            Ok(())
+        })?;
+        let server = server.expect("set by the step above");
+        let db = format!("sdm_verify_{}", std::process::id());
+        let _drop = DropDatabase {
+            server: &server,
+            name: db.clone(),
+        };
+        steps.run(
+            "fresh database: migrate, all applied, second migrate applies nothing",
+            || fresh_database(&server, &db, &set),
+        )?;
+        steps.run("LangGraph tables match the Python library's schema", || {
+            langgraph_schema(sh, &server, &db)
+        })?;
+        steps.run("checklist and all tests", || {
+            let url = server.url().to_string();
+            let skip = if self.skip_python { Some("1") } else { None };
+            let _env = skip.map(|v| sh.push_env("SDM_SKIP_PYTHON", v));
+            Ok(cmd!(sh, "cargo test --workspace --quiet")
+                .env("DATABASE_URL", url)
+                .secret()
+                .run()?)
+        })?;
+        Ok(())
+    }
+}
+
+struct DropDatabase<'a> {
+    server: &'a Server,
+    name: String,
+}
+
+impl Drop for DropDatabase<'_> {
+    fn drop(&mut self) {
+        let _ = self.server.drop_database(&self.name);
+    }
+}
+
+/// Loads and validates a migrations folder: names, unique versions, module folders.
+pub fn check_migrations(dir: &Path) -> anyhow::Result<MigrationSet> {
+    let set = MigrationSet::from_dir(dir)?;
+    ensure!(
+        !set.files.is_empty(),
+        "{} holds no migrations",
+        dir.display()
+    );
+    Ok(set)
+}
+
+/// Migrates a new database `db`, checks every migration is applied, and that a rerun is a no-op.
+pub fn fresh_database(server: &Server, db: &str, set: &MigrationSet) -> anyhow::Result<()> {
+    server.drop_database(db)?;
+    server.create_database(db, None)?;
+    let mut client = app::db::connect(&server.url_for(db))?;
+    let applied = app::migrate::migrate(&mut client, set)?;
+    let statuses = app::migrate::status(&mut client, set)?;
+    let unapplied: Vec<String> = statuses
+        .iter()
+        .filter(|s| s.applied_on.is_none())
+        .map(|s| format!("V{}__{}", s.version, s.name))
+        .collect();
+    ensure!(
+        unapplied.is_empty(),
+        "not applied after migrate: {}",
+        unapplied.join(", ")
+    );
+    ensure!(
+        statuses.len() == set.files.len(),
+        "history has {} rows for {} files",
+        statuses.len(),
+        set.files.len()
+    );
+    eprintln!("    applied {} migrations", applied.len());
+    let again = app::migrate::migrate(&mut client, set)?;
+    if !again.is_empty() {
+        bail!(
+            "a second migrate applied {} migration(s) again",
+            again.len()
+        );
+    }
+    Ok(())
+}
+
+/// Compares the LangGraph tables of `db` with the reference dump kept in `xtask/test_data/`.
+pub fn langgraph_schema(sh: &Shell, server: &Server, db: &str) -> anyhow::Result<()> {
+    let reference_path = sh
+        .current_dir()
+        .join("xtask/test_data/langgraph-schema.sql");
+    let reference = std::fs::read_to_string(&reference_path)
+        .with_context(|| format!("read {}", reference_path.display()))?;
+    let actual = schema::dump_schema(sh, server, db, LANGGRAPH_TABLES)?;
+    if let Some(diff) = schema::diff(
+        &schema::normalize_dump(&reference),
+        &schema::normalize_dump(&actual),
+    ) {
+        bail!(
+            "the LangGraph tables differ from {} (- reference, + ours):\n{diff}",
+            reference_path.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    /// Copies the workspace's migrations and fixtures into a fresh folder the test may break.
+    fn scratch_tree(name: &str) -> PathBuf {
+        let root = crate::project_root();
+        let dir = std::env::temp_dir().join(format!("sdm-verify-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for sub in ["migrations", "fixtures"] {
+            copy_dir(&root.join(sub), &dir.join(sub));
+        }
+        dir
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn verify_fails_on_a_broken_migration_naming_file_and_line() {
+        let tree = scratch_tree("broken");
+        let path = tree.join("migrations/evidence/V8__evidence_source_url.sql");
+        let sql = std::fs::read_to_string(&path).unwrap();
+        // Line 3 of the file now refers to a column that does not exist.
+        let mut lines: Vec<&str> = sql.lines().collect();
+        lines.insert(
+            2,
+            "ALTER TABLE evidence_document RENAME COLUMN no_such_column TO nothing;",
+        );
+        std::fs::write(&path, lines.join("\n")).unwrap();
+
+        let set = check_migrations(&tree.join("migrations")).unwrap();
+        let server = app::cluster::test_server();
+        let db = format!("sdm_verify_broken_{}", std::process::id());
+        let _drop = DropDatabase {
+            server,
+            name: db.clone(),
+        };
+        let err = format!("{:#}", fresh_database(server, &db, &set).unwrap_err());
+        assert!(err.contains("V8__evidence_source_url.sql:3:"), "{err}");
+        assert!(err.contains("no_such_column"), "{err}");
+        std::fs::remove_dir_all(tree).unwrap();
+    }
+
+    #[test]
+    fn verify_fails_on_a_misnamed_migration() {
+        let tree = scratch_tree("misnamed");
+        std::fs::write(
+            tree.join("migrations/users/V99_missing_underscore.sql"),
+            "SELECT 1;",
+        )
+        .unwrap();
+        let err = format!(
+            "{:#}",
+            check_migrations(&tree.join("migrations")).unwrap_err()
+        );
+        assert!(err.contains("V99_missing_underscore.sql"), "{err}");
+        std::fs::remove_dir_all(tree).unwrap();
+    }
+
+    #[test]
+    fn verify_fails_on_stale_fixtures_and_names_the_fix() {
+        let tree = scratch_tree("stale");
+        crate::fixtures::check(&tree).expect("the committed fixtures are in sync");
+        let fixture = std::fs::read_dir(tree.join("fixtures/journeys"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let text = std::fs::read_to_string(&fixture).unwrap();
+        let edited = text.replacen("\"title\": \"", "\"title\": \"Revised: ", 1);
+        assert_ne!(
+            text,
+            edited,
+            "fixture {} has a title to edit",
+            fixture.display()
+        );
+        std::fs::write(&fixture, edited).unwrap();
+        let err = format!("{:#}", crate::fixtures::check(&tree).unwrap_err());
+        assert!(err.contains("load_journeys.sql is stale"), "{err}");
+        assert!(err.contains("cargo xtask fixtures"), "{err}");
+        assert!(
+            err.contains("Revised: "),
+            "the diff shows the change: {err}"
+        );
+        std::fs::remove_dir_all(tree).unwrap();
+    }
+
+    #[test]
+    fn langgraph_tables_match_the_reference() {
+        let server = app::cluster::test_server();
+        let set = check_migrations(&crate::project_root().join("migrations")).unwrap();
+        let db = format!("sdm_verify_langgraph_{}", std::process::id());
+        let _drop = DropDatabase {
+            server,
+            name: db.clone(),
+        };
+        fresh_database(server, &db, &set).unwrap();
+        let sh = Shell::new().unwrap();
+        sh.change_dir(crate::project_root());
+        langgraph_schema(&sh, server, &db).unwrap();
+        // The check can fail: a changed column default is reported.
+        let mut client = app::db::connect(&server.url_for(&db)).unwrap();
+        client
+            .batch_execute(
+                "ALTER TABLE checkpoints ALTER COLUMN metadata SET DEFAULT '{\"x\":1}'::jsonb",
+            )
+            .unwrap();
+        let err = format!("{:#}", langgraph_schema(&sh, server, &db).unwrap_err());
+        assert!(
+            err.contains("+    metadata jsonb DEFAULT '{\"x\": 1}'::jsonb NOT NULL"),
+            "{err}"
+        );
+    }
+}

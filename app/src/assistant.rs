@@ -97,18 +97,8 @@ mod tests {
 
     #[test]
     fn guides_through_uncovered_points_in_order() {
-        let goals = point(
-            "goals",
-            "Pain and goals",
-            "What you want.",
-            PointStatus::Covered,
-        );
-        let tried = point(
-            "tried",
-            "Tried so far",
-            "Past treatments.",
-            PointStatus::NotStarted,
-        );
+        let goals = point("goals", "Pain and goals", "What you want.", PointStatus::Covered);
+        let tried = point("tried", "Tried so far", "Past treatments.", PointStatus::NotStarted);
         let points = [goals.clone(), tried];
         let ctx = TurnContext {
             journey_title: "Knee",
@@ -123,15 +113,7 @@ mod tests {
              Next, let's talk about \"Tried so far\": Past treatments."
         );
         let done = [goals.clone()];
-        let ctx = TurnContext {
-            previous_messages: 2,
-            points: &done,
-            newly_covered: &[],
-            ..ctx
-        };
-        assert!(GuideAssistant
-            .reply(&ctx)
-            .unwrap()
-            .starts_with("We have covered every point of \"Knee\""));
+        let ctx = TurnContext { previous_messages: 2, points: &done, newly_covered: &[], ..ctx };
+        assert!(GuideAssistant.reply(&ctx).unwrap().starts_with("We have covered every point of \"Knee\""));
     }
 }

@@ -80,28 +80,16 @@ pub struct ChatMessage {
 impl ChatMessage {
     /// Creates a user message with a fresh id.
     pub fn human(content: &str) -> Result<ChatMessage> {
-        Ok(ChatMessage {
-            role: Role::Human,
-            content: content.to_string(),
-            id: Some(random_uuid()?),
-        })
+        Ok(ChatMessage { role: Role::Human, content: content.to_string(), id: Some(random_uuid()?) })
     }
 
     /// Creates an assistant message with a fresh id.
     pub fn ai(content: &str) -> Result<ChatMessage> {
-        Ok(ChatMessage {
-            role: Role::Ai,
-            content: content.to_string(),
-            id: Some(random_uuid()?),
-        })
+        Ok(ChatMessage { role: Role::Ai, content: content.to_string(), id: Some(random_uuid()?) })
     }
 
     fn unsupported(what: &str) -> ChatMessage {
-        ChatMessage {
-            role: Role::Unsupported,
-            content: format!("[unsupported {what}]"),
-            id: None,
-        }
+        ChatMessage { role: Role::Unsupported, content: format!("[unsupported {what}]"), id: None }
     }
 }
 
@@ -182,55 +170,33 @@ pub fn append_messages(
     };
     let mut stored = stored.unwrap_or(StoredMessages::Json(Vec::new()));
     for m in messages {
-        stored
-            .push(m)
-            .map_err(|message| payload(thread_id, MESSAGES_CHANNEL, message))?;
+        stored.push(m).map_err(|message| payload(thread_id, MESSAGES_CHANNEL, message))?;
     }
-    let (blob_type, blob) = stored
-        .encode()
-        .map_err(|message| payload(thread_id, MESSAGES_CHANNEL, message))?;
+    let (blob_type, blob) = stored.encode().map_err(|message| payload(thread_id, MESSAGES_CHANNEL, message))?;
 
     let parent = latest.as_ref();
     let step = parent.map_or(1, |p| p.step + 1);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let checkpoint_id = new_checkpoint_id(now, parent.map(|p| p.id.as_str()), step)?;
     let empty = json!({});
     let previous = parent.map_or(&empty, |p| &p.checkpoint);
 
     // Every channel written in a step gets one new version: the highest so far plus one.
-    let mut channel_versions = previous
-        .get("channel_versions")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let mut channel_versions = previous.get("channel_versions").and_then(Value::as_object).cloned().unwrap_or_default();
     let highest = channel_versions.values().filter_map(version_number).max();
     let version = next_channel_version(highest)?;
     channel_versions.insert(START_CHANNEL.into(), Value::String(version.clone()));
     channel_versions.insert(MESSAGES_CHANNEL.into(), Value::String(version.clone()));
 
-    let mut versions_seen = previous
-        .get("versions_seen")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let mut start_seen = versions_seen
-        .get(START_CHANNEL)
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let mut versions_seen = previous.get("versions_seen").and_then(Value::as_object).cloned().unwrap_or_default();
+    let mut start_seen = versions_seen.get(START_CHANNEL).and_then(Value::as_object).cloned().unwrap_or_default();
     start_seen.insert(START_CHANNEL.into(), Value::String(version.clone()));
     versions_seen.insert(START_CHANNEL.into(), Value::Object(start_seen));
     // Python's checkpoints always carry the input pseudo-node's (empty) entry.
     versions_seen.entry(INPUT_NODE).or_insert_with(|| json!({}));
 
     // Inline (primitive) values of other channels stay as they were; messages live in the blob.
-    let mut channel_values = previous
-        .get("channel_values")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let mut channel_values = previous.get("channel_values").and_then(Value::as_object).cloned().unwrap_or_default();
     channel_values.remove(MESSAGES_CHANNEL);
     channel_values.remove(START_CHANNEL);
 
@@ -249,14 +215,7 @@ pub fn append_messages(
         "INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
          VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING",
-        &[
-            &thread_id,
-            &ROOT_NAMESPACE,
-            &MESSAGES_CHANNEL,
-            &version,
-            &blob_type,
-            &blob,
-        ],
+        &[&thread_id, &ROOT_NAMESPACE, &MESSAGES_CHANNEL, &version, &blob_type, &blob],
     )?;
     let parent_id = parent.map(|p| p.id.clone());
     client.execute(
@@ -278,26 +237,13 @@ pub fn append_messages(
 /// Deletes every checkpoint row of a thread (all namespaces) from the three checkpoint tables.
 pub fn delete_thread(client: &mut impl GenericClient, thread_id: &str) -> Result<ThreadDeletion> {
     Ok(ThreadDeletion {
-        checkpoint_writes: client.execute(
-            "DELETE FROM checkpoint_writes WHERE thread_id = $1",
-            &[&thread_id],
-        )?,
-        checkpoint_blobs: client.execute(
-            "DELETE FROM checkpoint_blobs WHERE thread_id = $1",
-            &[&thread_id],
-        )?,
-        checkpoints: client.execute(
-            "DELETE FROM checkpoints WHERE thread_id = $1",
-            &[&thread_id],
-        )?,
+        checkpoint_writes: client.execute("DELETE FROM checkpoint_writes WHERE thread_id = $1", &[&thread_id])?,
+        checkpoint_blobs: client.execute("DELETE FROM checkpoint_blobs WHERE thread_id = $1", &[&thread_id])?,
+        checkpoints: client.execute("DELETE FROM checkpoints WHERE thread_id = $1", &[&thread_id])?,
     })
 }
 
-fn latest_checkpoint(
-    client: &mut impl GenericClient,
-    thread_id: &str,
-    lock: bool,
-) -> Result<Option<Latest>> {
+fn latest_checkpoint(client: &mut impl GenericClient, thread_id: &str, lock: bool) -> Result<Option<Latest>> {
     let sql = format!(
         "SELECT checkpoint_id, checkpoint, metadata FROM checkpoints
          WHERE thread_id = $1 AND checkpoint_ns = $2 ORDER BY checkpoint_id DESC LIMIT 1{}",
@@ -321,9 +267,7 @@ fn load_messages(
     checkpoint: &Value,
 ) -> Result<Option<StoredMessages>> {
     if let Some(inline) = checkpoint.pointer("/channel_values/messages") {
-        return decode_json_value(inline.clone())
-            .map(Some)
-            .map_err(|m| payload(thread_id, MESSAGES_CHANNEL, m));
+        return decode_json_value(inline.clone()).map(Some).map_err(|m| payload(thread_id, MESSAGES_CHANNEL, m));
     }
     let version = match checkpoint.pointer("/channel_versions/messages") {
         None | Some(Value::Null) => return Ok(None),
@@ -362,37 +306,25 @@ pub fn decode_blob(
         "bytes" | "bytearray" => Ok(StoredMessages::Opaque(format!("builtins.{blob_type}"))),
         other => Ok(StoredMessages::Opaque(format!("blob type {other:?}"))),
     };
-    decoded
-        .map(Some)
-        .map_err(|message| payload(thread_id, channel, message))
+    decoded.map(Some).map_err(|message| payload(thread_id, channel, message))
 }
 
 fn decode_json_value(value: Value) -> std::result::Result<StoredMessages, String> {
     match value {
         Value::Array(items) => Ok(StoredMessages::Json(items)),
-        other => Err(format!(
-            "expected a list of messages, found {}",
-            json_kind(&other)
-        )),
+        other => Err(format!("expected a list of messages, found {}", json_kind(&other))),
     }
 }
 
 fn decode_msgpack(bytes: &[u8]) -> std::result::Result<StoredMessages, String> {
     let mut reader = bytes;
-    let value = rmpv::decode::read_value(&mut reader)
-        .map_err(|e| format!("msgpack blob does not decode: {e}"))?;
+    let value = rmpv::decode::read_value(&mut reader).map_err(|e| format!("msgpack blob does not decode: {e}"))?;
     if !reader.is_empty() {
-        return Err(format!(
-            "msgpack blob has {} bytes after its value",
-            reader.len()
-        ));
+        return Err(format!("msgpack blob has {} bytes after its value", reader.len()));
     }
     match value {
         rmpv::Value::Array(items) => Ok(StoredMessages::Msgpack(items)),
-        other => Err(format!(
-            "expected a list of messages, found msgpack {}",
-            msgpack_kind(&other)
-        )),
+        other => Err(format!("expected a list of messages, found msgpack {}", msgpack_kind(&other))),
     }
 }
 
@@ -425,9 +357,7 @@ impl StoredMessages {
             StoredMessages::Json(items) => items.push(encode_json_message(message)?),
             StoredMessages::Msgpack(items) => items.push(encode_msgpack_message(message)?),
             StoredMessages::Opaque(what) => {
-                return Err(format!(
-                    "the channel holds {what}, not a list of messages; refusing to overwrite it"
-                ))
+                return Err(format!("the channel holds {what}, not a list of messages; refusing to overwrite it"))
             }
         }
         Ok(())
@@ -435,14 +365,10 @@ impl StoredMessages {
 
     fn encode(&self) -> std::result::Result<(&'static str, Vec<u8>), String> {
         match self {
-            StoredMessages::Json(items) => Ok((
-                "json",
-                serde_json::to_vec(items).map_err(|e| e.to_string())?,
-            )),
+            StoredMessages::Json(items) => Ok(("json", serde_json::to_vec(items).map_err(|e| e.to_string())?)),
             StoredMessages::Msgpack(items) => {
                 let mut out = Vec::new();
-                rmpv::encode::write_value(&mut out, &rmpv::Value::Array(items.clone()))
-                    .map_err(|e| e.to_string())?;
+                rmpv::encode::write_value(&mut out, &rmpv::Value::Array(items.clone())).map_err(|e| e.to_string())?;
                 Ok(("msgpack", out))
             }
             StoredMessages::Opaque(what) => Err(format!("cannot write {what} as messages")),
@@ -464,10 +390,8 @@ fn role_of_class(class: &str) -> Option<Role> {
 /// Reads one entry of a `json` blob: LangChain's `{"lc":1,"type":"constructor",...}` form, or
 /// LangGraph's own `{"lc":2,...}` constructor form.
 fn json_message(item: &Value) -> ChatMessage {
-    let path: Option<Vec<&str>> = item
-        .get("id")
-        .and_then(Value::as_array)
-        .and_then(|ids| ids.iter().map(Value::as_str).collect());
+    let path: Option<Vec<&str>> =
+        item.get("id").and_then(Value::as_array).and_then(|ids| ids.iter().map(Value::as_str).collect());
     let is_constructor = item.get("type").and_then(Value::as_str) == Some("constructor");
     let (Some(path), true) = (path, is_constructor) else {
         return ChatMessage::unsupported(&format!("json {}", json_kind(item)));
@@ -476,9 +400,8 @@ fn json_message(item: &Value) -> ChatMessage {
         return ChatMessage::unsupported("json constructor without id");
     };
     let module = module.join(".");
-    let from_langchain = module == "langchain"
-        || module.starts_with("langchain.")
-        || module.starts_with("langchain_core");
+    let from_langchain =
+        module == "langchain" || module.starts_with("langchain.") || module.starts_with("langchain_core");
     match (role_of_class(class), from_langchain) {
         (Some(role), true) => {
             let kwargs = item.get("kwargs").cloned().unwrap_or(Value::Null);
@@ -500,14 +423,13 @@ fn json_content(content: Option<&Value>) -> String {
             .iter()
             .map(|b| match b {
                 Value::String(s) => s.clone(),
-                Value::Object(o) => match (
-                    o.get("type").and_then(Value::as_str),
-                    o.get("text").and_then(Value::as_str),
-                ) {
-                    (_, Some(text)) => text.to_string(),
-                    (Some(kind), None) => format!("[unsupported {kind} block]"),
-                    (None, None) => "[unsupported block]".to_string(),
-                },
+                Value::Object(o) => {
+                    match (o.get("type").and_then(Value::as_str), o.get("text").and_then(Value::as_str)) {
+                        (_, Some(text)) => text.to_string(),
+                        (Some(kind), None) => format!("[unsupported {kind} block]"),
+                        (None, None) => "[unsupported block]".to_string(),
+                    }
+                }
                 other => format!("[unsupported {} block]", json_kind(other)),
             })
             .collect::<Vec<_>>()
@@ -528,25 +450,15 @@ fn msgpack_message(item: &rmpv::Value) -> ChatMessage {
     };
     let module = parts.first().and_then(rmpv::Value::as_str).unwrap_or("?");
     let class = parts.get(1).and_then(rmpv::Value::as_str).unwrap_or("?");
-    let known = (*code == EXT_PYDANTIC_V2 || *code == EXT_PYDANTIC_V1)
-        && module.starts_with("langchain_core.messages");
-    let (Some(role), true, Some(rmpv::Value::Map(fields))) =
-        (role_of_class(class), known, parts.get(2))
-    else {
+    let known = (*code == EXT_PYDANTIC_V2 || *code == EXT_PYDANTIC_V1) && module.starts_with("langchain_core.messages");
+    let (Some(role), true, Some(rmpv::Value::Map(fields))) = (role_of_class(class), known, parts.get(2)) else {
         return ChatMessage::unsupported(&format!("{module}.{class}"));
     };
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k.as_str() == Some(name))
-            .map(|(_, v)| v)
-    };
+    let field = |name: &str| fields.iter().find(|(k, _)| k.as_str() == Some(name)).map(|(_, v)| v);
     ChatMessage {
         role,
         content: msgpack_content(field("content")),
-        id: field("id")
-            .and_then(rmpv::Value::as_str)
-            .map(str::to_string),
+        id: field("id").and_then(rmpv::Value::as_str).map(str::to_string),
     }
 }
 
@@ -559,10 +471,7 @@ fn msgpack_content(content: Option<&rmpv::Value>) -> String {
                 rmpv::Value::String(s) => s.as_str().unwrap_or_default().to_string(),
                 rmpv::Value::Map(entries) => {
                     let get = |name: &str| {
-                        entries
-                            .iter()
-                            .find(|(k, _)| k.as_str() == Some(name))
-                            .and_then(|(_, v)| v.as_str())
+                        entries.iter().find(|(k, _)| k.as_str() == Some(name)).and_then(|(_, v)| v.as_str())
                     };
                     match (get("text"), get("type")) {
                         (Some(text), _) => text.to_string(),
@@ -667,11 +576,7 @@ fn msgpack_kind(v: &rmpv::Value) -> &'static str {
 }
 
 fn payload(thread_id: &str, channel: &str, message: String) -> Error {
-    Error::Payload {
-        thread_id: thread_id.to_string(),
-        channel: channel.to_string(),
-        message,
-    }
+    Error::Payload { thread_id: thread_id.to_string(), channel: channel.to_string(), message }
 }
 
 /// Returns the integer part of a channel version (`"000…0006.0.1039…"` → 6; ints as they are).
@@ -711,11 +616,7 @@ const UUID_EPOCH_OFFSET: u64 = 0x01B2_1DD2_1381_4000;
 
 /// Returns a UUIDv6 checkpoint id for `now` that sorts (as text) after `after`, as LangGraph's
 /// `uuid6(clock_seq=step)` makes them.
-pub fn new_checkpoint_id(
-    now: std::time::Duration,
-    after: Option<&str>,
-    step: i64,
-) -> Result<String> {
+pub fn new_checkpoint_id(now: std::time::Duration, after: Option<&str>, step: i64) -> Result<String> {
     let mut timestamp = (now.as_nanos() / 100) as u64 + UUID_EPOCH_OFFSET;
     if let Some(previous) = after.and_then(uuid6_timestamp) {
         // A clock behind the thread's last checkpoint (or another writer's clock) must not reorder it.
@@ -723,11 +624,7 @@ pub fn new_checkpoint_id(
             timestamp = previous + 1;
         }
     }
-    let id = format_uuid6(
-        timestamp,
-        step as u64 & 0x3FFF,
-        random_u64()? & 0xFFFF_FFFF_FFFF,
-    );
+    let id = format_uuid6(timestamp, step as u64 & 0x3FFF, random_u64()? & 0xFFFF_FFFF_FFFF);
     match after {
         Some(previous) if id.as_str() <= previous => Err(Error::Invalid(format!(
             "the latest checkpoint id {previous:?} is not a UUIDv6 this thread can follow; \
@@ -768,14 +665,7 @@ fn parse_uuid(id: &str) -> Option<u128> {
 
 fn format_uuid(value: u128) -> String {
     let hex = format!("{value:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }
 
 /// Returns a random (version 4) UUID string, used for thread and message ids.
@@ -846,12 +736,7 @@ mod tests {
             (M::from("id"), M::from(id)),
             (M::from("example"), M::Boolean(false)),
         ]);
-        let inner = M::Array(vec![
-            M::from(module),
-            M::from(class),
-            fields,
-            M::from("model_validate_json"),
-        ]);
+        let inner = M::Array(vec![M::from(module), M::from(class), fields, M::from("model_validate_json")]);
         let mut data = Vec::new();
         rmpv::encode::write_value(&mut data, &inner).unwrap();
         M::Ext(5, data)
@@ -872,28 +757,13 @@ mod tests {
              "kwargs":{"content":[{"type":"text","text":"Tell me more."}],"type":"ai","id":"a-1","tool_calls":[]}},
             {"lc":1,"type":"constructor","id":["my_app","models","Widget"],"kwargs":{}}
         ]"#;
-        let messages = decode_blob("t", "messages", "json", Some(blob))
-            .unwrap()
-            .unwrap()
-            .to_messages();
+        let messages = decode_blob("t", "messages", "json", Some(blob)).unwrap().unwrap().to_messages();
         assert_eq!(
             messages,
             vec![
-                ChatMessage {
-                    role: Role::Human,
-                    content: "My knee hurts on stairs".into(),
-                    id: Some("h-1".into())
-                },
-                ChatMessage {
-                    role: Role::Ai,
-                    content: "Tell me more.".into(),
-                    id: Some("a-1".into())
-                },
-                ChatMessage {
-                    role: Role::Unsupported,
-                    content: "[unsupported my_app.models.Widget]".into(),
-                    id: None
-                },
+                ChatMessage { role: Role::Human, content: "My knee hurts on stairs".into(), id: Some("h-1".into()) },
+                ChatMessage { role: Role::Ai, content: "Tell me more.".into(), id: Some("a-1".into()) },
+                ChatMessage { role: Role::Unsupported, content: "[unsupported my_app.models.Widget]".into(), id: None },
             ]
         );
     }
@@ -910,47 +780,19 @@ mod tests {
             M::Ext(5, pack(&inner))
         };
         let list = M::Array(vec![
-            python_msgpack_message(
-                "langchain_core.messages.human",
-                "HumanMessage",
-                "I walk every day",
-                "h-9",
-            ),
-            python_msgpack_message(
-                "langchain_core.messages.ai",
-                "AIMessage",
-                "Good to hear.",
-                "a-9",
-            ),
+            python_msgpack_message("langchain_core.messages.human", "HumanMessage", "I walk every day", "h-9"),
+            python_msgpack_message("langchain_core.messages.ai", "AIMessage", "Good to hear.", "a-9"),
             unknown,
-            M::Ext(
-                1,
-                pack(&M::Array(vec![
-                    M::from("pathlib"),
-                    M::from("PosixPath"),
-                    M::Array(vec![]),
-                ])),
-            ),
+            M::Ext(1, pack(&M::Array(vec![M::from("pathlib"), M::from("PosixPath"), M::Array(vec![])]))),
         ]);
-        let messages = decode_blob("t", "messages", "msgpack", Some(&pack(&list)))
-            .unwrap()
-            .unwrap()
-            .to_messages();
+        let messages = decode_blob("t", "messages", "msgpack", Some(&pack(&list))).unwrap().unwrap().to_messages();
         assert_eq!(
             messages[0],
-            ChatMessage {
-                role: Role::Human,
-                content: "I walk every day".into(),
-                id: Some("h-9".into())
-            }
+            ChatMessage { role: Role::Human, content: "I walk every day".into(), id: Some("h-9".into()) }
         );
         assert_eq!(
             messages[1],
-            ChatMessage {
-                role: Role::Ai,
-                content: "Good to hear.".into(),
-                id: Some("a-9".into())
-            }
+            ChatMessage { role: Role::Ai, content: "Good to hear.".into(), id: Some("a-9".into()) }
         );
         assert_eq!(messages[2].content, "[unsupported mypkg.things.Gadget]");
         assert_eq!(messages[3].content, "[unsupported pathlib.PosixPath]");
@@ -963,53 +805,23 @@ mod tests {
             python_msgpack_message("langchain_core.messages.human", "HumanMessage", "hi", "h-1"),
             M::Ext(42, vec![1, 2, 3]),
         ]);
-        let mut stored = decode_blob("t", "messages", "msgpack", Some(&pack(&list)))
-            .unwrap()
-            .unwrap();
-        stored
-            .push(&ChatMessage {
-                role: Role::Ai,
-                content: "hello".into(),
-                id: Some("a-1".into()),
-            })
-            .unwrap();
+        let mut stored = decode_blob("t", "messages", "msgpack", Some(&pack(&list))).unwrap().unwrap();
+        stored.push(&ChatMessage { role: Role::Ai, content: "hello".into(), id: Some("a-1".into()) }).unwrap();
         let (kind, bytes) = stored.encode().unwrap();
         assert_eq!(kind, "msgpack");
-        let again = decode_blob("t", "messages", "msgpack", Some(&bytes))
-            .unwrap()
-            .unwrap();
-        let StoredMessages::Msgpack(items) = &again else {
-            panic!("expected msgpack")
-        };
-        assert_eq!(
-            items[1],
-            M::Ext(42, vec![1, 2, 3]),
-            "unknown entries are carried over byte for byte"
-        );
+        let again = decode_blob("t", "messages", "msgpack", Some(&bytes)).unwrap().unwrap();
+        let StoredMessages::Msgpack(items) = &again else { panic!("expected msgpack") };
+        assert_eq!(items[1], M::Ext(42, vec![1, 2, 3]), "unknown entries are carried over byte for byte");
         let messages = again.to_messages();
         assert_eq!(messages[1].content, "[unsupported msgpack extension 42]");
-        assert_eq!(
-            messages[2],
-            ChatMessage {
-                role: Role::Ai,
-                content: "hello".into(),
-                id: Some("a-1".into())
-            }
-        );
+        assert_eq!(messages[2], ChatMessage { role: Role::Ai, content: "hello".into(), id: Some("a-1".into()) });
     }
 
     #[test]
     fn json_messages_round_trip() {
-        let m = ChatMessage {
-            role: Role::Ai,
-            content: "Next: stairs".into(),
-            id: Some("x".into()),
-        };
+        let m = ChatMessage { role: Role::Ai, content: "Next: stairs".into(), id: Some("x".into()) };
         let encoded = encode_json_message(&m).unwrap();
-        assert_eq!(
-            encoded["id"],
-            json!(["langchain", "schema", "messages", "AIMessage"])
-        );
+        assert_eq!(encoded["id"], json!(["langchain", "schema", "messages", "AIMessage"]));
         assert_eq!(encoded["kwargs"]["type"], "ai");
         assert_eq!(json_message(&encoded), m);
     }
@@ -1023,23 +835,14 @@ mod tests {
             ("msgpack", &[0x92, 0x01][..]),
         ] {
             match decode_blob("thread-7", "messages", kind, Some(bytes)) {
-                Err(Error::Payload {
-                    thread_id,
-                    channel,
-                    message,
-                }) => {
-                    assert_eq!(
-                        (thread_id.as_str(), channel.as_str()),
-                        ("thread-7", "messages")
-                    );
+                Err(Error::Payload { thread_id, channel, message }) => {
+                    assert_eq!((thread_id.as_str(), channel.as_str()), ("thread-7", "messages"));
                     assert!(!message.is_empty());
                 }
                 other => panic!("{kind} {bytes:?}: expected a payload error, got {other:?}"),
             }
         }
-        let err = decode_blob("thread-7", "messages", "msgpack", Some(&[0x90, 0x90]))
-            .unwrap_err()
-            .to_string();
+        let err = decode_blob("thread-7", "messages", "msgpack", Some(&[0x90, 0x90])).unwrap_err().to_string();
         assert!(err.contains("thread thread-7, channel messages"), "{err}");
     }
 
@@ -1047,10 +850,7 @@ mod tests {
     fn empty_null_and_bytes_blobs_do_not_fail() {
         assert_eq!(decode_blob("t", "messages", "null", None).unwrap(), None);
         assert_eq!(decode_blob("t", "messages", "empty", None).unwrap(), None);
-        let bytes = decode_blob("t", "messages", "bytes", Some(b"\x00\x01"))
-            .unwrap()
-            .unwrap()
-            .to_messages();
+        let bytes = decode_blob("t", "messages", "bytes", Some(b"\x00\x01")).unwrap().unwrap().to_messages();
         assert_eq!(bytes[0].content, "[unsupported builtins.bytes]");
     }
 
@@ -1066,17 +866,10 @@ mod tests {
         assert_eq!(&first[14..15], "6");
         assert!(matches!(&first[19..20], "8" | "9" | "a" | "b"));
         // A later Python id (clock ahead of ours) still gets a successor.
-        let ahead = format_uuid6(
-            uuid6_timestamp(&first).unwrap() + 10_000_000,
-            0x3FFE,
-            0xFFFF_FFFF_FFFF,
-        );
+        let ahead = format_uuid6(uuid6_timestamp(&first).unwrap() + 10_000_000, 0x3FFE, 0xFFFF_FFFF_FFFF);
         let next = new_checkpoint_id(now, Some(&ahead), 2).unwrap();
         assert!(next > ahead, "{next} must sort after {ahead}");
-        assert_eq!(
-            uuid6_timestamp(&next),
-            Some(uuid6_timestamp(&ahead).unwrap() + 1)
-        );
+        assert_eq!(uuid6_timestamp(&next), Some(uuid6_timestamp(&ahead).unwrap() + 1));
         assert!(new_checkpoint_id(now, Some("zzzzzzzz"), 2).is_err());
     }
 
@@ -1090,12 +883,7 @@ mod tests {
         assert!((1e-4..1.0).contains(&frac));
         assert_eq!(python_float_016(0.25), "0000000000000.25");
         assert_eq!(python_float_016(0.10399814216549486), "0.10399814216549486");
-        assert_eq!(
-            version_number(&json!(
-                "00000000000000000000000000000006.0.10399814216549486"
-            )),
-            Some(6)
-        );
+        assert_eq!(version_number(&json!("00000000000000000000000000000006.0.10399814216549486")), Some(6));
         assert_eq!(version_number(&json!(3)), Some(3));
     }
 
@@ -1103,10 +891,7 @@ mod tests {
     fn timestamps_match_python_isoformat() {
         let t = Duration::from_secs(1_795_446_000) + Duration::from_micros(123_456);
         assert_eq!(iso_timestamp(t), "2026-11-23T15:00:00.123456+00:00");
-        assert_eq!(
-            iso_timestamp(Duration::ZERO),
-            "1970-01-01T00:00:00.000000+00:00"
-        );
+        assert_eq!(iso_timestamp(Duration::ZERO), "1970-01-01T00:00:00.000000+00:00");
         assert_eq!(civil_from_days(19_782), (2024, 2, 29));
     }
 

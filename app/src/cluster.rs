@@ -43,11 +43,7 @@ impl Server {
 
     /// Returns a server for `url`; nothing is started.
     pub fn external(url: String) -> Server {
-        Server {
-            url,
-            bin_dir: find_bin_dir().ok(),
-            cluster: None,
-        }
+        Server { url, bin_dir: find_bin_dir().ok(), cluster: None }
     }
 
     /// Starts (or joins) the ephemeral cluster under the workspace's `target/` folder.
@@ -60,11 +56,7 @@ impl Server {
         let cluster = Cluster::start(root)?;
         let url = cluster.url_for(DEFAULT_DATABASE);
         let bin_dir = Some(cluster.bin_dir.clone());
-        let server = Server {
-            url,
-            bin_dir,
-            cluster: Some(cluster),
-        };
+        let server = Server { url, bin_dir, cluster: Some(cluster) };
         server.ensure_database(DEFAULT_DATABASE)?;
         Ok(server)
     }
@@ -121,9 +113,7 @@ impl Server {
     /// Creates database `name` unless it exists.
     pub fn ensure_database(&self, name: &str) -> Result<()> {
         let mut client = self.admin()?;
-        let exists = client
-            .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])?
-            .is_some();
+        let exists = client.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])?.is_some();
         if !exists {
             client.batch_execute(&format!("CREATE DATABASE {}", ident(name)))?;
         }
@@ -133,10 +123,7 @@ impl Server {
     /// Drops database `name` if it exists, closing its connections first.
     pub fn drop_database(&self, name: &str) -> Result<()> {
         let mut client = self.admin()?;
-        client.batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            ident(name)
-        ))?;
+        client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(name)))?;
         Ok(())
     }
 
@@ -158,18 +145,9 @@ impl Server {
         result.map(|()| name)
     }
 
-    fn build_template(
-        &self,
-        admin: &mut postgres::Client,
-        name: &str,
-        set: &MigrationSet,
-    ) -> Result<()> {
-        let ready = admin
-            .query_opt(
-                "SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate",
-                &[&name],
-            )?
-            .is_some();
+    fn build_template(&self, admin: &mut postgres::Client, name: &str, set: &MigrationSet) -> Result<()> {
+        let ready =
+            admin.query_opt("SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate", &[&name])?.is_some();
         if ready {
             return Ok(());
         }
@@ -187,10 +165,7 @@ impl Server {
             }
         }
         let building = format!("{name}_building");
-        admin.batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            ident(&building)
-        ))?;
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(&building)))?;
         admin.batch_execute(&format!("CREATE DATABASE {}", ident(&building)))?;
         {
             let mut client = connect(&self.url_for(&building))?;
@@ -211,30 +186,19 @@ impl Server {
             "{TEST_PREFIX}{}_{}_{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos())
-                .unwrap_or(0)
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
                 % 100_000
         );
         let mut admin = self.admin()?;
         let sql = match set {
             Some(set) => {
                 let template = self.template_with(&mut admin, set)?;
-                format!(
-                    "CREATE DATABASE {} TEMPLATE {}",
-                    ident(&name),
-                    ident(&template)
-                )
+                format!("CREATE DATABASE {} TEMPLATE {}", ident(&name), ident(&template))
             }
             None => format!("CREATE DATABASE {}", ident(&name)),
         };
         admin.batch_execute(&sql)?;
-        Ok(TestDatabase {
-            url: self.url_for(&name),
-            name,
-            admin_url: self.url_for("postgres"),
-        })
+        Ok(TestDatabase { url: self.url_for(&name), name, admin_url: self.url_for("postgres") })
     }
 
     /// Stops the ephemeral cluster now if no other process is using it (also done on drop).
@@ -273,10 +237,7 @@ impl TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Ok(mut client) = connect(&self.admin_url) {
-            let _ = client.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                ident(&self.name)
-            ));
+            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(&self.name)));
         }
     }
 }
@@ -284,26 +245,19 @@ impl Drop for TestDatabase {
 /// The server shared by every test in this process, stopped when the process exits.
 pub fn test_server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
-    SERVER
-        .get_or_init(|| Server::from_env().unwrap_or_else(|e| panic!("test database server: {e}")))
+    SERVER.get_or_init(|| Server::from_env().unwrap_or_else(|e| panic!("test database server: {e}")))
 }
 
 /// Returns a fresh database migrated with the embedded migrations, cloned from a template.
 pub fn test_database() -> TestDatabase {
     static SET: OnceLock<MigrationSet> = OnceLock::new();
-    let set = SET.get_or_init(|| {
-        MigrationSet::embedded().unwrap_or_else(|e| panic!("embedded migrations: {e}"))
-    });
-    test_server()
-        .test_database(Some(set))
-        .unwrap_or_else(|e| panic!("test database: {e}"))
+    let set = SET.get_or_init(|| MigrationSet::embedded().unwrap_or_else(|e| panic!("embedded migrations: {e}")));
+    test_server().test_database(Some(set)).unwrap_or_else(|e| panic!("test database: {e}"))
 }
 
 /// Returns a fresh, empty database (no migrations applied).
 pub fn empty_database() -> TestDatabase {
-    test_server()
-        .test_database(None)
-        .unwrap_or_else(|e| panic!("test database: {e}"))
+    test_server().test_database(None).unwrap_or_else(|e| panic!("test database: {e}"))
 }
 
 /// An initialised data folder and, while this value lives, a running server using it.
@@ -449,11 +403,7 @@ pub fn default_cluster_dir() -> PathBuf {
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("..")
-                .join("target")
-        });
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target"));
     target.join("sdm-pg")
 }
 
@@ -465,10 +415,7 @@ pub fn find_bin_dir() -> Result<PathBuf> {
         return if has_server(&dir) {
             Ok(dir)
         } else {
-            Err(Error::Cluster(format!(
-                "PG_BIN={} has no initdb and postgres",
-                dir.display()
-            )))
+            Err(Error::Cluster(format!("PG_BIN={} has no initdb and postgres", dir.display())))
         };
     }
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
@@ -510,9 +457,7 @@ fn pg_command(bin_dir: &Path, tool: &str) -> Command {
 }
 
 fn run(mut cmd: Command, what: &str) -> Result<()> {
-    let out = cmd
-        .output()
-        .map_err(|e| Error::Cluster(format!("{what}: {e}")))?;
+    let out = cmd.output().map_err(|e| Error::Cluster(format!("{what}: {e}")))?;
     if out.status.success() {
         return Ok(());
     }
@@ -542,10 +487,7 @@ fn usable_root(preferred: &Path) -> Result<PathBuf> {
         return Ok(preferred);
     }
     // A parent folder is closed to the postgres user (e.g. under /root): fall back to /tmp.
-    let fallback = std::env::temp_dir().join(format!(
-        "sdm-pg-{:016x}",
-        fnv(preferred.to_string_lossy().as_bytes())
-    ));
+    let fallback = std::env::temp_dir().join(format!("sdm-pg-{:016x}", fnv(preferred.to_string_lossy().as_bytes())));
     fs::create_dir_all(&fallback).map_err(|e| io_err(&fallback, e))?;
     chown_to_postgres(&fallback)?;
     Ok(fallback)
@@ -557,10 +499,7 @@ fn socket_dir_for(root: &Path) -> PathBuf {
     if dir.as_os_str().len() + 16 < 100 {
         dir
     } else {
-        std::env::temp_dir().join(format!(
-            "sdm-pg-sock-{:016x}",
-            fnv(root.to_string_lossy().as_bytes())
-        ))
+        std::env::temp_dir().join(format!("sdm-pg-sock-{:016x}", fnv(root.to_string_lossy().as_bytes())))
     }
 }
 
@@ -577,16 +516,7 @@ fn initdb(bin_dir: &Path, data: &Path) -> Result<()> {
     let started = Instant::now();
     let _ = fs::remove_dir_all(data);
     let mut cmd = pg_command(bin_dir, "initdb");
-    cmd.arg("-D").arg(data).args([
-        "-A",
-        "trust",
-        "-U",
-        "postgres",
-        "-E",
-        "UTF8",
-        "--locale=C",
-        "--no-sync",
-    ]);
+    cmd.arg("-D").arg(data).args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"]);
     run(cmd, &format!("initdb {}", data.display()))?;
     // Throwaway work: durability off, no TCP, enough connections for parallel tests.
     let conf = "\n# sdm ephemeral cluster\nlisten_addresses = ''\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 200\nshared_buffers = 128MB\nmax_wal_size = 1GB\ncheckpoint_timeout = 30min\nlog_min_messages = warning\n";
@@ -594,11 +524,7 @@ fn initdb(bin_dir: &Path, data: &Path) -> Result<()> {
     let mut text = fs::read_to_string(&conf_path).map_err(|e| io_err(&conf_path, e))?;
     text.push_str(conf);
     fs::write(&conf_path, text).map_err(|e| io_err(&conf_path, e))?;
-    eprintln!(
-        "initialised local postgres in {} ({:.1}s)",
-        data.display(),
-        started.elapsed().as_secs_f64()
-    );
+    eprintln!("initialised local postgres in {} ({:.1}s)", data.display(), started.elapsed().as_secs_f64());
     Ok(())
 }
 
@@ -630,40 +556,26 @@ fn start_server(bin_dir: &Path, root: &Path, data: &Path, socket_dir: &Path) -> 
 
 fn stop_server(bin_dir: &Path, data: &Path) -> Result<()> {
     let mut cmd = pg_command(bin_dir, "pg_ctl");
-    cmd.arg("-D")
-        .arg(data)
-        .args(["-m", "fast", "-w", "-t", "60", "stop"]);
+    cmd.arg("-D").arg(data).args(["-m", "fast", "-w", "-t", "60", "stop"]);
     run(cmd, "stop postgres")
 }
 
 fn lock_file(path: &Path) -> Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(|e| io_err(path, e))
+    OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(|e| io_err(path, e))
 }
 
 fn io_err(path: &Path, source: std::io::Error) -> Error {
-    Error::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    Error::Io { path: path.to_path_buf(), source }
 }
 
 fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ *b as u64).wrapping_mul(0x100000001b3)
-    })
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100000001b3))
 }
 
 fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -677,10 +589,7 @@ pub fn ident(name: &str) -> String {
 /// Returns the database named in a URL or key=value connection string.
 pub fn database_of(url: &str) -> Option<String> {
     let config: postgres::Config = url.parse().ok()?;
-    config
-        .get_dbname()
-        .map(str::to_string)
-        .or_else(|| config.get_user().map(str::to_string))
+    config.get_dbname().map(str::to_string).or_else(|| config.get_user().map(str::to_string))
 }
 
 /// Returns `url` pointing at database `db` instead (URL or key=value form).
@@ -694,11 +603,8 @@ pub fn with_database(url: &str, db: &str) -> String {
         let query = tail.find('?').map(|i| &tail[i..]).unwrap_or("");
         return format!("{}{}/{}{}", &url[..scheme_end + 3], authority, db, query);
     }
-    let mut parts: Vec<String> = url
-        .split_whitespace()
-        .filter(|kv| !kv.starts_with("dbname="))
-        .map(str::to_string)
-        .collect();
+    let mut parts: Vec<String> =
+        url.split_whitespace().filter(|kv| !kv.starts_with("dbname=")).map(str::to_string).collect();
     parts.push(format!("dbname={db}"));
     parts.join(" ")
 }
@@ -728,10 +634,7 @@ mod tests {
             "postgres://u:p@h:5432/x?sslmode=disable"
         );
         assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
-        assert_eq!(
-            with_database("host=h dbname=sdm user=u", "x"),
-            "host=h user=u dbname=x"
-        );
+        assert_eq!(with_database("host=h dbname=sdm user=u", "x"), "host=h user=u dbname=x");
         assert_eq!(database_of("postgres://u@h/sdm").as_deref(), Some("sdm"));
     }
 

@@ -47,9 +47,7 @@ fn conversation(row: &postgres::Row) -> Conversation {
 }
 
 fn not_found(id: i64) -> Error {
-    Error::NotFound(format!(
-        "no conversation with id {id}; `sdm onboard` starts one"
-    ))
+    Error::NotFound(format!("no conversation with id {id}; `sdm onboard` starts one"))
 }
 
 /// Returns the conversation with `id`.
@@ -75,11 +73,7 @@ pub fn for_user(client: &mut impl GenericClient, user_id: i64) -> Result<Vec<Con
 
 /// Starts the user's conversation on a journey with a fresh thread id, or returns the one they
 /// already have; the flag says whether it was created.
-pub fn start(
-    client: &mut impl GenericClient,
-    user_id: i64,
-    journey: &Journey,
-) -> Result<(Conversation, bool)> {
+pub fn start(client: &mut impl GenericClient, user_id: i64, journey: &Journey) -> Result<(Conversation, bool)> {
     let thread_id = checkpoint::random_uuid()?;
     let inserted = client.query_opt(
         "INSERT INTO llmchat_conversation (user_id, journey_id, thread_id, title) VALUES ($1, $2, $3, $4)
@@ -122,17 +116,11 @@ pub fn delete(client: &mut postgres::Client, id: i64) -> Result<ConversationDele
 /// Does [`delete`]'s work inside the caller's transaction.
 pub fn delete_in(client: &mut impl GenericClient, id: i64) -> Result<ConversationDeletion> {
     let row = client
-        .query_opt(
-            "SELECT thread_id, user_id FROM llmchat_conversation WHERE id = $1 FOR UPDATE",
-            &[&id],
-        )?
+        .query_opt("SELECT thread_id, user_id FROM llmchat_conversation WHERE id = $1 FOR UPDATE", &[&id])?
         .ok_or_else(|| not_found(id))?;
     let thread_id: String = row.get(0);
     let user_id: i64 = row.get(1);
-    let point_statuses = client.execute(
-        "DELETE FROM memory_point_status WHERE conversation_id = $1",
-        &[&id],
-    )?;
+    let point_statuses = client.execute("DELETE FROM memory_point_status WHERE conversation_id = $1", &[&id])?;
     // The checkpoint tables and the store have no foreign keys: their rows go explicitly.
     let checkpoint_rows = checkpoint::delete_thread(client, &thread_id)?;
     let memories = store::prefix(&store::user_memories(user_id))?;
@@ -141,13 +129,7 @@ pub fn delete_in(client: &mut impl GenericClient, id: i64) -> Result<Conversatio
         &[&memories, &id.to_string()],
     )?;
     client.execute("DELETE FROM llmchat_conversation WHERE id = $1", &[&id])?;
-    Ok(ConversationDeletion {
-        conversation_id: id,
-        thread_id,
-        point_statuses,
-        checkpoint_rows,
-        store_items,
-    })
+    Ok(ConversationDeletion { conversation_id: id, thread_id, point_statuses, checkpoint_rows, store_items })
 }
 
 /// Returns a conversation's messages, oldest first.
@@ -195,11 +177,8 @@ pub fn chat(
     }
     let mut tx = client.transaction()?;
     // Locking the conversation queues concurrent turns, so the thread's parent chain stays linear.
-    tx.query_opt(
-        "SELECT 1 FROM llmchat_conversation WHERE id = $1 FOR UPDATE",
-        &[&id],
-    )?
-    .ok_or_else(|| not_found(id))?;
+    tx.query_opt("SELECT 1 FROM llmchat_conversation WHERE id = $1 FOR UPDATE", &[&id])?
+        .ok_or_else(|| not_found(id))?;
     let conversation = get(&mut tx, id)?;
     let journey = crate::journeys::get(&mut tx, conversation.journey_id)?;
     let before = points::progress(&mut tx, id)?;
@@ -212,12 +191,7 @@ pub fn chat(
         message,
         points: &before,
     })?;
-    let row_of = |point_id: &str| {
-        before
-            .iter()
-            .find(|p| p.point.point_id == point_id)
-            .map(|p| p.point.row_id)
-    };
+    let row_of = |point_id: &str| before.iter().find(|p| p.point.point_id == point_id).map(|p| p.point.row_id);
     for point_id in &extraction.covered {
         let row = row_of(point_id).ok_or_else(|| unknown_point(&journey.slug, point_id))?;
         points::advance(&mut tx, id, row, PointStatus::Covered, message.trim())?;
@@ -232,23 +206,15 @@ pub fn chat(
         Some(memory) => {
             let key = human.id.clone().unwrap_or(checkpoint::random_uuid()?);
             let value = serde_json::to_value(memory)?;
-            store::put(
-                &mut tx,
-                &store::user_memories(conversation.user_id),
-                &key,
-                &value,
-            )?;
+            store::put(&mut tx, &store::user_memories(conversation.user_id), &key, &value)?;
             Some(key)
         }
         None => None,
     };
 
     let after = points::progress(&mut tx, id)?;
-    let newly_covered: Vec<_> = after
-        .iter()
-        .filter(|p| extraction.covered.contains(&p.point.point_id))
-        .cloned()
-        .collect();
+    let newly_covered: Vec<_> =
+        after.iter().filter(|p| extraction.covered.contains(&p.point.point_id)).cloned().collect();
     let reply = assistant.reply(&TurnContext {
         journey_title: &journey.title,
         message,
@@ -256,15 +222,8 @@ pub fn chat(
         points: &after,
         newly_covered: &newly_covered,
     })?;
-    let saved = checkpoint::append_messages(
-        &mut tx,
-        &conversation.thread_id,
-        &[human, ChatMessage::ai(&reply)?],
-    )?;
-    tx.execute(
-        "UPDATE llmchat_conversation SET updated_at = now() WHERE id = $1",
-        &[&id],
-    )?;
+    let saved = checkpoint::append_messages(&mut tx, &conversation.thread_id, &[human, ChatMessage::ai(&reply)?])?;
+    tx.execute("UPDATE llmchat_conversation SET updated_at = now() WHERE id = $1", &[&id])?;
     tx.commit()?;
     Ok(Turn {
         conversation_id: id,
@@ -278,17 +237,12 @@ pub fn chat(
 }
 
 fn unknown_point(journey: &str, point_id: &str) -> Error {
-    Error::Invalid(format!(
-        "the extractor named point {point_id:?}, which journey {journey} does not have"
-    ))
+    Error::Invalid(format!("the extractor named point {point_id:?}, which journey {journey} does not have"))
 }
 
 /// Returns the memories a conversation produced, from the user's store namespace.
 pub fn memories(client: &mut impl GenericClient, id: i64) -> Result<Vec<store::Item>> {
     let conversation = get(client, id)?;
     let items = store::search(client, &store::user_memories(conversation.user_id))?;
-    Ok(items
-        .into_iter()
-        .filter(|i| i.value.get("conversation_id") == Some(&Value::from(id)))
-        .collect())
+    Ok(items.into_iter().filter(|i| i.value.get("conversation_id") == Some(&Value::from(id))).collect())
 }

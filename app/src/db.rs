@@ -7,9 +7,8 @@ pub fn database_url(flag: Option<&str>) -> Result<String> {
     if let Some(url) = flag {
         return Ok(url.to_string());
     }
-    std::env::var("DATABASE_URL").map_err(|_| {
-        Error::Invalid("no database: set DATABASE_URL or pass --database-url".to_string())
-    })
+    std::env::var("DATABASE_URL")
+        .map_err(|_| Error::Invalid("no database: set DATABASE_URL or pass --database-url".to_string()))
 }
 
 /// Returns `url` with any password replaced by `***`, for messages and logs.
@@ -21,25 +20,14 @@ pub fn redact(url: &str) -> String {
         if let Some(at) = rest[..authority_end].rfind('@') {
             let userinfo = &rest[..at];
             if let Some(colon) = userinfo.find(':') {
-                return format!(
-                    "{}{}:***{}",
-                    &url[..scheme_end + 3],
-                    &userinfo[..colon],
-                    &rest[at..]
-                );
+                return format!("{}{}:***{}", &url[..scheme_end + 3], &userinfo[..colon], &rest[at..]);
             }
         }
         return redact_query_password(url);
     }
     // key=value form: host=... password=...
     url.split_whitespace()
-        .map(|kv| {
-            if kv.starts_with("password=") {
-                "password=***"
-            } else {
-                kv
-            }
-        })
+        .map(|kv| if kv.starts_with("password=") { "password=***" } else { kv })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -50,13 +38,7 @@ fn redact_query_password(url: &str) -> String {
     };
     let params = url[q + 1..]
         .split('&')
-        .map(|p| {
-            if p.starts_with("password=") {
-                "password=***".to_string()
-            } else {
-                p.to_string()
-            }
-        })
+        .map(|p| if p.starts_with("password=") { "password=***".to_string() } else { p.to_string() })
         .collect::<Vec<_>>()
         .join("&");
     format!("{}?{}", &url[..q], params)
@@ -64,10 +46,8 @@ fn redact_query_password(url: &str) -> String {
 
 /// Opens a connection; a failure names the redacted URL and never the password.
 pub fn connect(url: &str) -> Result<postgres::Client> {
-    postgres::Client::connect(url, postgres::NoTls).map_err(|e| Error::Connect {
-        url: redact(url),
-        message: scrub(&with_sources(&e), url),
-    })
+    postgres::Client::connect(url, postgres::NoTls)
+        .map_err(|e| Error::Connect { url: redact(url), message: scrub(&with_sources(&e), url) })
 }
 
 /// Returns an error's message followed by its causes (`postgres::Error` hides the useful part there).
@@ -94,10 +74,7 @@ pub fn scrub(message: &str, url: &str) -> String {
 }
 
 fn password_of(url: &str) -> Option<String> {
-    url.parse::<postgres::Config>()
-        .ok()?
-        .get_password()
-        .map(|p| String::from_utf8_lossy(p).into_owned())
+    url.parse::<postgres::Config>().ok()?.get_password().map(|p| String::from_utf8_lossy(p).into_owned())
 }
 
 #[cfg(test)]
@@ -110,21 +87,12 @@ mod tests {
             redact("postgres://bob:s3cret@db.example.com:5432/sdm"),
             "postgres://bob:***@db.example.com:5432/sdm"
         );
-        assert_eq!(
-            redact("postgresql://bob@localhost/sdm"),
-            "postgresql://bob@localhost/sdm"
-        );
-        assert_eq!(
-            redact("host=db user=bob password=s3cret dbname=sdm"),
-            "host=db user=bob password=*** dbname=sdm"
-        );
+        assert_eq!(redact("postgresql://bob@localhost/sdm"), "postgresql://bob@localhost/sdm");
+        assert_eq!(redact("host=db user=bob password=s3cret dbname=sdm"), "host=db user=bob password=*** dbname=sdm");
         assert_eq!(
             redact("postgres://localhost/sdm?user=bob&password=s3cret"),
             "postgres://localhost/sdm?user=bob&password=***"
         );
-        assert_eq!(
-            scrub("auth failed for s3cret", "postgres://bob:s3cret@h/db"),
-            "auth failed for ***"
-        );
+        assert_eq!(scrub("auth failed for s3cret", "postgres://bob:s3cret@h/db"), "auth failed for ***");
     }
 }

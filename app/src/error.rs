@@ -13,24 +13,13 @@ pub enum Error {
     MigrationFile { path: PathBuf, message: String },
     /// A migration's SQL failed on the server.
     #[error("migration {name} failed at {path}:{line}:{column}: {message}")]
-    MigrationFailed {
-        name: String,
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    MigrationFailed { name: String, path: PathBuf, line: usize, column: usize, message: String },
     /// The database's history does not match the migration files.
     #[error("migration history: {0}")]
     History(String),
     /// A journey fixture is malformed or inconsistent.
     #[error("{path}:{line}:{column}: {message}")]
-    Fixture {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    Fixture { path: PathBuf, line: usize, column: usize, message: String },
     /// Something the caller asked for does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -39,11 +28,7 @@ pub enum Error {
     Invalid(String),
     /// A stored LangGraph payload could not be decoded.
     #[error("thread {thread_id}, channel {channel}: {message}")]
-    Payload {
-        thread_id: String,
-        channel: String,
-        message: String,
-    },
+    Payload { thread_id: String, channel: String, message: String },
     /// The local Postgres cluster could not be set up, started or stopped.
     #[error("local postgres: {0}")]
     Cluster(String),
@@ -54,10 +39,7 @@ pub enum Error {
     #[error("database: {}", crate::db::with_sources(.0))]
     Db(#[from] postgres::Error),
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
 }

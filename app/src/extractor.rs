@@ -64,12 +64,7 @@ impl MemoryExtractor for PhraseExtractor {
             .points
             .iter()
             .filter(|p| p.status != PointStatus::Covered)
-            .filter(|p| {
-                p.point
-                    .covered_when
-                    .iter()
-                    .any(|phrase| contains_phrase(ctx.message, phrase))
-            })
+            .filter(|p| p.point.covered_when.iter().any(|phrase| contains_phrase(ctx.message, phrase)))
             .map(|p| p.point.point_id.clone())
             .collect();
         let in_progress = ctx
@@ -84,11 +79,7 @@ impl MemoryExtractor for PhraseExtractor {
             conversation_id: ctx.conversation_id,
             journey: ctx.journey_slug.to_string(),
         });
-        Ok(Extraction {
-            covered,
-            in_progress,
-            memory,
-        })
+        Ok(Extraction { covered, in_progress, memory })
     }
 }
 
@@ -112,10 +103,7 @@ pub fn contains_phrase(message: &str, phrase: &str) -> bool {
 }
 
 fn normalize(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
 #[cfg(test)]
@@ -127,10 +115,7 @@ mod tests {
     fn phrases_match_whole_words_in_any_case() {
         assert!(contains_phrase("I WALK to work", "walk"));
         assert!(contains_phrase("walk.", "walk"));
-        assert!(contains_phrase(
-            "I want   to be\nable to dance",
-            "want to be able"
-        ));
+        assert!(contains_phrase("I want   to be\nable to dance", "want to be able"));
         assert!(!contains_phrase("the sidewalk is icy", "walk"));
         assert!(!contains_phrase("I walked", "walk"));
         assert!(!contains_phrase("anything", ""));
@@ -167,23 +152,15 @@ mod tests {
             points: &points,
         };
 
-        let e = PhraseExtractor
-            .extract(&ctx("Physio helped a bit"))
-            .unwrap();
+        let e = PhraseExtractor.extract(&ctx("Physio helped a bit")).unwrap();
         assert_eq!(e.covered, vec!["tried".to_string()]);
         assert_eq!(e.in_progress.as_deref(), Some("goals"));
         let memory = e.memory.unwrap();
-        assert_eq!(
-            (memory.statement.as_str(), memory.conversation_id),
-            ("Physio helped a bit", 2)
-        );
+        assert_eq!((memory.statement.as_str(), memory.conversation_id), ("Physio helped a bit", 2));
         assert_eq!(memory.point_ids, vec!["tried".to_string()]);
 
         let e = PhraseExtractor.extract(&ctx("Stairs are hard")).unwrap();
-        assert_eq!(
-            (e.covered, e.in_progress),
-            (vec!["goals".to_string()], None)
-        );
+        assert_eq!((e.covered, e.in_progress), (vec!["goals".to_string()], None));
 
         let e = PhraseExtractor.extract(&ctx("Hello")).unwrap();
         assert!(e.covered.is_empty() && e.memory.is_none());

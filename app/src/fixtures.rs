@@ -95,10 +95,7 @@ pub struct ConversationPoint {
 pub fn load_dir(dir: &Path) -> Result<Vec<Journey>> {
     let mut loaded: Vec<LoadedJourney> = Vec::new();
     for path in json_files(dir)? {
-        let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
         loaded.push(parse(&path, &text)?);
     }
 
@@ -139,9 +136,7 @@ pub fn to_sql(journeys: &[Journey]) -> String {
     ));
     sql.push_str(KEEP_MARKER);
     sql.push('\n');
-    sql.push_str(
-        "--\n-- Upserts by slug and by (journey, point id), so loading twice changes nothing.\n",
-    );
+    sql.push_str("--\n-- Upserts by slug and by (journey, point id), so loading twice changes nothing.\n");
     for statement in statements(journeys) {
         sql.push('\n');
         if let Some(comment) = &statement.comment {
@@ -174,11 +169,7 @@ pub fn upsert(client: &mut postgres::Client, journeys: &[Journey]) -> Result<()>
                 }
                 _ => "",
             };
-            Error::Invalid(format!(
-                "loading {} failed: {}{hint}",
-                statement.subject,
-                db_message(&e)
-            ))
+            Error::Invalid(format!("loading {} failed: {}{hint}", statement.subject, db_message(&e)))
         })?;
     }
     tx.commit()?;
@@ -190,27 +181,19 @@ pub fn upsert(client: &mut postgres::Client, journeys: &[Journey]) -> Result<()>
 pub fn migration_path(migrations_dir: &Path) -> Result<PathBuf> {
     let suffix = format!("__{MIGRATION_NAME}.sql");
     let mut found = Vec::new();
-    for dir in [
-        migrations_dir.join("journeys"),
-        migrations_dir.to_path_buf(),
-    ] {
+    for dir in [migrations_dir.join("journeys"), migrations_dir.to_path_buf()] {
         let entries = match std::fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(source) => return Err(Error::Io { path: dir, source }),
         };
         for entry in entries {
-            let entry = entry.map_err(|source| Error::Io {
-                path: dir.clone(),
-                source,
-            })?;
+            let entry = entry.map_err(|source| Error::Io { path: dir.clone(), source })?;
             let name = entry.file_name().to_string_lossy().into_owned();
             let is_load_journeys = name
                 .strip_prefix('V')
                 .and_then(|rest| rest.strip_suffix(&suffix))
-                .is_some_and(|version| {
-                    !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit())
-                });
+                .is_some_and(|version| !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit()));
             if is_load_journeys && entry.path().is_file() {
                 found.push(entry.path());
             }
@@ -323,9 +306,7 @@ fn compact_json<T: Serialize>(value: &T) -> String {
 
 /// Keeps a comment on one line whatever the slug holds (to_sql also accepts unvalidated journeys).
 fn comment_safe(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 fn db_message(e: &postgres::Error) -> String {
@@ -345,21 +326,13 @@ struct LoadedJourney {
 impl LoadedJourney {
     fn error(&self, pointer: &str, message: String) -> Error {
         let (line, column) = self.positions.of(pointer);
-        Error::Fixture {
-            path: self.path.clone(),
-            line,
-            column,
-            message,
-        }
+        Error::Fixture { path: self.path.clone(), line, column, message }
     }
 }
 
 /// Returns the `*.json` files directly in `dir`, sorted by name.
 fn json_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let io = |source| Error::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
+    let io = |source| Error::Io { path: dir.to_path_buf(), source };
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let path = entry.map_err(io)?.path();
@@ -384,18 +357,9 @@ fn parse(path: &Path, text: &str) -> Result<LoadedJourney> {
             _ if message.starts_with("missing field") => format!("{message}; add it"),
             _ => message,
         };
-        Error::Fixture {
-            path: path.to_path_buf(),
-            line: e.line().max(1),
-            column: e.column().max(1),
-            message,
-        }
+        Error::Fixture { path: path.to_path_buf(), line: e.line().max(1), column: e.column().max(1), message }
     })?;
-    let loaded = LoadedJourney {
-        path: path.to_path_buf(),
-        positions: Positions::scan(text),
-        journey,
-    };
+    let loaded = LoadedJourney { path: path.to_path_buf(), positions: Positions::scan(text), journey };
     validate(&loaded)?;
     Ok(loaded)
 }
@@ -418,8 +382,7 @@ fn validate(loaded: &LoadedJourney) -> Result<()> {
         if let Some(pointer) = find_nul(&value, String::new()) {
             return fail(
                 &pointer,
-                "text contains a NUL character (\\u0000), which Postgres cannot store; remove it"
-                    .to_string(),
+                "text contains a NUL character (\\u0000), which Postgres cannot store; remove it".to_string(),
             );
         }
     }
@@ -429,20 +392,13 @@ fn validate(loaded: &LoadedJourney) -> Result<()> {
     if j.options.len() < 2 {
         return fail(
             "/options",
-            format!(
-                "journey `{}` has {} option(s); a decision needs at least two",
-                j.slug,
-                j.options.len()
-            ),
+            format!("journey `{}` has {} option(s); a decision needs at least two", j.slug, j.options.len()),
         );
     }
     if j.conversation_points.is_empty() {
         return fail(
             "/conversation_points",
-            format!(
-                "journey `{}` has no conversation points; add at least one",
-                j.slug
-            ),
+            format!("journey `{}` has no conversation points; add at least one", j.slug),
         );
     }
 
@@ -451,12 +407,7 @@ fn validate(loaded: &LoadedJourney) -> Result<()> {
         let at = format!("/options/{i}");
         check_id(loaded, &format!("{at}/id"), &option.id, "option id")?;
         ids.insert(loaded, &format!("{at}/id"), &option.id)?;
-        check_text(
-            loaded,
-            &format!("{at}/label"),
-            &option.label,
-            "option label",
-        )?;
+        check_text(loaded, &format!("{at}/label"), &option.label, "option label")?;
     }
 
     let mut ids = IdSet::new("onboarding question");
@@ -464,30 +415,18 @@ fn validate(loaded: &LoadedJourney) -> Result<()> {
         let at = format!("/onboarding_questions/{i}");
         check_id(loaded, &format!("{at}/id"), &question.id, "question id")?;
         ids.insert(loaded, &format!("{at}/id"), &question.id)?;
-        check_text(
-            loaded,
-            &format!("{at}/prompt"),
-            &question.prompt,
-            "question prompt",
-        )?;
+        check_text(loaded, &format!("{at}/prompt"), &question.prompt, "question prompt")?;
         match (question.kind, &question.choices) {
             (QuestionKind::Choice, None) => {
                 return fail(
                     &at,
-                    format!(
-                        "question `{}` is a choice question without `choices`; list at least two",
-                        question.id
-                    ),
+                    format!("question `{}` is a choice question without `choices`; list at least two", question.id),
                 );
             }
             (QuestionKind::Choice, Some(choices)) if choices.len() < 2 => {
                 return fail(
                     &format!("{at}/choices"),
-                    format!(
-                        "question `{}` has {} choice(s); list at least two",
-                        question.id,
-                        choices.len()
-                    ),
+                    format!("question `{}` has {} choice(s); list at least two", question.id, choices.len()),
                 );
             }
             (QuestionKind::Choice, Some(choices)) => {
@@ -496,12 +435,14 @@ fn validate(loaded: &LoadedJourney) -> Result<()> {
                 }
             }
             (kind @ (QuestionKind::Scale | QuestionKind::Text), Some(_)) => {
-                let kind = if kind == QuestionKind::Scale {
-                    "scale"
-                } else {
-                    "text"
-                };
-                return fail(&format!("{at}/choices"), format!("question `{}` is a {kind} question; remove `choices` or make it `\"kind\": \"choice\"`", question.id));
+                let kind = if kind == QuestionKind::Scale { "scale" } else { "text" };
+                return fail(
+                    &format!("{at}/choices"),
+                    format!(
+                        "question `{}` is a {kind} question; remove `choices` or make it `\"kind\": \"choice\"`",
+                        question.id
+                    ),
+                );
             }
             _ => {}
         }
@@ -510,31 +451,24 @@ fn validate(loaded: &LoadedJourney) -> Result<()> {
     let mut ids = IdSet::new("conversation point");
     for (i, point) in j.conversation_points.iter().enumerate() {
         let at = format!("/conversation_points/{i}");
-        check_id(
-            loaded,
-            &format!("{at}/id"),
-            &point.id,
-            "conversation point id",
-        )?;
+        check_id(loaded, &format!("{at}/id"), &point.id, "conversation point id")?;
         ids.insert(loaded, &format!("{at}/id"), &point.id)?;
-        check_text(
-            loaded,
-            &format!("{at}/title"),
-            &point.title,
-            "conversation point title",
-        )?;
+        check_text(loaded, &format!("{at}/title"), &point.title, "conversation point title")?;
         if point.covered_when.is_empty() {
-            return fail(&format!("{at}/covered_when"), format!("conversation point `{}` has an empty `covered_when`; list the phrases that cover it", point.id));
+            return fail(
+                &format!("{at}/covered_when"),
+                format!(
+                    "conversation point `{}` has an empty `covered_when`; list the phrases that cover it",
+                    point.id
+                ),
+            );
         }
         for (p, phrase) in point.covered_when.iter().enumerate() {
             let pointer = format!("{at}/covered_when/{p}");
             if phrase.trim().is_empty() {
                 return fail(
                     &pointer,
-                    format!(
-                        "conversation point `{}` has an empty phrase in `covered_when`; remove it",
-                        point.id
-                    ),
+                    format!("conversation point `{}` has an empty phrase in `covered_when`; remove it", point.id),
                 );
             }
             if phrase.to_lowercase() != *phrase {
@@ -549,13 +483,12 @@ fn validate(loaded: &LoadedJourney) -> Result<()> {
 fn find_nul(value: &serde_json::Value, pointer: String) -> Option<String> {
     match value {
         serde_json::Value::String(text) => text.contains('\0').then_some(pointer),
-        serde_json::Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, item)| find_nul(item, format!("{pointer}/{i}"))),
-        serde_json::Value::Object(fields) => fields
-            .iter()
-            .find_map(|(key, item)| find_nul(item, format!("{pointer}/{key}"))),
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, item)| find_nul(item, format!("{pointer}/{i}")))
+        }
+        serde_json::Value::Object(fields) => {
+            fields.iter().find_map(|(key, item)| find_nul(item, format!("{pointer}/{key}")))
+        }
         _ => None,
     }
 }
@@ -563,19 +496,11 @@ fn find_nul(value: &serde_json::Value, pointer: String) -> Option<String> {
 /// Checks a slug or id: non-empty, lowercase letters, digits and `-` only.
 fn check_id(loaded: &LoadedJourney, pointer: &str, value: &str, what: &str) -> Result<()> {
     if value.is_empty() {
-        return Err(loaded.error(
-            pointer,
-            format!("{what} is empty; use lowercase letters, digits and '-'"),
-        ));
+        return Err(loaded.error(pointer, format!("{what} is empty; use lowercase letters, digits and '-'")));
     }
-    if !value
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
-        return Err(loaded.error(
-            pointer,
-            format!("{what} `{value}` must match [a-z0-9-]+ (lowercase letters, digits and '-')"),
-        ));
+    if !value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        return Err(loaded
+            .error(pointer, format!("{what} `{value}` must match [a-z0-9-]+ (lowercase letters, digits and '-')")));
     }
     Ok(())
 }
@@ -595,10 +520,7 @@ struct IdSet<'a> {
 
 impl<'a> IdSet<'a> {
     fn new(what: &'static str) -> IdSet<'a> {
-        IdSet {
-            what,
-            seen: HashMap::new(),
-        }
+        IdSet { what, seen: HashMap::new() }
     }
 
     fn insert(&mut self, loaded: &LoadedJourney, pointer: &str, id: &'a str) -> Result<()> {
@@ -626,17 +548,9 @@ impl Positions {
     /// Scans `text`, which serde_json has already accepted; on anything unexpected it stops and
     /// keeps what it found (missing entries fall back to the document's start).
     fn scan(text: &str) -> Positions {
-        let mut scanner = Scanner {
-            chars: text.chars().collect(),
-            at: 0,
-            line: 1,
-            column: 1,
-            starts: HashMap::new(),
-        };
+        let mut scanner = Scanner { chars: text.chars().collect(), at: 0, line: 1, column: 1, starts: HashMap::new() };
         let _ = scanner.value(String::new());
-        Positions {
-            starts: scanner.starts,
-        }
+        Positions { starts: scanner.starts }
     }
 
     /// Returns the 1-based (line, column) where the value at `pointer` starts.
@@ -671,19 +585,14 @@ impl Scanner {
     }
 
     fn skip_whitespace(&mut self) {
-        while self
-            .peek()
-            .is_some_and(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
-        {
+        while self.peek().is_some_and(|c| matches!(c, ' ' | '\t' | '\n' | '\r')) {
             self.bump();
         }
     }
 
     fn value(&mut self, pointer: String) -> Option<()> {
         self.skip_whitespace();
-        self.starts
-            .entry(pointer.clone())
-            .or_insert((self.line, self.column));
+        self.starts.entry(pointer.clone()).or_insert((self.line, self.column));
         match self.peek()? {
             '{' => {
                 self.bump();
@@ -697,10 +606,7 @@ impl Scanner {
                     let key = self.string()?;
                     self.skip_whitespace();
                     (self.bump()? == ':').then_some(())?;
-                    self.value(format!(
-                        "{pointer}/{}",
-                        key.replace('~', "~0").replace('/', "~1")
-                    ))?;
+                    self.value(format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1")))?;
                     self.skip_whitespace();
                     match self.bump()? {
                         ',' => continue,
@@ -730,10 +636,7 @@ impl Scanner {
             }
             '"' => self.string().map(|_| ()),
             _ => {
-                while self
-                    .peek()
-                    .is_some_and(|c| !matches!(c, ',' | ']' | '}' | ' ' | '\t' | '\n' | '\r'))
-                {
+                while self.peek().is_some_and(|c| !matches!(c, ',' | ']' | '}' | ' ' | '\t' | '\n' | '\r')) {
                     self.bump();
                 }
                 Some(())
@@ -756,12 +659,7 @@ impl Scanner {
                     'f' => out.push('\u{c}'),
                     'u' => {
                         let hex: String = (0..4).filter_map(|_| self.bump()).collect();
-                        out.push(
-                            u32::from_str_radix(&hex, 16)
-                                .ok()
-                                .and_then(char::from_u32)
-                                .unwrap_or('\u{fffd}'),
-                        );
+                        out.push(u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32).unwrap_or('\u{fffd}'));
                     }
                     other => out.push(other),
                 },
@@ -812,10 +710,6 @@ mod tests {
         assert_eq!(forward, backward);
         assert!(forward.find("Journey a").unwrap() < forward.find("Journey b").unwrap());
         assert_eq!(forward.lines().nth(1), Some(KEEP_MARKER));
-        assert!(forward
-            .lines()
-            .next()
-            .unwrap()
-            .contains("cargo xtask fixtures"));
+        assert!(forward.lines().next().unwrap().contains("cargo xtask fixtures"));
     }
 }

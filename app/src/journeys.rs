@@ -75,11 +75,8 @@ const COLUMNS: &str = "id, slug, title, description, options, onboarding_questio
 fn journey(row: &postgres::Row) -> Result<Journey> {
     let slug: String = row.get(1);
     let questions: Value = row.get(5);
-    let onboarding_questions = serde_json::from_value(questions).map_err(|e| {
-        Error::Invalid(format!(
-            "journey {slug}: stored onboarding questions are malformed: {e}"
-        ))
-    })?;
+    let onboarding_questions = serde_json::from_value(questions)
+        .map_err(|e| Error::Invalid(format!("journey {slug}: stored onboarding questions are malformed: {e}")))?;
     Ok(Journey {
         id: row.get(0),
         slug,
@@ -93,24 +90,16 @@ fn journey(row: &postgres::Row) -> Result<Journey> {
 
 /// Returns the journey with `slug`, or a not-found error that says how to list them.
 pub fn by_slug(client: &mut impl GenericClient, slug: &str) -> Result<Journey> {
-    let row = client.query_opt(
-        &format!("SELECT {COLUMNS} FROM journeys_journey WHERE slug = $1"),
-        &[&slug],
-    )?;
+    let row = client.query_opt(&format!("SELECT {COLUMNS} FROM journeys_journey WHERE slug = $1"), &[&slug])?;
     match row {
         Some(row) => journey(&row),
-        None => Err(Error::NotFound(format!(
-            "no journey with slug {slug:?}; list them with `sdm journey list`"
-        ))),
+        None => Err(Error::NotFound(format!("no journey with slug {slug:?}; list them with `sdm journey list`"))),
     }
 }
 
 /// Returns the journey with `id`.
 pub fn get(client: &mut impl GenericClient, id: i64) -> Result<Journey> {
-    let row = client.query_opt(
-        &format!("SELECT {COLUMNS} FROM journeys_journey WHERE id = $1"),
-        &[&id],
-    )?;
+    let row = client.query_opt(&format!("SELECT {COLUMNS} FROM journeys_journey WHERE id = $1"), &[&id])?;
     match row {
         Some(row) => journey(&row),
         None => Err(Error::NotFound(format!("no journey with id {id}"))),
@@ -124,23 +113,14 @@ pub fn validate_answers(journey: &Journey, answers: &Map<String, Value>) -> Resu
     let mut problems = Vec::new();
     for (id, answer) in answers {
         let Some(q) = journey.onboarding_questions.iter().find(|q| &q.id == id) else {
-            let known: Vec<&str> = journey
-                .onboarding_questions
-                .iter()
-                .map(|q| q.id.as_str())
-                .collect();
-            problems.push(format!(
-                "{id:?} is not a question of this journey (its questions: {})",
-                known.join(", ")
-            ));
+            let known: Vec<&str> = journey.onboarding_questions.iter().map(|q| q.id.as_str()).collect();
+            problems.push(format!("{id:?} is not a question of this journey (its questions: {})", known.join(", ")));
             continue;
         };
         let fits = match q.kind.as_str() {
             "scale" => answer.is_number(),
             "text" => answer.as_str().is_some_and(|s| !s.trim().is_empty()),
-            "choice" if !q.choices.is_empty() => {
-                q.choices.iter().any(|c| choice_value(c) == Some(answer))
-            }
+            "choice" if !q.choices.is_empty() => q.choices.iter().any(|c| choice_value(c) == Some(answer)),
             _ => !answer.is_null(),
         };
         if !fits {
@@ -149,12 +129,7 @@ pub fn validate_answers(journey: &Journey, answers: &Map<String, Value>) -> Resu
                 "text" => "a non-empty string".to_string(),
                 "choice" => format!(
                     "one of {}",
-                    q.choices
-                        .iter()
-                        .filter_map(choice_value)
-                        .map(Value::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    q.choices.iter().filter_map(choice_value).map(Value::to_string).collect::<Vec<_>>().join(", ")
                 ),
                 _ => "a value".to_string(),
             };
@@ -164,11 +139,7 @@ pub fn validate_answers(journey: &Journey, answers: &Map<String, Value>) -> Resu
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(Error::Invalid(format!(
-            "journey {}: {}",
-            journey.slug,
-            problems.join("; ")
-        )))
+        Err(Error::Invalid(format!("journey {}: {}", journey.slug, problems.join("; "))))
     }
 }
 
@@ -208,23 +179,13 @@ pub struct OnboardingAnswer {
 }
 
 /// Returns a user's answers for a journey, by question id.
-pub fn answers(
-    client: &mut impl GenericClient,
-    user_id: i64,
-    journey_id: i64,
-) -> Result<Vec<OnboardingAnswer>> {
+pub fn answers(client: &mut impl GenericClient, user_id: i64, journey_id: i64) -> Result<Vec<OnboardingAnswer>> {
     let rows = client.query(
         "SELECT question_id, answer FROM journeys_onboarding_answer
          WHERE user_id = $1 AND journey_id = $2 ORDER BY question_id",
         &[&user_id, &journey_id],
     )?;
-    Ok(rows
-        .iter()
-        .map(|r| OnboardingAnswer {
-            question_id: r.get(0),
-            answer: r.get(1),
-        })
-        .collect())
+    Ok(rows.iter().map(|r| OnboardingAnswer { question_id: r.get(0), answer: r.get(1) }).collect())
 }
 
 /// The outcome of onboarding a user onto a journey.
@@ -262,21 +223,13 @@ pub fn onboard(
     let user = users::by_email(&mut tx, email)?;
     let journey = by_slug(&mut tx, slug)?;
     if !journey.is_active {
-        return Err(Error::Invalid(format!(
-            "journey {slug:?} is not active; pick another with `sdm journey list`"
-        )));
+        return Err(Error::Invalid(format!("journey {slug:?} is not active; pick another with `sdm journey list`")));
     }
     let answers_saved = save_answers(&mut tx, user.id, &journey, answers)?;
-    let answered: Vec<String> = self::answers(&mut tx, user.id, journey.id)?
-        .into_iter()
-        .map(|a| a.question_id)
-        .collect();
-    let unanswered = journey
-        .onboarding_questions
-        .iter()
-        .filter(|q| !answered.contains(&q.id))
-        .map(|q| q.id.clone())
-        .collect();
+    let answered: Vec<String> =
+        self::answers(&mut tx, user.id, journey.id)?.into_iter().map(|a| a.question_id).collect();
+    let unanswered =
+        journey.onboarding_questions.iter().filter(|q| !answered.contains(&q.id)).map(|q| q.id.clone()).collect();
     let (conversation, conversation_created) = conversations::start(&mut tx, user.id, &journey)?;
     points::init_statuses(&mut tx, conversation.id, journey.id)?;
     tx.commit()?;
@@ -319,27 +272,11 @@ mod tests {
     #[test]
     fn answers_must_name_questions_and_fit_their_kind() {
         let j = knee();
-        assert!(validate_answers(
-            &j,
-            &answers(json!({"pain-level": 6, "hardest": "Stairs", "goal": "Garden"}))
-        )
-        .is_ok());
-        let err = validate_answers(&j, &answers(json!({"pain": 6})))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("\"pain\" is not a question") && err.contains("pain-level, hardest, goal"),
-            "{err}"
-        );
-        let err = validate_answers(
-            &j,
-            &answers(json!({"hardest": "Running", "pain-level": "six"})),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains("one of \"Walking\", \"Stairs\"") && err.contains("expected a number"),
-            "{err}"
-        );
+        assert!(validate_answers(&j, &answers(json!({"pain-level": 6, "hardest": "Stairs", "goal": "Garden"}))).is_ok());
+        let err = validate_answers(&j, &answers(json!({"pain": 6}))).unwrap_err().to_string();
+        assert!(err.contains("\"pain\" is not a question") && err.contains("pain-level, hardest, goal"), "{err}");
+        let err =
+            validate_answers(&j, &answers(json!({"hardest": "Running", "pain-level": "six"}))).unwrap_err().to_string();
+        assert!(err.contains("one of \"Walking\", \"Stairs\"") && err.contains("expected a number"), "{err}");
     }
 }

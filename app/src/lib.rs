@@ -5,19 +5,19 @@
 
 pub mod error;
 
-pub mod db;
-pub mod migrations;
-pub mod migrate;
-pub mod fixtures;
 pub mod cluster;
+pub mod db;
+pub mod fixtures;
+pub mod migrate;
+pub mod migrations;
 
-pub mod users;
-pub mod journeys;
-pub mod conversations;
-pub mod points;
 pub mod assistant;
-pub mod extractor;
 pub mod checkpoint;
+pub mod conversations;
+pub mod extractor;
+pub mod journeys;
+pub mod points;
 pub mod store;
+pub mod users;
 
 pub use error::{Error, Result};

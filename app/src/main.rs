@@ -111,14 +111,11 @@ fn run(flags: flags::Sdm) -> anyhow::Result<()> {
     let client = &mut client;
     match flags.subcommand {
         flags::SdmCmd::Migrate(_) => {
-            let set =
-                migrations::MigrationSet::embedded().context("read the embedded migrations")?;
+            let set = migrations::MigrationSet::embedded().context("read the embedded migrations")?;
             let started = Instant::now();
             let applied = migrate::migrate(client, &set)?;
-            let rows: Vec<Value> = applied
-                .iter()
-                .map(|m| json!({"version": m.version, "name": m.name, "millis": m.millis}))
-                .collect();
+            let rows: Vec<Value> =
+                applied.iter().map(|m| json!({"version": m.version, "name": m.name, "millis": m.millis})).collect();
             out.print(&json!({ "applied": rows }), || {
                 let mut text: Vec<String> = applied
                     .iter()
@@ -137,8 +134,7 @@ fn run(flags: flags::Sdm) -> anyhow::Result<()> {
             })
         }
         flags::SdmCmd::Showmigrations(_) => {
-            let set =
-                migrations::MigrationSet::embedded().context("read the embedded migrations")?;
+            let set = migrations::MigrationSet::embedded().context("read the embedded migrations")?;
             let statuses = migrate::status(client, &set)?;
             let rows: Vec<Value> = statuses
                 .iter()
@@ -147,22 +143,13 @@ fn run(flags: flags::Sdm) -> anyhow::Result<()> {
                            "applied_on": s.applied_on, "missing_file": s.missing_file})
                 })
                 .collect();
-            out.print(&json!({ "migrations": rows }), || {
-                migrate::show_migrations(&statuses).trim_end().to_string()
-            })
+            out.print(&json!({ "migrations": rows }), || migrate::show_migrations(&statuses).trim_end().to_string())
         }
         flags::SdmCmd::LoadJourneys(cmd) => {
-            let dir = cmd
-                .fixtures
-                .unwrap_or_else(|| PathBuf::from("fixtures/journeys"));
+            let dir = cmd.fixtures.unwrap_or_else(|| PathBuf::from("fixtures/journeys"));
             let loaded = load_journeys(client, &dir)?;
             out.print(&json!({ "journeys": loaded }), || {
-                format!(
-                    "Loaded {} journey(s) from {}: {}",
-                    loaded.len(),
-                    dir.display(),
-                    loaded.join(", ")
-                )
+                format!("Loaded {} journey(s) from {}: {}", loaded.len(), dir.display(), loaded.join(", "))
             })
         }
         flags::SdmCmd::User(user) => match user.subcommand {
@@ -215,7 +202,9 @@ fn run(flags: flags::Sdm) -> anyhow::Result<()> {
                 None => serde_json::Map::new(),
                 Some(text) => match serde_json::from_str::<Value>(text) {
                     Ok(Value::Object(map)) => map,
-                    Ok(_) => bail!("--answers must be a JSON object of question id to answer, like '{{\"pain-level\": 6}}'"),
+                    Ok(_) => {
+                        bail!("--answers must be a JSON object of question id to answer, like '{{\"pain-level\": 6}}'")
+                    }
                     Err(e) => bail!("--answers is not valid JSON: {e}"),
                 },
             };
@@ -231,53 +220,36 @@ fn run(flags: flags::Sdm) -> anyhow::Result<()> {
                 "unanswered": onboarding.unanswered,
             });
             out.print(&value, || {
-                let verb = if onboarding.conversation_created {
-                    "Started"
-                } else {
-                    "Resumed"
-                };
-                let mut text = format!(
-                    "{verb} conversation {} on {} (thread {})",
-                    c.id, onboarding.journey, c.thread_id
-                );
+                let verb = if onboarding.conversation_created { "Started" } else { "Resumed" };
+                let mut text =
+                    format!("{verb} conversation {} on {} (thread {})", c.id, onboarding.journey, c.thread_id);
                 if !onboarding.unanswered.is_empty() {
-                    text.push_str(&format!(
-                        "\nUnanswered questions: {}",
-                        onboarding.unanswered.join(", ")
-                    ));
+                    text.push_str(&format!("\nUnanswered questions: {}", onboarding.unanswered.join(", ")));
                 }
                 text
             })
         }
         flags::SdmCmd::Chat(cmd) => {
-            let turn = conversations::chat(
-                client,
-                cmd.conversation,
-                &cmd.message,
-                &GuideAssistant,
-                &PhraseExtractor,
-            )?;
+            let turn = conversations::chat(client, cmd.conversation, &cmd.message, &GuideAssistant, &PhraseExtractor)?;
             out.print(&turn, || turn.reply.clone())
         }
         flags::SdmCmd::History(cmd) => {
             let conversation = conversations::get(client, cmd.conversation)?;
             let messages = conversations::history(client, conversation.id)?;
-            let value = json!({"conversation_id": conversation.id, "thread_id": conversation.thread_id, "messages": messages});
+            let value =
+                json!({"conversation_id": conversation.id, "thread_id": conversation.thread_id, "messages": messages});
             out.print(&value, || {
                 if messages.is_empty() {
                     return format!("Conversation {} has no messages yet.", conversation.id);
                 }
-                messages
-                    .iter()
-                    .map(|m| format!("{}: {}", m.role.as_str(), m.content))
-                    .collect::<Vec<_>>()
-                    .join("\n")
+                messages.iter().map(|m| format!("{}: {}", m.role.as_str(), m.content)).collect::<Vec<_>>().join("\n")
             })
         }
         flags::SdmCmd::Points(cmd) => {
             let conversation = conversations::get(client, cmd.conversation)?;
             let progress = points::progress(client, conversation.id)?;
-            let value = json!({"conversation_id": conversation.id, "journey": conversation.journey_slug, "points": progress});
+            let value =
+                json!({"conversation_id": conversation.id, "journey": conversation.journey_slug, "points": progress});
             out.print(&value, || {
                 progress
                     .iter()
@@ -287,12 +259,7 @@ fn run(flags: flags::Sdm) -> anyhow::Result<()> {
                             PointStatus::InProgress => "[~]",
                             PointStatus::Covered => "[x]",
                         };
-                        format!(
-                            "{mark} {}  {} ({})",
-                            p.point.point_id,
-                            p.point.title,
-                            p.status.as_str()
-                        )
+                        format!("{mark} {}  {} ({})", p.point.point_id, p.point.title, p.status.as_str())
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
@@ -321,8 +288,7 @@ fn run(flags: flags::Sdm) -> anyhow::Result<()> {
 
 /// Reads, validates and upserts the journey fixtures in `dir`; returns the slugs loaded.
 fn load_journeys(client: &mut postgres::Client, dir: &Path) -> anyhow::Result<Vec<String>> {
-    let journeys = fixtures::load_dir(dir)
-        .with_context(|| format!("read journey fixtures in {}", dir.display()))?;
+    let journeys = fixtures::load_dir(dir).with_context(|| format!("read journey fixtures in {}", dir.display()))?;
     fixtures::upsert(client, &journeys).context("load journeys into the database")?;
     Ok(journeys.iter().map(|j| j.slug.clone()).collect())
 }
@@ -334,11 +300,7 @@ struct Output {
 
 impl Output {
     fn print<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) -> anyhow::Result<()> {
-        let rendered = if self.json {
-            serde_json::to_string_pretty(value)?
-        } else {
-            text()
-        };
+        let rendered = if self.json { serde_json::to_string_pretty(value)? } else { text() };
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{rendered}").context("write to standard output")?;
         Ok(())

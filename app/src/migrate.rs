@@ -139,7 +139,9 @@ fn apply_one(client: &mut Client, file: &MigrationFile) -> Result<()> {
         client.batch_execute(&format!("{BEGIN}{}\n;\n{insert};\nCOMMIT;", file.sql))
     } else {
         // An unclosed quote or comment: let Postgres judge the file on its own.
-        client.batch_execute(&format!("{BEGIN}{}", file.sql)).and_then(|()| client.batch_execute(&format!("{insert};\nCOMMIT;")))
+        client
+            .batch_execute(&format!("{BEGIN}{}", file.sql))
+            .and_then(|()| client.batch_execute(&format!("{insert};\nCOMMIT;")))
     };
     let Err(error) = result else { return Ok(()) };
     // A failed COMMIT has rolled back already; ROLLBACK then only warns.
@@ -165,10 +167,8 @@ fn read_history(client: &mut Client) -> Result<Vec<HistoryRow>> {
     if !exists {
         return Ok(Vec::new());
     }
-    let rows = client.query(
-        "SELECT version, name, applied_on, checksum FROM refinery_schema_history ORDER BY version",
-        &[],
-    )?;
+    let rows = client
+        .query("SELECT version, name, applied_on, checksum FROM refinery_schema_history ORDER BY version", &[])?;
     Ok(rows
         .iter()
         .map(|row| HistoryRow {

@@ -243,17 +243,15 @@ fn from_entries(root: &Path, entries: Vec<Entry<'_>>) -> Result<MigrationSet> {
         if modular && depth == 1 {
             return Err(Error::MigrationFile {
                 path,
-                message: format!(
-                    "file next to module folders: move it into the folder of its module ({module_list})"
-                ),
+                message: format!("file next to module folders: move it into the folder of its module ({module_list})"),
             });
         }
         let (version, name) =
             parse_file_name(file_name).map_err(|message| Error::MigrationFile { path: path.clone(), message })?;
         let bytes: std::borrow::Cow<[u8]> = match &entry.content {
-            Content::Disk(disk) => std::fs::read(disk)
-                .map_err(|source| Error::Io { path: path.clone(), source })?
-                .into(),
+            Content::Disk(disk) => {
+                std::fs::read(disk).map_err(|source| Error::Io { path: path.clone(), source })?.into()
+            }
             Content::Embedded(bytes) => (*bytes).into(),
             Content::Dir => unreachable!("folders are handled above"),
         };
@@ -329,7 +327,9 @@ fn name_problem(stem: &str) -> Option<String> {
         Some('V') => {}
         Some('v') => return Some("the prefix must be a capital `V`".into()),
         Some('U') | Some('u') => {
-            return Some("refinery's unversioned (`U`) migrations are not used here; every migration is versioned (`V`)".into())
+            return Some(
+                "refinery's unversioned (`U`) migrations are not used here; every migration is versioned (`V`)".into(),
+            )
         }
         _ => return Some("it must start with `V` and the version number".into()),
     }

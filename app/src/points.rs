@@ -71,25 +71,16 @@ fn point(row: &postgres::Row, offset: usize) -> ConversationPoint {
         // Non-string entries cannot match a message; they are skipped rather than fatal.
         covered_when: covered_when
             .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
             .unwrap_or_default(),
         sort_order: row.get(offset + 5),
     }
 }
 
-const POINT_COLUMNS: &str =
-    "p.id, p.point_id, p.title, p.covered_when, p.description, p.sort_order";
+const POINT_COLUMNS: &str = "p.id, p.point_id, p.title, p.covered_when, p.description, p.sort_order";
 
 /// Returns a journey's points in order.
-pub fn for_journey(
-    client: &mut impl GenericClient,
-    journey_id: i64,
-) -> Result<Vec<ConversationPoint>> {
+pub fn for_journey(client: &mut impl GenericClient, journey_id: i64) -> Result<Vec<ConversationPoint>> {
     let rows = client.query(
         &format!("SELECT {POINT_COLUMNS} FROM memory_conversation_point p WHERE p.journey_id = $1 ORDER BY p.sort_order, p.id"),
         &[&journey_id],
@@ -99,10 +90,7 @@ pub fn for_journey(
 
 /// Returns the points of a conversation's journey with their status in it, in order; a point
 /// without a status row is `not_started`.
-pub fn progress(
-    client: &mut impl GenericClient,
-    conversation_id: i64,
-) -> Result<Vec<PointProgress>> {
+pub fn progress(client: &mut impl GenericClient, conversation_id: i64) -> Result<Vec<PointProgress>> {
     let rows = client.query(
         &format!(
             "SELECT {POINT_COLUMNS}, coalesce(s.status, 'not_started'), coalesce(s.note, '')
@@ -117,22 +105,14 @@ pub fn progress(
     rows.iter()
         .map(|r| {
             let status: String = r.get(6);
-            Ok(PointProgress {
-                point: point(r, 0),
-                status: PointStatus::parse(&status)?,
-                note: r.get(7),
-            })
+            Ok(PointProgress { point: point(r, 0), status: PointStatus::parse(&status)?, note: r.get(7) })
         })
         .collect()
 }
 
 /// Creates a `not_started` status row for each of the journey's points in a conversation
 /// (rows that exist are left alone); returns how many were created.
-pub fn init_statuses(
-    client: &mut impl GenericClient,
-    conversation_id: i64,
-    journey_id: i64,
-) -> Result<u64> {
+pub fn init_statuses(client: &mut impl GenericClient, conversation_id: i64, journey_id: i64) -> Result<u64> {
     Ok(client.execute(
         "INSERT INTO memory_point_status (conversation_id, point_id, status)
          SELECT $1, p.id, 'not_started' FROM memory_conversation_point p WHERE p.journey_id = $2

@@ -22,11 +22,7 @@ pub struct Item {
 
 /// Returns the namespace of a user's memories: `("users", "<id>", "memories")`.
 pub fn user_memories(user_id: i64) -> Vec<String> {
-    vec![
-        "users".to_string(),
-        user_id.to_string(),
-        "memories".to_string(),
-    ]
+    vec!["users".to_string(), user_id.to_string(), "memories".to_string()]
 }
 
 /// Returns the namespace of everything stored for a user: `("users", "<id>")`.
@@ -37,9 +33,7 @@ pub fn user_root(user_id: i64) -> Vec<String> {
 /// Joins a namespace into a `prefix`, refusing labels LangGraph refuses (empty, or with a `.`).
 pub fn prefix<S: AsRef<str>>(namespace: &[S]) -> Result<String> {
     if namespace.is_empty() {
-        return Err(Error::Invalid(
-            "a store namespace needs at least one label".into(),
-        ));
+        return Err(Error::Invalid("a store namespace needs at least one label".into()));
     }
     for label in namespace {
         let label = label.as_ref();
@@ -49,11 +43,7 @@ pub fn prefix<S: AsRef<str>>(namespace: &[S]) -> Result<String> {
             )));
         }
     }
-    Ok(namespace
-        .iter()
-        .map(AsRef::as_ref)
-        .collect::<Vec<_>>()
-        .join("."))
+    Ok(namespace.iter().map(AsRef::as_ref).collect::<Vec<_>>().join("."))
 }
 
 /// Escapes `%`, `_` and `\` so `s` matches itself literally in `LIKE ... ESCAPE '\'`.
@@ -69,17 +59,10 @@ pub fn like_escape(s: &str) -> String {
 }
 
 /// Stores `value` (a JSON object) under `namespace`/`key`, replacing any item already there.
-pub fn put<S: AsRef<str>>(
-    client: &mut impl GenericClient,
-    namespace: &[S],
-    key: &str,
-    value: &Value,
-) -> Result<()> {
+pub fn put<S: AsRef<str>>(client: &mut impl GenericClient, namespace: &[S], key: &str, value: &Value) -> Result<()> {
     let prefix = prefix(namespace)?;
     if !value.is_object() {
-        return Err(Error::Invalid(format!(
-            "store item {prefix}/{key}: the value must be a JSON object"
-        )));
+        return Err(Error::Invalid(format!("store item {prefix}/{key}: the value must be a JSON object")));
     }
     client.execute(
         "INSERT INTO store (prefix, key, value, created_at, updated_at)
@@ -91,11 +74,7 @@ pub fn put<S: AsRef<str>>(
 }
 
 /// Returns the item at `namespace`/`key`, if any.
-pub fn get<S: AsRef<str>>(
-    client: &mut impl GenericClient,
-    namespace: &[S],
-    key: &str,
-) -> Result<Option<Item>> {
+pub fn get<S: AsRef<str>>(client: &mut impl GenericClient, namespace: &[S], key: &str) -> Result<Option<Item>> {
     let prefix = prefix(namespace)?;
     let row = client.query_opt(
         "SELECT prefix, key, value, to_json(created_at)#>>'{}', to_json(updated_at)#>>'{}' FROM store WHERE prefix = $1 AND key = $2",
@@ -105,10 +84,7 @@ pub fn get<S: AsRef<str>>(
 }
 
 /// Returns the items in `namespace` and every namespace below it, newest first.
-pub fn search<S: AsRef<str>>(
-    client: &mut impl GenericClient,
-    namespace: &[S],
-) -> Result<Vec<Item>> {
+pub fn search<S: AsRef<str>>(client: &mut impl GenericClient, namespace: &[S]) -> Result<Vec<Item>> {
     let prefix = prefix(namespace)?;
     let below = format!("{}.%", like_escape(&prefix));
     let rows = client.query(
@@ -121,29 +97,16 @@ pub fn search<S: AsRef<str>>(
 }
 
 /// Deletes the item at `namespace`/`key`; returns whether there was one.
-pub fn delete<S: AsRef<str>>(
-    client: &mut impl GenericClient,
-    namespace: &[S],
-    key: &str,
-) -> Result<bool> {
+pub fn delete<S: AsRef<str>>(client: &mut impl GenericClient, namespace: &[S], key: &str) -> Result<bool> {
     let prefix = prefix(namespace)?;
-    Ok(client.execute(
-        "DELETE FROM store WHERE prefix = $1 AND key = $2",
-        &[&prefix, &key],
-    )? > 0)
+    Ok(client.execute("DELETE FROM store WHERE prefix = $1 AND key = $2", &[&prefix, &key])? > 0)
 }
 
 /// Deletes every item in `namespace` and below it; returns how many went.
-pub fn delete_namespace<S: AsRef<str>>(
-    client: &mut impl GenericClient,
-    namespace: &[S],
-) -> Result<u64> {
+pub fn delete_namespace<S: AsRef<str>>(client: &mut impl GenericClient, namespace: &[S]) -> Result<u64> {
     let prefix = prefix(namespace)?;
     let below = format!("{}.%", like_escape(&prefix));
-    Ok(client.execute(
-        "DELETE FROM store WHERE prefix = $1 OR prefix LIKE $2 ESCAPE '\\'",
-        &[&prefix, &below],
-    )?)
+    Ok(client.execute("DELETE FROM store WHERE prefix = $1 OR prefix LIKE $2 ESCAPE '\\'", &[&prefix, &below])?)
 }
 
 fn item(row: &postgres::Row) -> Item {

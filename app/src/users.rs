@@ -30,32 +30,21 @@ pub struct UserDeletion {
 const COLUMNS: &str = "id, email, display_name, is_active, to_json(created_at)#>>'{}'";
 
 fn user(row: &postgres::Row) -> User {
-    User {
-        id: row.get(0),
-        email: row.get(1),
-        display_name: row.get(2),
-        is_active: row.get(3),
-        created_at: row.get(4),
-    }
+    User { id: row.get(0), email: row.get(1), display_name: row.get(2), is_active: row.get(3), created_at: row.get(4) }
 }
 
 /// Checks that `email` looks like an address: one `@` with text on both sides, no spaces.
 pub fn validate_email(email: &str) -> Result<()> {
     let ok = match email.split_once('@') {
         Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.is_empty()
-                && !domain.contains('@')
-                && !email.chars().any(char::is_whitespace)
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@') && !email.chars().any(char::is_whitespace)
         }
         None => false,
     };
     if ok {
         Ok(())
     } else {
-        Err(Error::Invalid(format!(
-            "{email:?} is not an email address (expected name@example.org)"
-        )))
+        Err(Error::Invalid(format!("{email:?} is not an email address (expected name@example.org)")))
     }
 }
 
@@ -80,18 +69,14 @@ pub fn create(client: &mut impl GenericClient, email: &str, display_name: &str) 
     )?;
     match row {
         Some(row) => Ok(user(&row)),
-        None => Err(Error::Invalid(format!(
-            "a user with email {email} already exists"
-        ))),
+        None => Err(Error::Invalid(format!("a user with email {email} already exists"))),
     }
 }
 
 /// Returns the user with `email` (any case), if there is one.
 pub fn find_by_email(client: &mut impl GenericClient, email: &str) -> Result<Option<User>> {
-    let row = client.query_opt(
-        &format!("SELECT {COLUMNS} FROM users_account WHERE lower(email) = lower($1)"),
-        &[&email.trim()],
-    )?;
+    let row = client
+        .query_opt(&format!("SELECT {COLUMNS} FROM users_account WHERE lower(email) = lower($1)"), &[&email.trim()])?;
     Ok(row.as_ref().map(user))
 }
 
@@ -108,13 +93,8 @@ pub fn by_email(client: &mut impl GenericClient, email: &str) -> Result<User> {
 
 /// Returns the user with `id`.
 pub fn get(client: &mut impl GenericClient, id: i64) -> Result<User> {
-    let row = client.query_opt(
-        &format!("SELECT {COLUMNS} FROM users_account WHERE id = $1"),
-        &[&id],
-    )?;
-    row.as_ref()
-        .map(user)
-        .ok_or_else(|| Error::NotFound(format!("no user with id {id}")))
+    let row = client.query_opt(&format!("SELECT {COLUMNS} FROM users_account WHERE id = $1"), &[&id])?;
+    row.as_ref().map(user).ok_or_else(|| Error::NotFound(format!("no user with id {id}")))
 }
 
 /// Deletes a user and everything that belongs to them, in one transaction: each conversation
@@ -130,39 +110,21 @@ pub fn delete(client: &mut postgres::Client, user_id: i64) -> Result<UserDeletio
 /// Does [`delete`]'s work inside the caller's transaction.
 pub fn delete_in(client: &mut impl GenericClient, user_id: i64) -> Result<UserDeletion> {
     let row = client
-        .query_opt(
-            "SELECT email FROM users_account WHERE id = $1 FOR UPDATE",
-            &[&user_id],
-        )?
+        .query_opt("SELECT email FROM users_account WHERE id = $1 FOR UPDATE", &[&user_id])?
         .ok_or_else(|| Error::NotFound(format!("no user with id {user_id}")))?;
     let email: String = row.get(0);
     let mut deleted = Vec::new();
-    let ids = client.query(
-        "SELECT id FROM llmchat_conversation WHERE user_id = $1 ORDER BY id",
-        &[&user_id],
-    )?;
+    let ids = client.query("SELECT id FROM llmchat_conversation WHERE user_id = $1 ORDER BY id", &[&user_id])?;
     for id in ids {
         deleted.push(conversations::delete_in(client, id.get(0))?);
     }
-    let onboarding_answers = client.execute(
-        "DELETE FROM journeys_onboarding_answer WHERE user_id = $1",
-        &[&user_id],
-    )?;
-    let evidence_documents = client.execute(
-        "DELETE FROM evidence_document WHERE owner_id = $1",
-        &[&user_id],
-    )?;
+    let onboarding_answers =
+        client.execute("DELETE FROM journeys_onboarding_answer WHERE user_id = $1", &[&user_id])?;
+    let evidence_documents = client.execute("DELETE FROM evidence_document WHERE owner_id = $1", &[&user_id])?;
     // The store has no foreign keys: everything under the user's namespace goes explicitly.
     let store_items = store::delete_namespace(client, &store::user_root(user_id))?;
     client.execute("DELETE FROM users_account WHERE id = $1", &[&user_id])?;
-    Ok(UserDeletion {
-        user_id,
-        email,
-        conversations: deleted,
-        onboarding_answers,
-        evidence_documents,
-        store_items,
-    })
+    Ok(UserDeletion { user_id, email, conversations: deleted, onboarding_answers, evidence_documents, store_items })
 }
 
 #[cfg(test)]
@@ -172,14 +134,7 @@ mod tests {
     #[test]
     fn emails_need_one_at_and_no_spaces() {
         assert!(validate_email("ada@example.org").is_ok());
-        for bad in [
-            "",
-            "ada",
-            "@example.org",
-            "ada@",
-            "a b@example.org",
-            "a@b@c",
-        ] {
+        for bad in ["", "ada", "@example.org", "ada@", "a b@example.org", "a@b@c"] {
             assert!(validate_email(bad).is_err(), "{bad:?}");
         }
     }

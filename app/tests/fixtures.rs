@@ -16,11 +16,9 @@ fn migrations_dir() -> PathBuf {
 
 #[test]
 fn committed_load_journeys_migration_matches_the_fixtures() {
-    let journeys =
-        fixtures::load_dir(&fixtures_dir()).unwrap_or_else(|e| panic!("load fixtures: {e}"));
+    let journeys = fixtures::load_dir(&fixtures_dir()).unwrap_or_else(|e| panic!("load fixtures: {e}"));
     let path = fixtures::migration_path(&migrations_dir()).unwrap_or_else(|e| panic!("{e}"));
-    let committed =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     assert!(
         committed == fixtures::to_sql(&journeys),
         "{} is stale: it does not match fixtures/journeys/*.json. Run `cargo xtask fixtures` and commit the result.",
@@ -30,36 +28,16 @@ fn committed_load_journeys_migration_matches_the_fixtures() {
 
 #[test]
 fn committed_fixtures_are_complete_journeys() {
-    let journeys =
-        fixtures::load_dir(&fixtures_dir()).unwrap_or_else(|e| panic!("load fixtures: {e}"));
-    assert!(
-        journeys.len() >= 3,
-        "expected at least three journeys, found {}",
-        journeys.len()
-    );
+    let journeys = fixtures::load_dir(&fixtures_dir()).unwrap_or_else(|e| panic!("load fixtures: {e}"));
+    assert!(journeys.len() >= 3, "expected at least three journeys, found {}", journeys.len());
     let slugs: Vec<&str> = journeys.iter().map(|j| j.slug.as_str()).collect();
     let mut sorted = slugs.clone();
     sorted.sort();
     assert_eq!(slugs, sorted, "load_dir returns journeys sorted by slug");
     for j in &journeys {
-        assert!(
-            j.options.len() >= 3,
-            "{}: {} options",
-            j.slug,
-            j.options.len()
-        );
-        assert!(
-            j.onboarding_questions.len() >= 3,
-            "{}: {} questions",
-            j.slug,
-            j.onboarding_questions.len()
-        );
-        assert!(
-            j.conversation_points.len() >= 5,
-            "{}: {} points",
-            j.slug,
-            j.conversation_points.len()
-        );
+        assert!(j.options.len() >= 3, "{}: {} options", j.slug, j.options.len());
+        assert!(j.onboarding_questions.len() >= 3, "{}: {} questions", j.slug, j.onboarding_questions.len());
+        assert!(j.conversation_points.len() >= 5, "{}: {} points", j.slug, j.conversation_points.len());
     }
 }
 
@@ -77,37 +55,23 @@ fn to_sql_starts_with_the_regenerate_command_and_the_keep_marker() {
 fn migration_path_requires_exactly_one_load_journeys_file() {
     let dir = TempDir::new("migration-path");
     let err = fixtures::migration_path(dir.path()).unwrap_err();
-    assert!(
-        err.to_string().contains("load_journeys")
-            && err.to_string().contains("cargo xtask fixtures"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("load_journeys") && err.to_string().contains("cargo xtask fixtures"), "{err}");
 
     dir.write("journeys/V3__journeys_initial.sql", "");
     dir.write("journeys/V8__load_journeys.sql", "");
-    assert_eq!(
-        fixtures::migration_path(dir.path()).unwrap(),
-        dir.path().join("journeys/V8__load_journeys.sql")
-    );
+    assert_eq!(fixtures::migration_path(dir.path()).unwrap(), dir.path().join("journeys/V8__load_journeys.sql"));
 
     dir.write("V9__load_journeys.sql", "");
-    let err = fixtures::migration_path(dir.path())
-        .unwrap_err()
-        .to_string();
+    let err = fixtures::migration_path(dir.path()).unwrap_err().to_string();
     assert!(
-        err.contains("V8__load_journeys.sql")
-            && err.contains("V9__load_journeys.sql")
-            && err.contains("exactly one"),
+        err.contains("V8__load_journeys.sql") && err.contains("V9__load_journeys.sql") && err.contains("exactly one"),
         "{err}"
     );
 
     let flat = TempDir::new("migration-path-flat");
     flat.write("V2__load_journeys.sql", "");
     flat.write("V3__load_journeys_old.sql", "");
-    assert_eq!(
-        fixtures::migration_path(flat.path()).unwrap(),
-        flat.path().join("V2__load_journeys.sql")
-    );
+    assert_eq!(fixtures::migration_path(flat.path()).unwrap(), flat.path().join("V2__load_journeys.sql"));
 }
 
 // ---- bad fixtures: each names the file and the line of the problem ----
@@ -139,10 +103,7 @@ fn valid_fixture(slug: &str) -> String {
 
 /// Returns the 1-based line of the first line containing `needle`.
 fn line_of(text: &str, needle: &str) -> usize {
-    text.lines()
-        .position(|l| l.contains(needle))
-        .unwrap_or_else(|| panic!("`{needle}` not in fixture"))
-        + 1
+    text.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("`{needle}` not in fixture")) + 1
 }
 
 /// Writes `files` into a fresh folder and returns load_dir's error (failing if it succeeds).
@@ -152,41 +113,18 @@ fn load_error(case: &str, files: &[(&str, String)]) -> (PathBuf, usize, usize, S
         dir.write(name, text);
     }
     match fixtures::load_dir(dir.path()) {
-        Err(Error::Fixture {
-            path,
-            line,
-            column,
-            message,
-        }) => {
-            let shown = Error::Fixture {
-                path: path.clone(),
-                line,
-                column,
-                message: message.clone(),
-            }
-            .to_string();
-            assert!(
-                shown.starts_with(&format!("{}:{line}:{column}: ", path.display())),
-                "{shown}"
-            );
+        Err(Error::Fixture { path, line, column, message }) => {
+            let shown = Error::Fixture { path: path.clone(), line, column, message: message.clone() }.to_string();
+            assert!(shown.starts_with(&format!("{}:{line}:{column}: ", path.display())), "{shown}");
             (path, line, column, message)
         }
         Err(other) => panic!("{case}: expected a fixture error, got: {other}"),
-        Ok(journeys) => panic!(
-            "{case}: expected an error, loaded {} journeys",
-            journeys.len()
-        ),
+        Ok(journeys) => panic!("{case}: expected an error, loaded {} journeys", journeys.len()),
     }
 }
 
 /// Asserts the error is in `file` at `line`, with a message containing every part of `says`.
-fn assert_fixture_error(
-    case: &str,
-    files: &[(&str, String)],
-    file: &str,
-    line: usize,
-    says: &[&str],
-) {
+fn assert_fixture_error(case: &str, files: &[(&str, String)], file: &str, line: usize, says: &[&str]) {
     let (path, got_line, column, message) = load_error(case, files);
     assert_eq!(
         path.file_name().and_then(|n| n.to_str()),
@@ -194,48 +132,26 @@ fn assert_fixture_error(
         "{case}: wrong file in {}: {message}",
         path.display()
     );
-    assert_eq!(
-        got_line, line,
-        "{case}: wrong line ({got_line}:{column}): {message}"
-    );
+    assert_eq!(got_line, line, "{case}: wrong line ({got_line}:{column}): {message}");
     assert!(column >= 1, "{case}: column {column}");
     for part in says {
-        assert!(
-            message.contains(part),
-            "{case}: message does not mention `{part}`: {message}"
-        );
+        assert!(message.contains(part), "{case}: message does not mention `{part}`: {message}");
     }
 }
 
 #[test]
 fn invalid_json_names_file_and_line() {
     let good = valid_fixture("hip-pain");
-    let bad = good.replace(
-        r#""title": "Hip pain treatment","#,
-        r#""title": "Hip pain treatment""#,
-    );
+    let bad = good.replace(r#""title": "Hip pain treatment","#, r#""title": "Hip pain treatment""#);
     let line = line_of(&bad, "\"description\"");
-    assert_fixture_error(
-        "bad-json",
-        &[("hip.json", bad)],
-        "hip.json",
-        line,
-        &["invalid JSON"],
-    );
+    assert_fixture_error("bad-json", &[("hip.json", bad)], "hip.json", line, &["invalid JSON"]);
 
-    assert_fixture_error(
-        "empty-file",
-        &[("empty.json", String::new())],
-        "empty.json",
-        1,
-        &["invalid JSON"],
-    );
+    assert_fixture_error("empty-file", &[("empty.json", String::new())], "empty.json", 1, &["invalid JSON"]);
 }
 
 #[test]
 fn unknown_field_names_file_and_line() {
-    let bad = valid_fixture("hip-pain")
-        .replace(r#""kind": "text" }"#, r#""kind": "text", "hint": "x" }"#);
+    let bad = valid_fixture("hip-pain").replace(r#""kind": "text" }"#, r#""kind": "text", "hint": "x" }"#);
     let line = line_of(&bad, "\"hint\"");
     assert_fixture_error(
         "unknown-field",
@@ -247,23 +163,11 @@ fn unknown_field_names_file_and_line() {
 
     let bad = valid_fixture("hip-pain").replace("  \"title\"", "  \"owner\": \"me\",\n  \"title\"");
     let line = line_of(&bad, "\"owner\"");
-    assert_fixture_error(
-        "unknown-top-field",
-        &[("hip.json", bad)],
-        "hip.json",
-        line,
-        &["unknown field `owner`"],
-    );
+    assert_fixture_error("unknown-top-field", &[("hip.json", bad)], "hip.json", line, &["unknown field `owner`"]);
 
     let bad = valid_fixture("hip-pain").replace(r#""kind": "scale""#, r#""kind": "slider""#);
     let line = line_of(&bad, "slider");
-    assert_fixture_error(
-        "unknown-kind",
-        &[("hip.json", bad)],
-        "hip.json",
-        line,
-        &["slider"],
-    );
+    assert_fixture_error("unknown-kind", &[("hip.json", bad)], "hip.json", line, &["slider"]);
 }
 
 #[test]
@@ -271,23 +175,11 @@ fn missing_field_names_file_and_line() {
     let bad = valid_fixture("hip-pain").replace("  \"title\": \"Hip pain treatment\",\n", "");
     // serde_json reports a missing field where the object ends.
     let line = bad.lines().count();
-    assert_fixture_error(
-        "missing-title",
-        &[("hip.json", bad)],
-        "hip.json",
-        line,
-        &["missing field `title`", "add it"],
-    );
+    assert_fixture_error("missing-title", &[("hip.json", bad)], "hip.json", line, &["missing field `title`", "add it"]);
 
     let bad = valid_fixture("hip-pain").replace(r#", "summary": "An operation." }"#, " }");
     let line = line_of(&bad, "Hip replacement");
-    assert_fixture_error(
-        "missing-summary",
-        &[("hip.json", bad)],
-        "hip.json",
-        line,
-        &["missing field `summary`"],
-    );
+    assert_fixture_error("missing-summary", &[("hip.json", bad)], "hip.json", line, &["missing field `summary`"]);
 }
 
 #[test]
@@ -309,10 +201,7 @@ fn duplicate_slug_across_files_points_at_the_second_and_names_the_first() {
 fn duplicate_ids_within_a_journey_point_at_the_duplicate() {
     let good = valid_fixture("hip-pain");
 
-    let bad = good.replace(
-        r#""id": "surgery", "label""#,
-        r#""id": "exercise", "label""#,
-    );
+    let bad = good.replace(r#""id": "surgery", "label""#, r#""id": "exercise", "label""#);
     let line = line_of(&bad, "Hip replacement");
     assert_fixture_error(
         "duplicate-option",
@@ -347,55 +236,25 @@ fn duplicate_ids_within_a_journey_point_at_the_duplicate() {
 fn empty_slug_and_title_are_rejected() {
     let good = valid_fixture("hip-pain");
     let bad = good.replace(r#""slug": "hip-pain""#, r#""slug": """#);
-    assert_fixture_error(
-        "empty-slug",
-        &[("hip.json", bad)],
-        "hip.json",
-        2,
-        &["slug is empty"],
-    );
+    assert_fixture_error("empty-slug", &[("hip.json", bad)], "hip.json", 2, &["slug is empty"]);
 
     let bad = good.replace(r#""title": "Hip pain treatment""#, r#""title": "  ""#);
-    assert_fixture_error(
-        "empty-title",
-        &[("hip.json", bad)],
-        "hip.json",
-        3,
-        &["title is empty"],
-    );
+    assert_fixture_error("empty-title", &[("hip.json", bad)], "hip.json", 3, &["title is empty"]);
 }
 
 #[test]
 fn slugs_and_ids_must_match_the_pattern() {
     let good = valid_fixture("hip-pain");
     let bad = good.replace(r#""slug": "hip-pain""#, r#""slug": "Hip Pain""#);
-    assert_fixture_error(
-        "bad-slug",
-        &[("hip.json", bad)],
-        "hip.json",
-        2,
-        &["`Hip Pain`", "[a-z0-9-]+"],
-    );
+    assert_fixture_error("bad-slug", &[("hip.json", bad)], "hip.json", 2, &["`Hip Pain`", "[a-z0-9-]+"]);
 
     let bad = good.replace(r#""id": "surgery-views""#, r#""id": "surgery_views""#);
     let line = line_of(&bad, "surgery_views");
-    assert_fixture_error(
-        "bad-point-id",
-        &[("hip.json", bad)],
-        "hip.json",
-        line,
-        &["`surgery_views`", "[a-z0-9-]+"],
-    );
+    assert_fixture_error("bad-point-id", &[("hip.json", bad)], "hip.json", line, &["`surgery_views`", "[a-z0-9-]+"]);
 
     let bad = good.replace(r#""id": "hardest""#, r#""id": "hardest!""#);
     let line = line_of(&bad, "hardest!");
-    assert_fixture_error(
-        "bad-question-id",
-        &[("hip.json", bad)],
-        "hip.json",
-        line,
-        &["`hardest!`"],
-    );
+    assert_fixture_error("bad-question-id", &[("hip.json", bad)], "hip.json", line, &["`hardest!`"]);
 }
 
 #[test]
@@ -413,31 +272,17 @@ fn empty_covered_when_is_rejected() {
 
     let bad = good.replace(r#"["goal", "walk"]"#, "[\"goal\",\n      \"\"]");
     let line = line_of(&bad, "      \"\"]");
-    assert_fixture_error(
-        "empty-phrase",
-        &[("hip.json", bad)],
-        "hip.json",
-        line,
-        &["empty phrase"],
-    );
+    assert_fixture_error("empty-phrase", &[("hip.json", bad)], "hip.json", line, &["empty phrase"]);
 
     let bad = good.replace(r#"["surgery"]"#, r#"["Surgery"]"#);
     let line = line_of(&bad, r#"["Surgery"]"#);
-    assert_fixture_error(
-        "uppercase-phrase",
-        &[("hip.json", bad)],
-        "hip.json",
-        line,
-        &["not lowercase", "`surgery`"],
-    );
+    assert_fixture_error("uppercase-phrase", &[("hip.json", bad)], "hip.json", line, &["not lowercase", "`surgery`"]);
 }
 
 #[test]
 fn nul_characters_are_rejected() {
-    let bad = valid_fixture("hip-pain").replace(
-        r#""summary": "Strength work.""#,
-        r#""summary": "Strength\u0000work.""#,
-    );
+    let bad =
+        valid_fixture("hip-pain").replace(r#""summary": "Strength work.""#, r#""summary": "Strength\u0000work.""#);
     let line = line_of(&bad, "Strength");
     assert_fixture_error("nul", &[("hip.json", bad)], "hip.json", line, &["NUL"]);
 }
@@ -447,40 +292,20 @@ fn question_choices_must_fit_the_kind() {
     let good = valid_fixture("hip-pain");
     let bad = good.replace(r#", "choices": ["Walking", "Stairs"]"#, "");
     let line = line_of(&bad, "What is hardest?");
-    assert_fixture_error(
-        "choice-without-choices",
-        &[("hip.json", bad)],
-        "hip.json",
-        line,
-        &["`hardest`", "choices"],
-    );
+    assert_fixture_error("choice-without-choices", &[("hip.json", bad)], "hip.json", line, &["`hardest`", "choices"]);
 
-    let bad = good.replace(
-        r#""kind": "text" }"#,
-        r#""kind": "text", "choices": ["a", "b"] }"#,
-    );
+    let bad = good.replace(r#""kind": "text" }"#, r#""kind": "text", "choices": ["a", "b"] }"#);
     let line = line_of(&bad, "What is your goal?");
-    assert_fixture_error(
-        "text-with-choices",
-        &[("hip.json", bad)],
-        "hip.json",
-        line,
-        &["`goal`", "text question"],
-    );
+    assert_fixture_error("text-with-choices", &[("hip.json", bad)], "hip.json", line, &["`goal`", "text question"]);
 }
 
 #[test]
 fn one_bad_file_fails_the_whole_load() {
     // The bad file sorts last: the good ones before it are parsed and still nothing is returned.
-    let bad =
-        valid_fixture("zz-bad").replace(r#""covered_when": ["surgery"]"#, r#""covered_when": []"#);
+    let bad = valid_fixture("zz-bad").replace(r#""covered_when": ["surgery"]"#, r#""covered_when": []"#);
     let (path, ..) = load_error(
         "all-or-nothing",
-        &[
-            ("a.json", valid_fixture("aa-good")),
-            ("b.json", valid_fixture("bb-good")),
-            ("z.json", bad),
-        ],
+        &[("a.json", valid_fixture("aa-good")), ("b.json", valid_fixture("bb-good")), ("z.json", bad)],
     );
     assert!(path.ends_with("z.json"), "{}", path.display());
 }
@@ -493,10 +318,7 @@ fn non_json_files_are_ignored_and_order_is_by_slug() {
     dir.write("README.md", "not a fixture");
     dir.write("draft.json.bak", "{");
     let journeys = fixtures::load_dir(dir.path()).unwrap();
-    assert_eq!(
-        journeys.iter().map(|j| j.slug.as_str()).collect::<Vec<_>>(),
-        ["alpha", "zebra"]
-    );
+    assert_eq!(journeys.iter().map(|j| j.slug.as_str()).collect::<Vec<_>>(), ["alpha", "zebra"]);
 }
 
 #[test]
@@ -520,13 +342,7 @@ fn counts(client: &mut postgres::Client) -> (i64, i64) {
 }
 
 fn expected_counts(journeys: &[Journey]) -> (i64, i64) {
-    (
-        journeys.len() as i64,
-        journeys
-            .iter()
-            .map(|j| j.conversation_points.len() as i64)
-            .sum(),
-    )
+    (journeys.len() as i64, journeys.iter().map(|j| j.conversation_points.len() as i64).sum())
 }
 
 #[test]
@@ -538,10 +354,7 @@ fn migrated_database_holds_the_fixtures_and_upsert_is_idempotent() {
     assert_eq!(counts(&mut client), expected_counts(&journeys));
     let stamps = |client: &mut postgres::Client| -> Vec<String> {
         client
-            .query(
-                "SELECT slug || ' ' || updated_at::text FROM journeys_journey ORDER BY slug",
-                &[],
-            )
+            .query("SELECT slug || ' ' || updated_at::text FROM journeys_journey ORDER BY slug", &[])
             .unwrap()
             .iter()
             .map(|r| r.get(0))
@@ -553,11 +366,7 @@ fn migrated_database_holds_the_fixtures_and_upsert_is_idempotent() {
     assert_eq!(counts(&mut client), expected_counts(&journeys));
     fixtures::upsert(&mut client, &journeys).unwrap();
     assert_eq!(counts(&mut client), expected_counts(&journeys));
-    assert_eq!(
-        stamps(&mut client),
-        before,
-        "an unchanged fixture must not touch updated_at"
-    );
+    assert_eq!(stamps(&mut client), before, "an unchanged fixture must not touch updated_at");
 
     let points: Vec<(String, String, i32, serde_json::Value)> = client
         .query(
@@ -572,25 +381,16 @@ fn migrated_database_holds_the_fixtures_and_upsert_is_idempotent() {
     let expected: Vec<(String, String, i32, serde_json::Value)> = journeys
         .iter()
         .flat_map(|j| {
-            j.conversation_points.iter().enumerate().map(move |(i, p)| {
-                (
-                    j.slug.clone(),
-                    p.id.clone(),
-                    i as i32 + 1,
-                    serde_json::json!(p.covered_when),
-                )
-            })
+            j.conversation_points
+                .iter()
+                .enumerate()
+                .map(move |(i, p)| (j.slug.clone(), p.id.clone(), i as i32 + 1, serde_json::json!(p.covered_when)))
         })
         .collect();
     assert_eq!(points, expected);
 
-    let options: serde_json::Value = client
-        .query_one(
-            "SELECT options FROM journeys_journey WHERE slug = $1",
-            &[&journeys[0].slug],
-        )
-        .unwrap()
-        .get(0);
+    let options: serde_json::Value =
+        client.query_one("SELECT options FROM journeys_journey WHERE slug = $1", &[&journeys[0].slug]).unwrap().get(0);
     assert_eq!(options, serde_json::to_value(&journeys[0].options).unwrap());
 }
 
@@ -599,30 +399,14 @@ fn changed_fixture_updates_rows_in_place() {
     let db = app::cluster::test_database();
     let mut client = db.connect();
     let mut journeys = fixtures::load_dir(&fixtures_dir()).unwrap();
-    let id_before: i64 = client
-        .query_one(
-            "SELECT id FROM journeys_journey WHERE slug = $1",
-            &[&journeys[0].slug],
-        )
-        .unwrap()
-        .get(0);
+    let id_before: i64 =
+        client.query_one("SELECT id FROM journeys_journey WHERE slug = $1", &[&journeys[0].slug]).unwrap().get(0);
     journeys[0].title = "It's a renamed journey \\ with a backslash".to_string();
-    journeys[0].conversation_points[0]
-        .covered_when
-        .push("o'clock".to_string());
+    journeys[0].conversation_points[0].covered_when.push("o'clock".to_string());
     fixtures::upsert(&mut client, &journeys).unwrap();
 
-    let row = client
-        .query_one(
-            "SELECT id, title FROM journeys_journey WHERE slug = $1",
-            &[&journeys[0].slug],
-        )
-        .unwrap();
-    assert_eq!(
-        row.get::<_, i64>(0),
-        id_before,
-        "the journey keeps its id (conversations point at it)"
-    );
+    let row = client.query_one("SELECT id, title FROM journeys_journey WHERE slug = $1", &[&journeys[0].slug]).unwrap();
+    assert_eq!(row.get::<_, i64>(0), id_before, "the journey keeps its id (conversations point at it)");
     assert_eq!(row.get::<_, String>(1), journeys[0].title);
     let covered: serde_json::Value = client
         .query_one(
@@ -631,10 +415,7 @@ fn changed_fixture_updates_rows_in_place() {
         )
         .unwrap()
         .get(0);
-    assert_eq!(
-        covered,
-        serde_json::json!(journeys[0].conversation_points[0].covered_when)
-    );
+    assert_eq!(covered, serde_json::json!(journeys[0].conversation_points[0].covered_when));
 }
 
 #[test]
@@ -645,18 +426,10 @@ fn nothing_is_written_when_any_fixture_is_bad() {
 
     let dir = TempDir::new("db-all-or-nothing");
     dir.write("a.json", &valid_fixture("aa-new-journey"));
-    dir.write(
-        "b.json",
-        &valid_fixture("bb-new-journey").replace(r#""slug": "bb-new-journey""#, r#""slug": "BB""#),
-    );
+    dir.write("b.json", &valid_fixture("bb-new-journey").replace(r#""slug": "bb-new-journey""#, r#""slug": "BB""#));
     // The xtask and sdm load the same way: validate everything, then upsert.
-    let result = fixtures::load_dir(dir.path())
-        .and_then(|journeys| fixtures::upsert(&mut client, &journeys));
-    assert!(
-        matches!(result, Err(Error::Fixture { .. })),
-        "{:?}",
-        result.err().map(|e| e.to_string())
-    );
+    let result = fixtures::load_dir(dir.path()).and_then(|journeys| fixtures::upsert(&mut client, &journeys));
+    assert!(matches!(result, Err(Error::Fixture { .. })), "{:?}", result.err().map(|e| e.to_string()));
     assert_eq!(counts(&mut client), before);
 }
 
@@ -672,15 +445,9 @@ fn upsert_rolls_back_every_journey_when_one_statement_fails() {
     let mut journeys = fixtures::load_dir(dir.path()).unwrap();
     // Postgres rejects NUL in text, so the last journey's insert fails after the first one ran.
     journeys[1].title = "bad\0title".to_string();
-    let err = fixtures::upsert(&mut client, &journeys)
-        .unwrap_err()
-        .to_string();
+    let err = fixtures::upsert(&mut client, &journeys).unwrap_err().to_string();
     assert!(err.contains("zz-new-journey"), "{err}");
-    assert_eq!(
-        counts(&mut client),
-        before,
-        "the first journey's rows must be rolled back too"
-    );
+    assert_eq!(counts(&mut client), before, "the first journey's rows must be rolled back too");
 }
 
 /// A folder under the system temp dir, removed on drop.
@@ -688,14 +455,9 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(case: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let path = std::env::temp_dir().join(format!(
-            "sdm-fixtures-{case}-{}-{nanos}",
-            std::process::id()
-        ));
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let path = std::env::temp_dir().join(format!("sdm-fixtures-{case}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&path).unwrap();
         TempDir(path)
     }

@@ -94,7 +94,12 @@ impl Python {
     /// Runs `interop.py ARGS...`, expecting it to fail; returns its stderr.
     fn run_failing(&self, args: &[&str]) -> String {
         let out = self.command(args);
-        assert!(!out.status.success(), "interop.py {} should have failed, printed:\n{}", args[0], String::from_utf8_lossy(&out.stdout));
+        assert!(
+            !out.status.success(),
+            "interop.py {} should have failed, printed:\n{}",
+            args[0],
+            String::from_utf8_lossy(&out.stdout)
+        );
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 }
@@ -125,8 +130,9 @@ fn sdm(db: &TestDatabase, args: &[&str]) -> Value {
     all.extend_from_slice(args);
     let out = sdm_output(db, &all);
     assert!(out.status.success(), "sdm {} failed:\n{}", args.join(" "), String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("sdm {} printed no JSON ({e}):\n{}", args.join(" "), String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("sdm {} printed no JSON ({e}):\n{}", args.join(" "), String::from_utf8_lossy(&out.stdout))
+    })
 }
 
 /// Runs `sdm ARGS...` and returns what it printed for people.
@@ -177,7 +183,9 @@ fn history(db: &TestDatabase, who: &Onboarded) -> Vec<(String, String)> {
         .as_array()
         .expect("history messages")
         .iter()
-        .map(|m| (m["role"].as_str().unwrap_or_default().to_string(), m["content"].as_str().unwrap_or_default().to_string()))
+        .map(|m| {
+            (m["role"].as_str().unwrap_or_default().to_string(), m["content"].as_str().unwrap_or_default().to_string())
+        })
         .collect()
 }
 
@@ -189,7 +197,12 @@ fn python_messages(read: &Value) -> Vec<(String, String)> {
         .as_array()
         .expect("messages")
         .iter()
-        .map(|m| (m["type"].as_str().unwrap_or("<not a message>").to_string(), m["content"].as_str().unwrap_or_default().to_string()))
+        .map(|m| {
+            (
+                m["type"].as_str().unwrap_or("<not a message>").to_string(),
+                m["content"].as_str().unwrap_or_default().to_string(),
+            )
+        })
         .collect()
 }
 
@@ -234,8 +247,12 @@ fn version_counters(read: &Value, channel: &str) -> Vec<u64> {
         .map(|v| {
             let v = v.as_str().unwrap_or_else(|| panic!("channel version {v} is not a string"));
             let (counter, fraction) = v.split_at(32.min(v.len()));
-            assert!(counter.len() == 32 && counter.bytes().all(|b| b.is_ascii_digit()), "version {v}: expected 32 digits first");
-            let fraction = fraction.strip_prefix('.').unwrap_or_else(|| panic!("version {v}: expected '.' after the counter"));
+            assert!(
+                counter.len() == 32 && counter.bytes().all(|b| b.is_ascii_digit()),
+                "version {v}: expected 32 digits first"
+            );
+            let fraction =
+                fraction.strip_prefix('.').unwrap_or_else(|| panic!("version {v}: expected '.' after the counter"));
             assert!(fraction.len() >= 16, "version {v}: the random part is padded to 16 characters");
             let x: f64 = fraction.parse().unwrap_or_else(|_| panic!("version {v}: the random part is not a float"));
             assert!((0.0..1.0).contains(&x), "version {v}: the random part is in [0, 1)");
@@ -267,7 +284,9 @@ fn statements(dump: &str) -> Vec<String> {
     dump.split(";\n")
         .map(|s| s.lines().filter(|l| !l.starts_with("--") && !l.trim().is_empty()).collect::<Vec<_>>().join("\n"))
         .filter(|s| !s.is_empty())
-        .filter(|s| !s.starts_with("SET ") && !s.starts_with("SELECT pg_catalog.set_config") && !s.contains(" OWNER TO "))
+        .filter(|s| {
+            !s.starts_with("SET ") && !s.starts_with("SELECT pg_catalog.set_config") && !s.contains(" OWNER TO ")
+        })
         .collect()
 }
 
@@ -295,7 +314,11 @@ fn python_setup_changes_nothing_on_a_migrated_database() {
     let db = test_database();
     let before = schema_dump(db.url(), &[]);
     let rows_before = migration_rows(&db);
-    assert_eq!(rows_before, ((0..=9).collect(), (0..=3).collect()), "our migrations record LangGraph's steps 0..9 and 0..3");
+    assert_eq!(
+        rows_before,
+        ((0..=9).collect(), (0..=3).collect()),
+        "our migrations record LangGraph's steps 0..9 and 0..3"
+    );
 
     let reported = python.run(&["setup", db.url()]);
 
@@ -422,7 +445,8 @@ fn the_app_reads_a_thread_python_wrote_and_adds_to_it() {
     // The app adds a turn; Python still reads its own types, and the app's messages, in order.
     let turn = chat(&db, &ada, "I want to be able to garden again");
     let read = python.run(&["read-thread", db.url(), &ada.thread_id]);
-    let classes: Vec<&str> = read["messages"].as_array().unwrap().iter().map(|m| m["class"].as_str().unwrap()).collect();
+    let classes: Vec<&str> =
+        read["messages"].as_array().unwrap().iter().map(|m| m["class"].as_str().unwrap()).collect();
     assert_eq!(
         classes,
         [
@@ -438,7 +462,11 @@ fn the_app_reads_a_thread_python_wrote_and_adds_to_it() {
     let messages = python_messages(&read);
     assert_eq!(messages[5], ("human".into(), "I want to be able to garden again".into()));
     assert_eq!(messages[6], ("ai".into(), turn["reply"].as_str().unwrap().to_string()));
-    assert_eq!(read["messages"][1]["tool_calls"][0]["id"], json!("call_options_1"), "the tool call survives the app's write");
+    assert_eq!(
+        read["messages"][1]["tool_calls"][0]["id"],
+        json!("call_options_1"),
+        "the tool call survives the app's write"
+    );
     assert_eq!(read["channels"]["care_plan"], json!("__main__.CarePlan"), "channels the app does not use are kept");
     let total = listed_checkpoints(&read).len();
     assert_linear_chain(&read, total);
@@ -454,14 +482,16 @@ fn store_items_read_back_on_the_other_side() {
     let mut client = db.connect();
 
     // Python writes, Rust reads.
-    let put = python.run(&["store-put", db.url(), &ada.memories(), "from-python", r#"{"text": "walks the dog", "n": 2}"#]);
+    let put =
+        python.run(&["store-put", db.url(), &ada.memories(), "from-python", r#"{"text": "walks the dog", "n": 2}"#]);
     assert_eq!(put["item"]["namespace"], json!(["users", ada.user_id.to_string(), "memories"]));
     let item = app::store::get(&mut client, &namespace, "from-python").unwrap().expect("the item Python wrote");
     assert_eq!(item.value, json!({"text": "walks the dog", "n": 2}));
     assert_eq!(item.namespace, namespace);
 
     // Rust writes (directly, and through a chat turn's memory), Python reads.
-    app::store::put(&mut client, &namespace, "from-rust", &json!({"text": "prefers tablets", "tags": ["a", "b"]})).unwrap();
+    app::store::put(&mut client, &namespace, "from-rust", &json!({"text": "prefers tablets", "tags": ["a", "b"]}))
+        .unwrap();
     let got = python.run(&["store-get", db.url(), &ada.memories(), "from-rust"]);
     assert_eq!(got["item"]["value"], json!({"text": "prefers tablets", "tags": ["a", "b"]}));
     assert_eq!(got["item"]["namespace"], json!(["users", ada.user_id.to_string(), "memories"]));
@@ -479,7 +509,8 @@ fn store_items_read_back_on_the_other_side() {
     assert_eq!(memory["value"]["conversation_id"], json!(ada.conversation_id));
 
     // Rust searching the namespace sees all three, Python's included.
-    let mut rust_keys: Vec<String> = app::store::search(&mut client, &namespace).unwrap().into_iter().map(|i| i.key).collect();
+    let mut rust_keys: Vec<String> =
+        app::store::search(&mut client, &namespace).unwrap().into_iter().map(|i| i.key).collect();
     rust_keys.sort();
     assert_eq!(rust_keys, expected);
     assert_eq!(python.run(&["store-get", db.url(), &ada.memories(), "nothing-here"])["item"], Value::Null);
@@ -517,12 +548,16 @@ fn deleting_a_conversation_or_a_user_leaves_python_nothing() {
                "rows": {"checkpoints": 0, "checkpoint_blobs": 0, "checkpoint_writes": 0}})
     );
     let left = python.run(&["namespace-items", db.url(), &ada.memories()]);
-    let keys: Vec<&str> = left[ada.memories()]["items"].as_array().unwrap().iter().map(|i| i["key"].as_str().unwrap()).collect();
+    let keys: Vec<&str> =
+        left[ada.memories()]["items"].as_array().unwrap().iter().map(|i| i["key"].as_str().unwrap()).collect();
     assert_eq!(keys, ["python-note"], "the conversation's memories go; the user's other memories stay");
 
     // Deleting Ada removes every namespace under users.<id>, whoever wrote it.
     let ada_root = format!("users.{}", ada.user_id);
-    assert_eq!(python.run(&["namespace-items", db.url(), &ada_root])[&ada_root]["namespaces"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        python.run(&["namespace-items", db.url(), &ada_root])[&ada_root]["namespaces"].as_array().unwrap().len(),
+        2
+    );
     sdm(&db, &["user", "delete", "--email", &ada.email]);
     let left = python.run(&["namespace-items", db.url(), &ada_root]);
     assert_eq!(left[&ada_root], json!({"items": [], "namespaces": []}));
@@ -533,7 +568,10 @@ fn deleting_a_conversation_or_a_user_leaves_python_nothing() {
     assert_eq!(gone["exists"], json!(false));
     assert_eq!(gone["rows"], json!({"checkpoints": 0, "checkpoint_blobs": 0, "checkpoint_writes": 0}));
     let bob_root = format!("users.{}", bob.user_id);
-    assert_eq!(python.run(&["namespace-items", db.url(), &bob_root])[&bob_root], json!({"items": [], "namespaces": []}));
+    assert_eq!(
+        python.run(&["namespace-items", db.url(), &bob_root])[&bob_root],
+        json!({"items": [], "namespaces": []})
+    );
     let err = python.run_failing(&["read-thread", db.url(), &bob.thread_id]);
     assert!(err.contains(&format!("thread {} has no checkpoint", bob.thread_id)), "{err}");
 }

@@ -87,7 +87,12 @@ fn misnamed_files_are_errors_naming_the_file() {
         // Flat folder.
         let dir = TempDir::new();
         dir.write("V1__ok.sql", "SELECT 1;").write(name, "SELECT 1;");
-        assert_file_error(MigrationSet::from_dir(dir.path()), &dir, name, &[name, problem, "V<version>__<name>.sql", "refinery skips"]);
+        assert_file_error(
+            MigrationSet::from_dir(dir.path()),
+            &dir,
+            name,
+            &[name, problem, "V<version>__<name>.sql", "refinery skips"],
+        );
         // Module folder.
         let dir = TempDir::new();
         dir.write("users/V1__ok.sql", "SELECT 1;").write(&format!("evidence/{name}"), "SELECT 1;");
@@ -298,7 +303,10 @@ fn unterminated_sql_fails_instead_of_swallowing_the_history_row() {
          INSERT INTO child VALUES (1);\n",
     );
     let error = migrate(&mut client, &dir.set()).unwrap_err();
-    assert!(matches!(&error, Error::MigrationFailed { message, .. } if message.contains("violates foreign key constraint")), "{error}");
+    assert!(
+        matches!(&error, Error::MigrationFailed { message, .. } if message.contains("violates foreign key constraint")),
+        "{error}"
+    );
     assert!(!table_exists(&mut client, "parent"));
     assert_eq!(history(&mut client), vec![]);
 }
@@ -377,7 +385,8 @@ fn concurrent_runners_apply_every_migration_exactly_once() {
             })
         })
         .collect();
-    let applied: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap().unwrap_or_else(|e| panic!("{e}"))).collect();
+    let applied: Vec<usize> =
+        handles.into_iter().map(|h| h.join().unwrap().unwrap_or_else(|e| panic!("{e}"))).collect();
     assert_eq!(applied.iter().sum::<usize>(), 6, "{applied:?}");
     let mut client = db.connect();
     let rows = history(&mut client);
@@ -417,9 +426,8 @@ fn history_rows_are_compatible_with_refinery() {
     let dir = TempDir::new();
     dir.write("V1__a.sql", "CREATE TABLE a (id int);").write("V2__b.sql", "CREATE TABLE b (note text DEFAULT 'é');");
     let set = dir.set();
-    let refinery_migrations = || {
-        set.files.iter().map(|f| refinery::Migration::unapplied(&f.label(), &f.sql).unwrap()).collect::<Vec<_>>()
-    };
+    let refinery_migrations =
+        || set.files.iter().map(|f| refinery::Migration::unapplied(&f.label(), &f.sql).unwrap()).collect::<Vec<_>>();
 
     // Ours first: refinery parses our rows (it unwraps applied_on as RFC 3339) and finds nothing to do.
     let db = empty_database();
@@ -427,8 +435,10 @@ fn history_rows_are_compatible_with_refinery() {
     migrate(&mut client, &set).unwrap();
     let runner = refinery::Runner::new(&refinery_migrations());
     let applied = runner.get_applied_migrations(&mut client).unwrap();
-    assert_eq!(applied.iter().map(|m| (m.version(), m.checksum())).collect::<Vec<_>>(),
-        set.files.iter().map(|f| (f.version, f.checksum())).collect::<Vec<_>>());
+    assert_eq!(
+        applied.iter().map(|m| (m.version(), m.checksum())).collect::<Vec<_>>(),
+        set.files.iter().map(|f| (f.version, f.checksum())).collect::<Vec<_>>()
+    );
     let report = refinery::Runner::new(&refinery_migrations()).run(&mut client).unwrap();
     assert!(report.applied_migrations().is_empty());
 

@@ -51,31 +51,12 @@ fn cluster_bench() -> anyhow::Result<()> {
         drop(db);
     }
     let (bare, migrated) = (median(&mut bare), median(&mut migrated));
-    println!(
-        "ephemeral cluster, cold start (initdb + start): {:>8.1} ms",
-        ms(cold)
-    );
-    println!(
-        "ephemeral cluster, warm start (start only):     {:>8.1} ms",
-        ms(warm)
-    );
-    println!(
-        "template {template} built once ({} migrations): {:.1} ms",
-        set.files.len(),
-        ms(template_build)
-    );
-    println!(
-        "bare CREATE DATABASE ... TEMPLATE template1, median of {rounds}: {:>8.1} ms",
-        ms(bare)
-    );
-    println!(
-        "migrated per-test database, median of {rounds}:             {:>8.1} ms",
-        ms(migrated)
-    );
-    println!(
-        "ratio per-test / bare: {:.2}x (target <= 1.2x)",
-        migrated.as_secs_f64() / bare.as_secs_f64()
-    );
+    println!("ephemeral cluster, cold start (initdb + start): {:>8.1} ms", ms(cold));
+    println!("ephemeral cluster, warm start (start only):     {:>8.1} ms", ms(warm));
+    println!("template {template} built once ({} migrations): {:.1} ms", set.files.len(), ms(template_build));
+    println!("bare CREATE DATABASE ... TEMPLATE template1, median of {rounds}: {:>8.1} ms", ms(bare));
+    println!("migrated per-test database, median of {rounds}:             {:>8.1} ms", ms(migrated));
+    println!("ratio per-test / bare: {:.2}x (target <= 1.2x)", migrated.as_secs_f64() / bare.as_secs_f64());
     drop(server);
     let _ = std::fs::remove_dir_all(&root);
     Ok(())

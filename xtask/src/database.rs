@@ -37,11 +37,7 @@ impl flags::Migrate {
         for m in &applied {
             println!("applied V{}__{} ({:.1} ms)", m.version, m.name, m.millis);
         }
-        println!(
-            "{} migration(s) applied to {}",
-            applied.len(),
-            app::db::redact(server.url())
-        );
+        println!("{} migration(s) applied to {}", applied.len(), app::db::redact(server.url()));
         Ok(())
     }
 }

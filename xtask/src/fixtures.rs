@@ -44,8 +44,7 @@ pub fn check(root: &Path) -> anyhow::Result<()> {
 fn generate(root: &Path) -> anyhow::Result<(std::path::PathBuf, String, String)> {
     let journeys = app::fixtures::load_dir(&root.join("fixtures/journeys"))?;
     let path = app::fixtures::migration_path(&root.join("migrations"))?;
-    let current =
-        std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
+    let current = std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
     Ok((path, app::fixtures::to_sql(&journeys), current))
 }
 
@@ -53,6 +52,5 @@ fn generate(root: &Path) -> anyhow::Result<(std::path::PathBuf, String, String)>
 pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     let tmp = path.with_extension("sql.tmp");
     std::fs::write(&tmp, text).with_context(|| format!("write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("rename {} to {}", tmp.display(), path.display()))
+    std::fs::rename(&tmp, path).with_context(|| format!("rename {} to {}", tmp.display(), path.display()))
 }

@@ -64,11 +64,7 @@ pub fn args() -> Vec<std::ffi::OsString> {
 fn split_equals(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let mut out = Vec::new();
     for arg in args {
-        match arg
-            .to_str()
-            .and_then(|s| s.strip_prefix("--"))
-            .and_then(|s| s.split_once('='))
-        {
+        match arg.to_str().and_then(|s| s.strip_prefix("--")).and_then(|s| s.split_once('=')) {
             Some((flag, value)) => {
                 out.push(format!("--{flag}").into());
                 out.push(value.into());
@@ -85,9 +81,6 @@ mod tests {
     fn splits_flag_equals_value() {
         let args = ["reset", "--yes=sdm", "--dry-run"].map(std::ffi::OsString::from);
         let got = super::split_equals(args.into_iter());
-        assert_eq!(
-            got,
-            ["reset", "--yes", "sdm", "--dry-run"].map(std::ffi::OsString::from)
-        );
+        assert_eq!(got, ["reset", "--yes", "sdm", "--dry-run"].map(std::ffi::OsString::from));
     }
 }

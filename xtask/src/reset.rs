@@ -13,21 +13,13 @@ const PROTECTED: &[&str] = &["postgres", "template0", "template1"];
 
 impl flags::Reset {
     pub fn run(self, _sh: &Shell) -> anyhow::Result<()> {
-        let url = std::env::var("DATABASE_URL")
-            .ok()
-            .filter(|u| !u.trim().is_empty());
+        let url = std::env::var("DATABASE_URL").ok().filter(|u| !u.trim().is_empty());
         check_reset(url.as_deref(), self.yes.as_deref(), self.allow_remote)?;
         let server = database::server()?;
         let db = server.database_name();
-        let target = if server.is_ephemeral() {
-            "the ephemeral local cluster".to_string()
-        } else {
-            redact(server.url())
-        };
-        let steps = [
-            format!("drop database {db} on {target}"),
-            format!("create database {db}"),
-        ];
+        let target =
+            if server.is_ephemeral() { "the ephemeral local cluster".to_string() } else { redact(server.url()) };
+        let steps = [format!("drop database {db} on {target}"), format!("create database {db}")];
         if self.dry_run {
             for s in &steps {
                 println!("would {s}");
@@ -49,9 +41,7 @@ fn reset(server: &Server, db: &str, steps: &[String]) -> anyhow::Result<()> {
 pub fn check_reset(url: Option<&str>, yes: Option<&str>, allow_remote: bool) -> anyhow::Result<()> {
     let Some(url) = url else { return Ok(()) };
     let shown = redact(url);
-    let Some(db) = database_of(url) else {
-        bail!("refusing to reset {shown}: DATABASE_URL names no database")
-    };
+    let Some(db) = database_of(url) else { bail!("refusing to reset {shown}: DATABASE_URL names no database") };
     if PROTECTED.contains(&db.as_str()) {
         bail!("refusing to reset {shown}: `{db}` is a system database and is never dropped; point DATABASE_URL at the application's database");
     }
@@ -85,11 +75,7 @@ pub fn check_reset(url: Option<&str>, yes: Option<&str>, allow_remote: bool) -> 
 
 fn is_local_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .map(|ip| ip.is_loopback())
-            .unwrap_or(false)
+    host == "localhost" || host.parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -97,9 +83,7 @@ mod tests {
     use super::check_reset;
 
     fn refused(url: &str, yes: Option<&str>, remote: bool) -> String {
-        check_reset(Some(url), yes, remote)
-            .expect_err("should be refused")
-            .to_string()
+        check_reset(Some(url), yes, remote).expect_err("should be refused").to_string()
     }
 
     #[test]
@@ -111,40 +95,20 @@ mod tests {
     fn local_database_needs_its_exact_name() {
         let msg = refused("postgres://bob:pw@localhost/sdm", None, false);
         assert!(msg.contains("--yes=sdm"), "{msg}");
-        let msg = refused(
-            "postgres://bob:pw@127.0.0.1:5433/sdm",
-            Some("sdm_dev"),
-            false,
-        );
-        assert!(
-            msg.contains("does not name the target database `sdm`"),
-            "{msg}"
-        );
+        let msg = refused("postgres://bob:pw@127.0.0.1:5433/sdm", Some("sdm_dev"), false);
+        assert!(msg.contains("does not name the target database `sdm`"), "{msg}");
         check_reset(Some("postgres://bob:pw@localhost/sdm"), Some("sdm"), false).unwrap();
-        check_reset(
-            Some("host=/var/run/postgresql dbname=sdm"),
-            Some("sdm"),
-            false,
-        )
-        .unwrap();
+        check_reset(Some("host=/var/run/postgresql dbname=sdm"), Some("sdm"), false).unwrap();
         check_reset(Some("postgres://bob@[::1]/sdm"), Some("sdm"), false).unwrap();
     }
 
     #[test]
     fn remote_host_needs_allow_remote_and_the_name() {
         let msg = refused("postgres://bob:pw@db.example.com/sdm", Some("sdm"), false);
-        assert!(
-            msg.contains("not on this machine") && msg.contains("--allow-remote --yes=sdm"),
-            "{msg}"
-        );
+        assert!(msg.contains("not on this machine") && msg.contains("--allow-remote --yes=sdm"), "{msg}");
         let msg = refused("postgres://bob:pw@10.1.2.3/sdm", None, true);
         assert!(msg.contains("--yes=sdm --allow-remote"), "{msg}");
-        check_reset(
-            Some("postgres://bob:pw@db.example.com/sdm"),
-            Some("sdm"),
-            true,
-        )
-        .unwrap();
+        check_reset(Some("postgres://bob:pw@db.example.com/sdm"), Some("sdm"), true).unwrap();
     }
 
     #[test]
@@ -160,11 +124,7 @@ mod tests {
         for (url, yes, remote) in [
             ("postgres://bob:hunter2@db.example.com/sdm", None, false),
             ("postgres://bob:hunter2@localhost/sdm", Some("x"), false),
-            (
-                "host=db.example.com user=bob password=hunter2 dbname=sdm",
-                None,
-                false,
-            ),
+            ("host=db.example.com user=bob password=hunter2 dbname=sdm", None, false),
             ("postgres://bob:hunter2@localhost/postgres", None, false),
         ] {
             let msg = refused(url, yes, remote);

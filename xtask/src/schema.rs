@@ -5,26 +5,15 @@ use app::cluster::Server;
 use xshell::{cmd, Shell};
 
 /// Returns `pg_dump --schema-only` of database `db`, limited to `tables` when given.
-pub fn dump_schema(
-    sh: &Shell,
-    server: &Server,
-    db: &str,
-    tables: &[&str],
-) -> anyhow::Result<String> {
+pub fn dump_schema(sh: &Shell, server: &Server, db: &str, tables: &[&str]) -> anyhow::Result<String> {
     let pg_dump = server.bin("pg_dump");
     let url = server.url_for(db);
-    let table_args: Vec<String> = tables
-        .iter()
-        .flat_map(|t| ["-t".to_string(), format!("public.{t}")])
-        .collect();
-    cmd!(
-        sh,
-        "{pg_dump} --schema-only --no-owner --no-privileges {table_args...} --dbname {url}"
-    )
-    .secret()
-    .quiet()
-    .read()
-    .with_context(|| format!("pg_dump --schema-only of database {db}"))
+    let table_args: Vec<String> = tables.iter().flat_map(|t| ["-t".to_string(), format!("public.{t}")]).collect();
+    cmd!(sh, "{pg_dump} --schema-only --no-owner --no-privileges {table_args...} --dbname {url}")
+        .secret()
+        .quiet()
+        .read()
+        .with_context(|| format!("pg_dump --schema-only of database {db}"))
 }
 
 /// Strips what differs between two dumps of the same schema: comments, session settings,
@@ -58,11 +47,7 @@ pub fn diff(expected: &str, actual: &str) -> Option<String> {
     let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
     for i in (0..a.len()).rev() {
         for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
+            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
         }
     }
     let (mut i, mut j, mut out) = (0, 0, String::new());
@@ -88,10 +73,7 @@ mod tests {
     #[test]
     fn normalising_drops_noise_but_keeps_statements() {
         let dump = "--\n-- PostgreSQL database dump\n\\restrict abc\nSET lock_timeout = 0;\nSELECT pg_catalog.set_config('search_path', '', false);\n\nCREATE TABLE public.t (\n    id integer\n);\nALTER TABLE public.t OWNER TO postgres;\n\\unrestrict abc\n";
-        assert_eq!(
-            normalize_dump(dump),
-            "CREATE TABLE public.t (\n    id integer\n);\n"
-        );
+        assert_eq!(normalize_dump(dump), "CREATE TABLE public.t (\n    id integer\n);\n");
     }
 
     #[test]

@@ -12,14 +12,8 @@ use xshell::{cmd, Shell};
 use crate::{flags, schema};
 
 /// The LangGraph tables, as the Python library's `setup()` creates them.
-pub const LANGGRAPH_TABLES: &[&str] = &[
-    "checkpoints",
-    "checkpoint_blobs",
-    "checkpoint_writes",
-    "checkpoint_migrations",
-    "store",
-    "store_migrations",
-];
+pub const LANGGRAPH_TABLES: &[&str] =
+    &["checkpoints", "checkpoint_blobs", "checkpoint_writes", "checkpoint_migrations", "store", "store_migrations"];
 
 #[derive(Serialize)]
 struct StepReport {
@@ -48,10 +42,7 @@ impl Steps {
         eprintln!("==> {name}");
         let result = f();
         let seconds = started.elapsed().as_secs_f64();
-        eprintln!(
-            "    {} in {seconds:.2}s",
-            if result.is_ok() { "ok" } else { "FAILED" }
-        );
+        eprintln!("    {} in {seconds:.2}s", if result.is_ok() { "ok" } else { "FAILED" });
         self.steps.push(StepReport {
             name: name.to_string(),
             ok: result.is_ok(),
@@ -64,26 +55,15 @@ impl Steps {
 
 impl flags::Verify {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let mut steps = Steps {
-            started: Instant::now(),
-            steps: Vec::new(),
-        };
+        let mut steps = Steps { started: Instant::now(), steps: Vec::new() };
         let result = self.run_steps(sh, &mut steps);
-        let report = Report {
-            ok: result.is_ok(),
-            seconds: steps.started.elapsed().as_secs_f64(),
-            steps: steps.steps,
-        };
+        let report = Report { ok: result.is_ok(), seconds: steps.started.elapsed().as_secs_f64(), steps: steps.steps };
         if let Some(path) = &self.json {
             std::fs::write(path, serde_json::to_string_pretty(&report)?)
                 .with_context(|| format!("write {}", path.display()))?;
         }
         match &result {
-            Ok(()) => eprintln!(
-                "verify: all {} steps passed in {:.1}s",
-                report.steps.len(),
-                report.seconds
-            ),
+            Ok(()) => eprintln!("verify: all {} steps passed in {:.1}s", report.steps.len(), report.seconds),
             Err(_) => eprintln!("verify: FAILED after {:.1}s", report.seconds),
         }
         result
@@ -91,15 +71,9 @@ impl flags::Verify {
 
     fn run_steps(&self, sh: &Shell, steps: &mut Steps) -> anyhow::Result<()> {
         let root = sh.current_dir();
-        steps.run("cargo fmt --check", || {
-            Ok(cmd!(sh, "cargo fmt --all -- --check").run()?)
-        })?;
+        steps.run("cargo fmt --check", || Ok(cmd!(sh, "cargo fmt --all -- --check").run()?))?;
         steps.run("cargo clippy (warnings denied)", || {
-            Ok(cmd!(
-                sh,
-                "cargo clippy --quiet --workspace --all-targets -- -D warnings"
-            )
-            .run()?)
+            Ok(cmd!(sh, "cargo clippy --quiet --workspace --all-targets -- -D warnings").run()?)
         })?;
         let mut set = None;
         steps.run("migrations folder is valid", || {
@@ -117,25 +91,16 @@ impl flags::Verify {
         })?;
         let server = server.expect("set by the step above");
         let db = format!("sdm_verify_{}", std::process::id());
-        let _drop = DropDatabase {
-            server: &server,
-            name: db.clone(),
-        };
-        steps.run(
-            "fresh database: migrate, all applied, second migrate applies nothing",
-            || fresh_database(&server, &db, &set),
-        )?;
-        steps.run("LangGraph tables match the Python library's schema", || {
-            langgraph_schema(sh, &server, &db)
+        let _drop = DropDatabase { server: &server, name: db.clone() };
+        steps.run("fresh database: migrate, all applied, second migrate applies nothing", || {
+            fresh_database(&server, &db, &set)
         })?;
+        steps.run("LangGraph tables match the Python library's schema", || langgraph_schema(sh, &server, &db))?;
         steps.run("checklist and all tests", || {
             let url = server.url().to_string();
             let skip = if self.skip_python { Some("1") } else { None };
             let _env = skip.map(|v| sh.push_env("SDM_SKIP_PYTHON", v));
-            Ok(cmd!(sh, "cargo test --workspace --quiet")
-                .env("DATABASE_URL", url)
-                .secret()
-                .run()?)
+            Ok(cmd!(sh, "cargo test --workspace --quiet").env("DATABASE_URL", url).secret().run()?)
         })?;
         Ok(())
     }
@@ -155,11 +120,7 @@ impl Drop for DropDatabase<'_> {
 /// Loads and validates a migrations folder: names, unique versions, module folders.
 pub fn check_migrations(dir: &Path) -> anyhow::Result<MigrationSet> {
     let set = MigrationSet::from_dir(dir)?;
-    ensure!(
-        !set.files.is_empty(),
-        "{} holds no migrations",
-        dir.display()
-    );
+    ensure!(!set.files.is_empty(), "{} holds no migrations", dir.display());
     Ok(set)
 }
 
@@ -170,49 +131,26 @@ pub fn fresh_database(server: &Server, db: &str, set: &MigrationSet) -> anyhow::
     let mut client = app::db::connect(&server.url_for(db))?;
     let applied = app::migrate::migrate(&mut client, set)?;
     let statuses = app::migrate::status(&mut client, set)?;
-    let unapplied: Vec<String> = statuses
-        .iter()
-        .filter(|s| s.applied_on.is_none())
-        .map(|s| format!("V{}__{}", s.version, s.name))
-        .collect();
-    ensure!(
-        unapplied.is_empty(),
-        "not applied after migrate: {}",
-        unapplied.join(", ")
-    );
-    ensure!(
-        statuses.len() == set.files.len(),
-        "history has {} rows for {} files",
-        statuses.len(),
-        set.files.len()
-    );
+    let unapplied: Vec<String> =
+        statuses.iter().filter(|s| s.applied_on.is_none()).map(|s| format!("V{}__{}", s.version, s.name)).collect();
+    ensure!(unapplied.is_empty(), "not applied after migrate: {}", unapplied.join(", "));
+    ensure!(statuses.len() == set.files.len(), "history has {} rows for {} files", statuses.len(), set.files.len());
     eprintln!("    applied {} migrations", applied.len());
     let again = app::migrate::migrate(&mut client, set)?;
     if !again.is_empty() {
-        bail!(
-            "a second migrate applied {} migration(s) again",
-            again.len()
-        );
+        bail!("a second migrate applied {} migration(s) again", again.len());
     }
     Ok(())
 }
 
 /// Compares the LangGraph tables of `db` with the reference dump kept in `xtask/test_data/`.
 pub fn langgraph_schema(sh: &Shell, server: &Server, db: &str) -> anyhow::Result<()> {
-    let reference_path = sh
-        .current_dir()
-        .join("xtask/test_data/langgraph-schema.sql");
-    let reference = std::fs::read_to_string(&reference_path)
-        .with_context(|| format!("read {}", reference_path.display()))?;
+    let reference_path = sh.current_dir().join("xtask/test_data/langgraph-schema.sql");
+    let reference =
+        std::fs::read_to_string(&reference_path).with_context(|| format!("read {}", reference_path.display()))?;
     let actual = schema::dump_schema(sh, server, db, LANGGRAPH_TABLES)?;
-    if let Some(diff) = schema::diff(
-        &schema::normalize_dump(&reference),
-        &schema::normalize_dump(&actual),
-    ) {
-        bail!(
-            "the LangGraph tables differ from {} (- reference, + ours):\n{diff}",
-            reference_path.display()
-        );
+    if let Some(diff) = schema::diff(&schema::normalize_dump(&reference), &schema::normalize_dump(&actual)) {
+        bail!("the LangGraph tables differ from {} (- reference, + ours):\n{diff}", reference_path.display());
     }
     Ok(())
 }
@@ -254,19 +192,13 @@ mod tests {
         let sql = std::fs::read_to_string(&path).unwrap();
         // Line 3 of the file now refers to a column that does not exist.
         let mut lines: Vec<&str> = sql.lines().collect();
-        lines.insert(
-            2,
-            "ALTER TABLE evidence_document RENAME COLUMN no_such_column TO nothing;",
-        );
+        lines.insert(2, "ALTER TABLE evidence_document RENAME COLUMN no_such_column TO nothing;");
         std::fs::write(&path, lines.join("\n")).unwrap();
 
         let set = check_migrations(&tree.join("migrations")).unwrap();
         let server = app::cluster::test_server();
         let db = format!("sdm_verify_broken_{}", std::process::id());
-        let _drop = DropDatabase {
-            server,
-            name: db.clone(),
-        };
+        let _drop = DropDatabase { server, name: db.clone() };
         let err = format!("{:#}", fresh_database(server, &db, &set).unwrap_err());
         assert!(err.contains("V8__evidence_source_url.sql:3:"), "{err}");
         assert!(err.contains("no_such_column"), "{err}");
@@ -276,15 +208,8 @@ mod tests {
     #[test]
     fn verify_fails_on_a_misnamed_migration() {
         let tree = scratch_tree("misnamed");
-        std::fs::write(
-            tree.join("migrations/users/V99_missing_underscore.sql"),
-            "SELECT 1;",
-        )
-        .unwrap();
-        let err = format!(
-            "{:#}",
-            check_migrations(&tree.join("migrations")).unwrap_err()
-        );
+        std::fs::write(tree.join("migrations/users/V99_missing_underscore.sql"), "SELECT 1;").unwrap();
+        let err = format!("{:#}", check_migrations(&tree.join("migrations")).unwrap_err());
         assert!(err.contains("V99_missing_underscore.sql"), "{err}");
         std::fs::remove_dir_all(tree).unwrap();
     }
@@ -293,28 +218,15 @@ mod tests {
     fn verify_fails_on_stale_fixtures_and_names_the_fix() {
         let tree = scratch_tree("stale");
         crate::fixtures::check(&tree).expect("the committed fixtures are in sync");
-        let fixture = std::fs::read_dir(tree.join("fixtures/journeys"))
-            .unwrap()
-            .next()
-            .unwrap()
-            .unwrap()
-            .path();
+        let fixture = std::fs::read_dir(tree.join("fixtures/journeys")).unwrap().next().unwrap().unwrap().path();
         let text = std::fs::read_to_string(&fixture).unwrap();
         let edited = text.replacen("\"title\": \"", "\"title\": \"Revised: ", 1);
-        assert_ne!(
-            text,
-            edited,
-            "fixture {} has a title to edit",
-            fixture.display()
-        );
+        assert_ne!(text, edited, "fixture {} has a title to edit", fixture.display());
         std::fs::write(&fixture, edited).unwrap();
         let err = format!("{:#}", crate::fixtures::check(&tree).unwrap_err());
         assert!(err.contains("load_journeys.sql is stale"), "{err}");
         assert!(err.contains("cargo xtask fixtures"), "{err}");
-        assert!(
-            err.contains("Revised: "),
-            "the diff shows the change: {err}"
-        );
+        assert!(err.contains("Revised: "), "the diff shows the change: {err}");
         std::fs::remove_dir_all(tree).unwrap();
     }
 
@@ -323,25 +235,15 @@ mod tests {
         let server = app::cluster::test_server();
         let set = check_migrations(&crate::project_root().join("migrations")).unwrap();
         let db = format!("sdm_verify_langgraph_{}", std::process::id());
-        let _drop = DropDatabase {
-            server,
-            name: db.clone(),
-        };
+        let _drop = DropDatabase { server, name: db.clone() };
         fresh_database(server, &db, &set).unwrap();
         let sh = Shell::new().unwrap();
         sh.change_dir(crate::project_root());
         langgraph_schema(&sh, server, &db).unwrap();
         // The check can fail: a changed column default is reported.
         let mut client = app::db::connect(&server.url_for(&db)).unwrap();
-        client
-            .batch_execute(
-                "ALTER TABLE checkpoints ALTER COLUMN metadata SET DEFAULT '{\"x\":1}'::jsonb",
-            )
-            .unwrap();
+        client.batch_execute("ALTER TABLE checkpoints ALTER COLUMN metadata SET DEFAULT '{\"x\":1}'::jsonb").unwrap();
         let err = format!("{:#}", langgraph_schema(&sh, server, &db).unwrap_err());
-        assert!(
-            err.contains("+    metadata jsonb DEFAULT '{\"x\": 1}'::jsonb NOT NULL"),
-            "{err}"
-        );
+        assert!(err.contains("+    metadata jsonb DEFAULT '{\"x\": 1}'::jsonb NOT NULL"), "{err}");
     }
 }

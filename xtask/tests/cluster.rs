@@ -22,61 +22,27 @@ fn cluster_is_stopped_after_an_error_and_reused_after() {
     let _ = std::fs::remove_dir_all(&root);
 
     let out = xtask(&root, &["status"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        root.join("data/PG_VERSION").exists(),
-        "initdb ran into {}",
-        root.display()
-    );
-    assert!(
-        !server_running(&root),
-        "status stopped the cluster it started"
-    );
-    let initialised = std::fs::metadata(root.join("data/PG_VERSION"))
-        .unwrap()
-        .modified()
-        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(root.join("data/PG_VERSION").exists(), "initdb ran into {}", root.display());
+    assert!(!server_running(&root), "status stopped the cluster it started");
+    let initialised = std::fs::metadata(root.join("data/PG_VERSION")).unwrap().modified().unwrap();
 
     // Make the first migration fail: its table already exists.
     {
         let server = app::cluster::Server::ephemeral_at(&root).unwrap();
-        server
-            .connect()
-            .unwrap()
-            .batch_execute("CREATE TABLE users_account (id int)")
-            .unwrap();
+        server.connect().unwrap().batch_execute("CREATE TABLE users_account (id int)").unwrap();
     }
     assert!(!server_running(&root));
 
     let out = xtask(&root, &["migrate"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "migrate should fail: {}{stderr}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert!(
-        stderr.contains("V1__users_initial") && stderr.contains("already exists"),
-        "{stderr}"
-    );
+    assert!(!out.status.success(), "migrate should fail: {}{stderr}", String::from_utf8_lossy(&out.stdout));
+    assert!(stderr.contains("V1__users_initial") && stderr.contains("already exists"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(
-        !server_running(&root),
-        "the cluster was left running after the error"
-    );
+    assert!(!server_running(&root), "the cluster was left running after the error");
 
-    let modified = std::fs::metadata(root.join("data/PG_VERSION"))
-        .unwrap()
-        .modified()
-        .unwrap();
-    assert_eq!(
-        initialised, modified,
-        "the second command reused the folder instead of running initdb"
-    );
+    let modified = std::fs::metadata(root.join("data/PG_VERSION")).unwrap().modified().unwrap();
+    assert_eq!(initialised, modified, "the second command reused the folder instead of running initdb");
     std::fs::remove_dir_all(&root).unwrap();
 }
 

@@ -96,6 +96,11 @@ impl flags::Verify {
             fresh_database(&server, &db, &set)
         })?;
         steps.run("LangGraph tables match the Python library's schema", || langgraph_schema(sh, &server, &db))?;
+        if !self.skip_python {
+            steps.run("python venv with the LangGraph library (python/requirements.txt)", || {
+                Ok(cmd!(sh, "python3 python/setup-venv.py").run()?)
+            })?;
+        }
         steps.run("checklist and all tests", || {
             let url = server.url().to_string();
             let skip = if self.skip_python { Some("1") } else { None };

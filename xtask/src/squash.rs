@@ -1,8 +1,41 @@
 //! `cargo xtask squash`: replaces a migration chain with one proven initial migration per module.
+//!
+//! Plan, then act. The chain is replayed into a scratch database, recording which migration
+//! created each object (see `provenance`). `pg_dump` of that database, split by module
+//! (`plan`, `generate`), gives one initial migration per module in foreign-key order; migrations
+//! marked `-- squash: keep` follow unchanged; rows the chain leaves behind go into data migrations
+//! (`data`). A fresh database built from the new set must match the old chain's schema and rows
+//! (`prove`) before the folder is swapped, atomically (`swap`).
+//!
+//! Squashing a squashed folder regenerates the same bytes, so nothing is written (a fixed point);
+//! `--check` fails exactly when a squash would change the folder.
 
-use std::path::PathBuf;
+mod data;
+mod generate;
+mod pg;
+mod plan;
+mod prove;
+mod provenance;
+mod report;
+mod swap;
+mod synthetic;
+#[cfg(test)]
+mod tests;
+mod toc;
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use app::cluster::Server;
+use app::migrations::MigrationSet;
+use serde::Serialize;
 use xshell::Shell;
+
+use pg::ScratchDb;
+pub use plan::FileKind;
+pub use report::{NewFile, Outcome, Report, StepTime};
 
 /// The `squash` command's flags.
 pub struct Squash {
@@ -14,15 +47,403 @@ pub struct Squash {
 }
 
 impl Squash {
-    /// Squashes the migrations folder and prints the report.
-    pub fn run(self, _sh: &Shell) -> anyhow::Result<()> {
-        let _ = (self.migrations, self.dry_run, self.check, self.allow_dirty, self.json);
-        anyhow::bail!("squash is not implemented yet")
+    /// Squashes the migrations folder (default `migrations/`) and prints the report.
+    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        let root = sh.current_dir();
+        let dir = root.join(self.migrations.unwrap_or_else(|| PathBuf::from("migrations")));
+        let server = Server::from_env().context("start or reach the database server")?;
+        let opts = Options {
+            dry_run: self.dry_run,
+            check: self.check,
+            allow_dirty: self.allow_dirty,
+            target_dir: target_dir(&root),
+            after_step: None,
+        };
+        let report = squash_dir(&server, &dir, &opts)?;
+        print!("{}", report.summary());
+        if let Some(path) = self.json {
+            let text = serde_json::to_string_pretty(&report)?;
+            std::fs::write(&path, text + "\n").with_context(|| format!("write {}", path.display()))?;
+        }
+        if report.outcome == Outcome::WouldChange {
+            anyhow::bail!("{} is not squashed: run `cargo xtask squash` and commit the result", dir.display());
+        }
+        Ok(())
     }
 }
 
-/// Prints squash benchmark figures.
-pub fn bench(_sh: &Shell) -> anyhow::Result<()> {
-    println!("squash benchmarks: not implemented yet");
-    Ok(())
+/// Returns the cargo target folder: `$CARGO_TARGET_DIR`, else `<workspace>/target`.
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
+}
+
+/// How a squash runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Build and prove the new set, print it, change nothing (the files are left under `target_dir`).
+    pub dry_run: bool,
+    /// Only find out whether the folder would change (no proof, nothing written).
+    pub check: bool,
+    /// Proceed although git reports uncommitted changes in the folder.
+    pub allow_dirty: bool,
+    /// Where backups (`squash-backup/`) and dry-run output (`squash-dry-run/`) go.
+    pub target_dir: PathBuf,
+    /// Runs after each step; an error stops the squash there (tests simulate kills with it).
+    pub after_step: Option<fn(Step) -> anyhow::Result<()>>,
+}
+
+/// The steps of a squash, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// Clean leftovers of killed runs, refuse uncommitted changes, read the chain.
+    Prepare,
+    /// Replay the chain into a scratch database, recording which migration created each object.
+    Replay,
+    /// Generate each module's initial migration from the replayed schema.
+    Generate,
+    /// Carry the rows the chain leaves behind into data migrations.
+    Data,
+    /// Prove a fresh database from the new set equals the old chain's.
+    Prove,
+    /// Swap the folders atomically.
+    Swap,
+    /// Move the old set into the backup under `target/`.
+    Backup,
+}
+
+impl Step {
+    const ALL: [Step; 7] =
+        [Step::Prepare, Step::Replay, Step::Generate, Step::Data, Step::Prove, Step::Swap, Step::Backup];
+
+    fn describe(self) -> &'static str {
+        match self {
+            Step::Prepare => "prepare: clean up after killed runs, refuse uncommitted changes, read the chain",
+            Step::Replay => "replay the chain into a scratch database, recording which migration created each object",
+            Step::Generate => {
+                "generate one initial migration per module (pg_dump), in foreign-key order; keep marked ones"
+            }
+            Step::Data => {
+                "build the new set in a fresh database, carrying the rows the chain leaves into data migrations"
+            }
+            Step::Prove => "prove: the new set's database has the old chain's schema and rows",
+            Step::Swap => "swap the old folder for the new one in one atomic rename",
+            Step::Backup => "move the old files into target/squash-backup/",
+        }
+    }
+}
+
+/// Times and prints the steps, and runs the after-step hook.
+struct Progress {
+    dir: PathBuf,
+    steps: Vec<StepTime>,
+    hook: Option<fn(Step) -> anyhow::Result<()>>,
+}
+
+impl Progress {
+    fn run<T>(&mut self, step: Step, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+        let started = Instant::now();
+        eprintln!("==> {}", step.describe());
+        let value = f().with_context(|| {
+            let state = match step {
+                Step::Backup => format!(
+                    "the folder holds the new set; the old one is in {} and the next run moves it into the backup",
+                    swap::sibling(&self.dir, swap::NEW_SUFFIX).display()
+                ),
+                _ => format!("{} was not changed", self.dir.display()),
+            };
+            format!("squash step `{}` failed ({state})", step.describe())
+        })?;
+        let elapsed = started.elapsed();
+        eprintln!("    done in {:.2}s", elapsed.as_secs_f64());
+        self.steps.push(StepTime { step, millis: millis(elapsed) });
+        if let Some(hook) = self.hook {
+            hook(step)?;
+        }
+        Ok(value)
+    }
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Removes a folder when dropped, unless told to keep it.
+struct Removed {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Drop for Removed {
+    fn drop(&mut self) {
+        if !self.keep && self.path.exists() {
+            if let Err(e) = std::fs::remove_dir_all(&self.path) {
+                eprintln!("warning: could not remove {}: {e}", self.path.display());
+            }
+        }
+    }
+}
+
+/// A file of the new set, with its text.
+struct Staged {
+    file: NewFile,
+    bytes: Vec<u8>,
+}
+
+/// Squashes the migrations in `dir` (flat, or one folder per module) using scratch databases on
+/// `server`, and returns what it did. The folder ends with the old set or the new, never a mix.
+pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result<Report> {
+    let sh = Shell::new()?;
+    let mut progress = Progress { dir: dir.to_path_buf(), steps: Vec::new(), hook: opts.after_step };
+    let mut notes = Vec::new();
+    eprintln!("squash {}:", dir.display());
+    let last = if opts.check {
+        Step::Data
+    } else if opts.dry_run {
+        Step::Prove
+    } else {
+        Step::Backup
+    };
+    for (n, step) in Step::ALL.iter().take_while(|s| **s as u8 <= last as u8).enumerate() {
+        eprintln!("  {}. {}", n + 1, step.describe());
+    }
+
+    let backup_root = opts.target_dir.join("squash-backup");
+    let _lock = swap::lock(dir)?;
+    let set = progress.run(Step::Prepare, || {
+        notes.extend(swap::clean_leftovers(dir, &backup_root)?);
+        anyhow::ensure!(dir.is_dir(), "{} is not a folder", dir.display());
+        if !opts.allow_dirty && !opts.dry_run && !opts.check {
+            match swap::uncommitted_changes(&sh, dir)? {
+                Some(status) if !status.trim().is_empty() => anyhow::bail!(
+                    "{} has uncommitted changes; commit them first (the squash replaces these files), or pass \
+                     --allow-dirty:\n{status}",
+                    dir.display()
+                ),
+                Some(_) => {}
+                None => notes
+                    .push(format!("{} is not in a git work tree; not checked for uncommitted changes", dir.display())),
+            }
+        }
+        if let Err(e) = pg::drop_stale_scratch(server) {
+            notes.push(format!("could not drop scratch databases of killed runs: {e:#}"));
+        }
+        let set = MigrationSet::from_dir(dir)?;
+        anyhow::ensure!(!set.files.is_empty(), "{} holds no migrations", dir.display());
+        Ok(set)
+    })?;
+    let before: Vec<PathBuf> = set.files.iter().map(relative_path).collect();
+
+    let work = Removed { path: opts.target_dir.join(format!("squash-work-{}", std::process::id())), keep: false };
+    std::fs::create_dir_all(&work.path).with_context(|| format!("create {}", work.path.display()))?;
+    let (old_db, new_db, provenance) = progress.run(Step::Replay, || {
+        // CREATE DATABASE costs about as much as replaying a short chain: make both at once, and
+        // let the new set's finish while the chain replays.
+        std::thread::scope(|scope| {
+            let new_db = scope.spawn(|| ScratchDb::create(server, "new"));
+            let replayed = ScratchDb::create(server, "old").and_then(|old_db| {
+                let mut client = old_db.connect()?;
+                let provenance =
+                    provenance::replay(&mut client, &set).context("replay the chain in a scratch database")?;
+                Ok((old_db, provenance))
+            });
+            let new_db = new_db.join().map_err(|_| anyhow::anyhow!("creating a scratch database panicked"))?;
+            let (old_db, provenance) = replayed?;
+            Ok((old_db, new_db?, provenance))
+        })
+    })?;
+
+    let archive = work.path.join("old.dump");
+    let (plan, mut staged) = progress.run(Step::Generate, || {
+        pg::dump_custom(&sh, server, &old_db, &archive)?;
+        let entries = toc::parse(&pg::list(&sh, server, &archive)?)?;
+        let plan = plan::plan(&entries, &provenance, &set)?;
+        // One pg_restore per generated file; they only read the archive, so they run side by side.
+        let texts: Vec<anyhow::Result<Option<String>>> = std::thread::scope(|scope| {
+            let jobs: Vec<_> = plan
+                .files
+                .iter()
+                .map(|file| {
+                    let (archive, work, entries) = (&archive, &work.path, &entries);
+                    scope.spawn(move || match file.kind {
+                        FileKind::Kept => Ok(None),
+                        _ => generate::schema_sql(&Shell::new()?, server, archive, work, file, entries).map(Some),
+                    })
+                })
+                .collect();
+            jobs.into_iter()
+                .map(|j| j.join().unwrap_or_else(|_| Err(anyhow::anyhow!("pg_restore thread panicked"))))
+                .collect()
+        });
+        let mut staged = Vec::new();
+        for (n, (file, text)) in plan.files.iter().zip(texts).enumerate() {
+            let path = new_path(&file.module, n + 1, &file.name);
+            let (bytes, was) = match text? {
+                Some(text) => (text.into_bytes(), None),
+                None => {
+                    let old = &set.files[file.kept.expect("kept files name their migration")];
+                    let rel = relative_path(old);
+                    let bytes =
+                        std::fs::read(dir.join(&rel)).with_context(|| format!("read {}", old.path.display()))?;
+                    (bytes, Some(rel))
+                }
+            };
+            let new = NewFile {
+                path,
+                module: file.module.clone(),
+                kind: file.kind.clone(),
+                objects: file.entries.len(),
+                was,
+            };
+            staged.push(Staged { file: new, bytes });
+        }
+        Ok((plan, staged))
+    })?;
+
+    // The new set is built next to the folder (same filesystem, for the atomic swap); a dry run
+    // or check builds it under target/ instead, leaving the folder's surroundings alone.
+    let staging_path = if opts.dry_run || opts.check {
+        let name = dir.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "migrations".into());
+        opts.target_dir.join("squash-dry-run").join(name)
+    } else {
+        swap::sibling(dir, swap::NEW_SUFFIX)
+    };
+    let sibling = !(opts.dry_run || opts.check);
+    let mut staging = Removed { path: staging_path, keep: false };
+    let stage = |staged: &[Staged]| {
+        let files: Vec<(PathBuf, Vec<u8>)> = staged.iter().map(|s| (s.file.path.clone(), s.bytes.clone())).collect();
+        swap::stage(dir, &staging.path, &before, &files, sibling)
+    };
+
+    // The database built here from the new set is the one the proof compares: the schema files
+    // and kept migrations first, then (same runner, same order) the data files computed from it.
+    let (data, new_millis) = progress.run(Step::Data, || {
+        stage(&staged)?;
+        let mut client = new_db.connect()?;
+        let started = Instant::now();
+        app::migrate::migrate(&mut client, &MigrationSet::from_dir(&staging.path)?)
+            .context("build a database from the generated schema and the kept migrations")?;
+        let mut elapsed = started.elapsed();
+        let data = data::carry(
+            &mut old_db.connect()?,
+            &mut client,
+            &set,
+            &plan.module_order,
+            &plan.object_modules,
+            &provenance.kept_writes,
+        )?;
+        let first = staged.len() + 1;
+        for (n, (module, text)) in data.files.iter().enumerate() {
+            let name = match module {
+                Some(m) => format!("{m}_data"),
+                None => "data".to_string(),
+            };
+            let file = NewFile {
+                path: new_path(module, first + n, &name),
+                module: module.clone(),
+                kind: FileKind::Data,
+                objects: 0,
+                was: None,
+            };
+            staged.push(Staged { file, bytes: text.clone().into_bytes() });
+        }
+        if !data.files.is_empty() {
+            stage(&staged)?;
+            let started = Instant::now();
+            app::migrate::migrate(&mut client, &MigrationSet::from_dir(&staging.path)?)
+                .context("apply the generated data migrations")?;
+            elapsed += started.elapsed();
+        }
+        Ok((data, millis(elapsed)))
+    })?;
+
+    let mut report = Report {
+        migrations_dir: dir.to_path_buf(),
+        outcome: Outcome::Unchanged,
+        before: before.clone(),
+        after: staged.iter().map(|s| s.file.clone()).collect(),
+        module_order: plan.module_order.clone(),
+        rows_carried: data.rows,
+        sequences_set: data.sequences,
+        backup: None,
+        dry_run_dir: None,
+        old_chain_millis: millis(provenance.chain_time),
+        new_set_millis: Some(new_millis),
+        speedup: Some(millis(provenance.chain_time) / new_millis.max(0.001)),
+        steps: Vec::new(),
+        notes,
+    };
+
+    let current: BTreeMap<PathBuf, Vec<u8>> = before
+        .iter()
+        .map(|rel| Ok((rel.clone(), std::fs::read(dir.join(rel)).with_context(|| format!("read {}", rel.display()))?)))
+        .collect::<anyhow::Result<_>>()?;
+    let regenerated: BTreeMap<PathBuf, Vec<u8>> =
+        staged.iter().map(|s| (s.file.path.clone(), s.bytes.clone())).collect();
+    if current == regenerated {
+        report.steps = progress.steps;
+        return Ok(report);
+    }
+    if opts.check {
+        report.outcome = Outcome::WouldChange;
+        report.steps = progress.steps;
+        return Ok(report);
+    }
+
+    let masked = progress.run(Step::Prove, || {
+        let old_schema = pg::restore_text(&sh, server, &archive)?;
+        prove::prove(server, &old_schema, &old_db, &new_db)
+            .context("the new set is not equivalent; nothing was changed")
+    })?;
+    drop(old_db);
+    drop(new_db);
+    if !masked.is_empty() {
+        report.notes.push(format!(
+            "rows compared without {} (volatile defaults: each build writes its own values)",
+            masked.join(", ")
+        ));
+    }
+    if opts.dry_run {
+        staging.keep = true;
+        report.outcome = Outcome::DryRun;
+        report.dry_run_dir = Some(staging.path.clone());
+        report.steps = progress.steps;
+        return Ok(report);
+    }
+
+    progress.run(Step::Swap, || swap::exchange(dir, &staging.path))?;
+    // The folder holds the new set now, and the staging folder the old one: should the move
+    // below not happen, the next run finds it there and moves it into the backup.
+    staging.keep = true;
+    report.outcome = Outcome::Written;
+    let backup = progress.run(Step::Backup, || swap::move_to_backup(&staging.path, &backup_root, dir))?;
+    report.backup = Some(backup);
+    report.steps = progress.steps;
+    Ok(report)
+}
+
+/// Returns a migration file's path relative to its folder: `<module>/<file>` or `<file>`.
+fn relative_path(file: &app::migrations::MigrationFile) -> PathBuf {
+    let name =
+        file.path.file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from(format!("{}.sql", file.label())));
+    match &file.module {
+        Some(m) => Path::new(m).join(name),
+        None => name,
+    }
+}
+
+/// Returns `<module>/V<version>__<name>.sql` (or without the folder for a flat set).
+fn new_path(module: &Option<String>, version: usize, name: &str) -> PathBuf {
+    let file = format!("V{version}__{name}.sql");
+    match module {
+        Some(m) => Path::new(m).join(file),
+        None => PathBuf::from(file),
+    }
+}
+
+/// Prints the squash benchmark: squash time against one plain replay for synthetic chains of
+/// 100, 300 and 1000 migrations, and fresh-database times of the squashed set against the chain
+/// and against restoring a `pg_dump` of the same schema.
+pub fn bench(sh: &Shell) -> anyhow::Result<()> {
+    synthetic::bench(sh)
 }

@@ -1,0 +1,369 @@
+//! Carries the rows the old chain leaves behind into generated data migrations.
+//!
+//! The rows to carry are those in the old chain's database minus those in a database built from
+//! the new schema files plus the kept migrations (which write their own rows again).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use anyhow::Context;
+use app::migrations::{MigrationSet, KEEP_MARKER};
+use postgres::Client;
+
+use super::generate::GENERATED_MARK;
+use super::provenance::{quote_literal, KeptWrite};
+
+/// A user table as the data migration needs it.
+struct Table {
+    oid: u32,
+    name: String,
+    /// Quoted column names, without generated columns.
+    columns: Vec<String>,
+    /// Quoted names and types of the json/jsonb columns among them (JSON `null` and SQL NULL
+    /// look alike in a row's JSON, so these travel as text).
+    json_columns: Vec<(String, String)>,
+}
+
+/// The generated data migrations, one text per module, in module order.
+pub struct DataFiles {
+    pub files: Vec<(Option<String>, String)>,
+    pub rows: usize,
+    pub sequences: usize,
+}
+
+/// Compares `old` (the chain) with `new` (new schema + kept migrations) and returns the SQL that
+/// makes `new` hold the same rows and sequence positions.
+pub fn carry(
+    old: &mut Client,
+    new: &mut Client,
+    set: &MigrationSet,
+    module_order: &[Option<String>],
+    object_modules: &HashMap<u32, Option<String>>,
+    kept_writes: &[KeptWrite],
+) -> anyhow::Result<DataFiles> {
+    let large_objects: i64 = old.query_one("SELECT count(*) FROM pg_catalog.pg_largeobject_metadata", &[])?.get(0);
+    anyhow::ensure!(
+        large_objects == 0,
+        "the chain leaves {large_objects} large objects, which squash cannot carry: mark the migrations that \
+         create them with a `{KEEP_MARKER}` line"
+    );
+    let tables = tables_in_fk_order(old)?;
+    let names: Vec<String> = tables.iter().map(|(_, name)| name.clone()).collect();
+    let filled_old = super::prove::filled_tables(old, &names)?;
+    let filled_new = super::prove::filled_tables(new, &names)?;
+    let mut by_module: BTreeMap<Option<String>, Vec<String>> = BTreeMap::new();
+    let mut rows_total = 0;
+    let mut conflicts = Vec::new();
+    for (oid, name) in tables {
+        if !filled_old.contains(&name) && !filled_new.contains(&name) {
+            continue;
+        }
+        let table = &describe(old, oid, name)?;
+        let module = object_modules.get(&table.oid).cloned().flatten();
+        let compare = super::prove::comparable_row(old, &table.name)?;
+        let old_rows = old.query(&source_query(table, &compare.expr), &[])?;
+        let mut present: HashMap<String, usize> = HashMap::new();
+        for row in new.query(&format!("SELECT {} FROM ONLY {} t", compare.expr, table.name), &[])? {
+            *present.entry(row.get(0)).or_default() += 1;
+        }
+        let mut carried = Vec::new();
+        for row in &old_rows {
+            let text: String = row.get(0);
+            match present.get_mut(&text) {
+                Some(n) if *n > 0 => *n -= 1,
+                _ => carried.push(row.get::<_, String>(1)),
+            }
+        }
+        let extra: usize = present.values().sum();
+        if extra > 0 {
+            conflicts.push(conflict_message(table, extra, set, kept_writes));
+            continue;
+        }
+        if carried.is_empty() {
+            continue;
+        }
+        rows_total += carried.len();
+        let oid = table.oid_in(new)?;
+        let triggers = enabled_triggers(new, oid)?;
+        let mut sql = String::new();
+        for (name, _) in &triggers {
+            sql.push_str(&format!("ALTER TABLE {} DISABLE TRIGGER {name};\n", table.name));
+        }
+        sql.push_str(&insert_sql(table, &carried));
+        for (name, always) in &triggers {
+            let how = if *always { "ENABLE ALWAYS" } else { "ENABLE" };
+            sql.push_str(&format!("ALTER TABLE {} {how} TRIGGER {name};\n", table.name));
+        }
+        by_module.entry(module).or_default().push(sql);
+    }
+    if !conflicts.is_empty() {
+        anyhow::bail!("{}", conflicts.join("\n"));
+    }
+
+    let mut sequences = 0;
+    for SequenceState { oid, name, position: state } in sequence_states(old)? {
+        let now = new.query_opt(
+            &format!(
+                "SELECT last_value, is_called FROM {name} WHERE to_regclass({}) IS NOT NULL",
+                quote_literal(&name)
+            ),
+            &[],
+        );
+        let now: Option<(i64, bool)> = now.ok().flatten().map(|r| (r.get(0), r.get(1)));
+        if now == Some(state) {
+            continue;
+        }
+        sequences += 1;
+        let module = object_modules.get(&oid).cloned().flatten();
+        by_module.entry(module).or_default().push(format!(
+            "SELECT pg_catalog.setval({}, {}, {});\n",
+            quote_literal(&name),
+            state.0,
+            state.1
+        ));
+    }
+
+    // Materialized views read other modules' rows: refresh them after every insert, in the last file.
+    let mut refreshes = Vec::new();
+    let mut refreshed_module = None;
+    for row in old.query(
+        "SELECT c.oid, format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind = 'm' AND c.relispopulated ORDER BY 2",
+        &[],
+    )? {
+        let (oid, name): (u32, String) = (row.get(0), row.get(1));
+        let populated =
+            new.query_opt("SELECT relispopulated FROM pg_catalog.pg_class WHERE oid = to_regclass($1)", &[&name])?;
+        if populated.is_some_and(|r| r.get::<_, bool>(0)) {
+            continue;
+        }
+        refreshes.push(format!("REFRESH MATERIALIZED VIEW {name};\n"));
+        refreshed_module = object_modules.get(&oid).cloned();
+    }
+
+    let mut files = Vec::new();
+    let mut order: Vec<Option<String>> = module_order.to_vec();
+    for module in by_module.keys() {
+        if !order.contains(module) {
+            order.push(module.clone());
+        }
+    }
+    for module in &order {
+        if let Some(parts) = by_module.remove(module) {
+            files.push((module.clone(), parts));
+        }
+    }
+    if !refreshes.is_empty() {
+        match files.last_mut() {
+            Some((_, parts)) => parts.extend(refreshes),
+            None => files.push((refreshed_module.flatten(), refreshes)),
+        }
+    }
+    let files = files
+        .into_iter()
+        .map(|(module, parts)| {
+            let whose = module.as_deref().map(|m| format!(" in module {m}'s tables")).unwrap_or_default();
+            let text = format!(
+                "{GENERATED_MARK}; it carries data, edit it with care.\n-- Contains the rows the squashed chain left{whose} \
+                 (rows that kept migrations write are not repeated) and sequence positions.\n\n{}",
+                parts.join("\n")
+            );
+            (module, text)
+        })
+        .collect();
+    Ok(DataFiles { files, rows: rows_total, sequences })
+}
+
+impl Table {
+    /// Returns the table's OID in another database (by name).
+    fn oid_in(&self, client: &mut Client) -> anyhow::Result<u32> {
+        let row = client.query_one("SELECT to_regclass($1)::oid", &[&self.name])?;
+        row.get::<_, Option<u32>>(0).with_context(|| format!("table {} is missing from the new set", self.name))
+    }
+}
+
+/// Selects each row's comparable text and its JSON (to carry), in physical order, which keeps
+/// rows that reference rows of the same table after them as often as insertion order did.
+fn source_query(table: &Table, compare: &str) -> String {
+    let columns: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| match table.json_columns.iter().find(|(j, _)| j == c) {
+            Some(_) => format!("t.{c}::text AS {c}"),
+            None => format!("t.{c}"),
+        })
+        .collect();
+    format!(
+        "SELECT {compare}, (SELECT row_to_json(s)::text FROM (SELECT {}) s) FROM ONLY {} t ORDER BY t.ctid",
+        columns.join(", "),
+        table.name
+    )
+}
+
+/// Returns `INSERT ... SELECT ... FROM json_populate_recordset(...)` for `rows` (JSON objects).
+fn insert_sql(table: &Table, rows: &[String]) -> String {
+    let json = format!("[\n{}\n]", rows.join(",\n"));
+    let tag = dollar_tag(&json);
+    let columns = table.columns.join(", ");
+    if table.json_columns.is_empty() {
+        return format!(
+            "INSERT INTO {name} ({columns}) OVERRIDING SYSTEM VALUE\nSELECT {columns} FROM json_populate_recordset(NULL::{name}, {tag}{json}{tag});\n",
+            name = table.name
+        );
+    }
+    let select: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| match table.json_columns.iter().find(|(j, _)| j == c) {
+            Some((_, ty)) => format!("(x->>{})::{ty}", quote_literal(&unquote(c))),
+            None => format!("r.{c}"),
+        })
+        .collect();
+    format!(
+        "INSERT INTO {name} ({columns}) OVERRIDING SYSTEM VALUE\nSELECT {}\n  FROM json_array_elements({tag}{json}{tag}) x, json_populate_record(NULL::{name}, x) r;\n",
+        select.join(", "),
+        name = table.name
+    )
+}
+
+/// Returns a dollar-quote tag that does not occur in `text`.
+fn dollar_tag(text: &str) -> String {
+    let mut tag = "$json$".to_string();
+    let mut n = 0;
+    while text.contains(&tag) {
+        n += 1;
+        tag = format!("$json{n}$");
+    }
+    tag
+}
+
+/// Undoes `%I` quoting of a column name (the JSON keys are the plain names).
+fn unquote(name: &str) -> String {
+    match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+        Some(inner) => inner.replace("\"\"", "\""),
+        None => name.to_string(),
+    }
+}
+
+fn conflict_message(table: &Table, extra: usize, set: &MigrationSet, kept_writes: &[KeptWrite]) -> String {
+    let writers: Vec<&KeptWrite> = kept_writes.iter().filter(|w| w.table == table.name).collect();
+    if writers.is_empty() {
+        return format!(
+            "table {}: the new set writes {extra} rows the old chain does not end with; check the kept migrations",
+            table.name
+        );
+    }
+    let kept: Vec<String> = writers.iter().map(|w| set.files[w.kept].label()).collect();
+    let later: HashSet<String> =
+        writers.iter().flat_map(|w| w.changed_by.iter().map(|&i| set.files[i].label())).collect();
+    let mut later: Vec<String> = later.into_iter().collect();
+    later.sort();
+    format!(
+        "table {}: kept migration {} writes {extra} rows that the old chain changed or removed later{}: fold those \
+         changes into the kept migration, or remove its `{KEEP_MARKER}` line",
+        table.name,
+        kept.join(", "),
+        if later.is_empty() { String::new() } else { format!(" (in {})", later.join(", ")) }
+    )
+}
+
+/// Returns user tables as `(oid, qualified name)`, each after the tables its foreign keys reference.
+fn tables_in_fk_order(client: &mut Client) -> anyhow::Result<Vec<(u32, String)>> {
+    let names = super::provenance::user_tables(client)?;
+    let mut tables = Vec::new();
+    for row in client.query("SELECT n, to_regclass(n)::oid FROM unnest($1::text[]) n", &[&names])? {
+        tables.push((row.get::<_, u32>(1), row.get::<_, String>(0)));
+    }
+    let refs = client.query(
+        "SELECT DISTINCT conrelid, confrelid FROM pg_catalog.pg_constraint WHERE contype = 'f' AND conrelid <> confrelid",
+        &[],
+    )?;
+    let needs: Vec<(u32, u32)> = refs.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let mut ordered = Vec::new();
+    let mut left = tables;
+    while !left.is_empty() {
+        let ready = left
+            .iter()
+            .position(|(oid, _)| !needs.iter().any(|(from, to)| from == oid && left.iter().any(|(o, _)| o == to)))
+            // Tables whose keys reference each other: take them in name order; the proof tells.
+            .unwrap_or(0);
+        ordered.push(left.remove(ready));
+    }
+    Ok(ordered)
+}
+
+/// Reads the columns of table `oid` as the data migration needs them.
+fn describe(client: &mut Client, oid: u32, name: String) -> anyhow::Result<Table> {
+    let rows = client.query(
+        "SELECT format('%I', a.attname), format_type(a.atttypid, a.atttypmod),
+                coalesce(bt.typname, t.typname) IN ('json', 'jsonb')
+           FROM pg_catalog.pg_attribute a
+           JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+           LEFT JOIN pg_catalog.pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
+          WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+          ORDER BY a.attnum",
+        &[&oid],
+    )?;
+    let columns = rows.iter().map(|r| r.get::<_, String>(0)).collect();
+    let json_columns = rows.iter().filter(|r| r.get::<_, bool>(2)).map(|r| (r.get(0), r.get(1))).collect();
+    Ok(Table { oid, name, columns, json_columns })
+}
+
+/// Returns the table's triggers that fire on insert in a normal session: `(name, enabled always)`.
+fn enabled_triggers(client: &mut Client, oid: u32) -> anyhow::Result<Vec<(String, bool)>> {
+    let rows = client.query(
+        "SELECT format('%I', tgname), tgenabled = 'A' FROM pg_catalog.pg_trigger
+          WHERE tgrelid = $1 AND NOT tgisinternal AND tgenabled IN ('O', 'A') ORDER BY tgname",
+        &[&oid],
+    )?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Where a sequence stands.
+struct SequenceState {
+    oid: u32,
+    /// Qualified, quoted name.
+    name: String,
+    /// `(last_value, is_called)`.
+    position: (i64, bool),
+}
+
+/// Returns the state of every user sequence.
+fn sequence_states(client: &mut Client) -> anyhow::Result<Vec<SequenceState>> {
+    let rows = client.query(
+        "SELECT c.oid, format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+            AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                             WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+            AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                             WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                               AND d.refobjid = to_regclass('refinery_schema_history'))
+          ORDER BY 2",
+        &[],
+    )?;
+    let mut states = Vec::new();
+    for row in rows {
+        let name: String = row.get(1);
+        let state = client.query_one(&format!("SELECT last_value, is_called FROM {name}"), &[])?;
+        states.push(SequenceState { oid: row.get(0), name, position: (state.get(0), state.get(1)) });
+    }
+    Ok(states)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_a_dollar_tag_absent_from_the_rows() {
+        assert_eq!(dollar_tag("[{\"a\":1}]"), "$json$");
+        assert_eq!(dollar_tag("[{\"a\":\"$json$\"}]"), "$json1$");
+    }
+
+    #[test]
+    fn unquotes_quoted_identifiers() {
+        assert_eq!(unquote("\"Weird \"\"x\"\"\""), "Weird \"x\"");
+        assert_eq!(unquote("plain"), "plain");
+    }
+}

@@ -176,11 +176,19 @@ struct Removed {
 
 impl Drop for Removed {
     fn drop(&mut self) {
-        if !self.keep && self.path.exists() {
+        if self.keep {
+            return;
+        }
+        if self.path.exists() {
             if let Err(e) = std::fs::remove_dir_all(&self.path) {
                 eprintln!("warning: could not remove {}: {e}", self.path.display());
+                return;
             }
         }
+        // The staging folder's "unfinished" marker goes after it, never before.
+        let mut marker = self.path.clone().into_os_string();
+        marker.push(".unfinished");
+        let _ = std::fs::remove_file(marker);
     }
 }
 

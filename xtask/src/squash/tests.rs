@@ -598,6 +598,12 @@ fn a_squashed_folder_is_a_fixed_point_and_check_tells() {
     assert_eq!(again.outcome, Outcome::Unchanged);
     assert!(again.backup.is_none());
     assert_eq!(tree.snapshot(), squashed);
+    let leftovers: Vec<String> = std::fs::read_dir(tree.dir().parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".squash-new") || name.contains(".squash-old"))
+        .collect();
+    assert!(leftovers.is_empty(), "a run that changed nothing left {leftovers:?} beside the folder");
     let check = squash_dir(server(), &tree.dir(), &Options { check: true, ..tree.options() }).unwrap();
     assert_eq!(check.outcome, Outcome::Unchanged);
 }

@@ -193,19 +193,18 @@ mod tests {
     #[test]
     fn verify_fails_on_a_broken_migration_naming_file_and_line() {
         let tree = scratch_tree("broken");
-        let path = tree.join("migrations/evidence/V8__evidence_source_url.sql");
-        let sql = std::fs::read_to_string(&path).unwrap();
-        // Line 3 of the file now refers to a column that does not exist.
-        let mut lines: Vec<&str> = sql.lines().collect();
-        lines.insert(2, "ALTER TABLE evidence_document RENAME COLUMN no_such_column TO nothing;");
-        std::fs::write(&path, lines.join("\n")).unwrap();
+        // The first migration, whatever the history's shape (a chain or a squashed set).
+        let first = check_migrations(&tree.join("migrations")).unwrap().files.remove(0);
+        let path = tree.join("migrations").join(first.relative_path());
+        let broken = format!("-- broken on purpose\nSELECT 1;\nSELECT no_such_column FROM pg_class;\n{}", first.sql);
+        std::fs::write(&path, broken).unwrap();
 
         let set = check_migrations(&tree.join("migrations")).unwrap();
         let server = app::cluster::test_server();
         let db = format!("sdm_verify_broken_{}", std::process::id());
         let _drop = DropDatabase { server, name: db.clone() };
         let err = format!("{:#}", fresh_database(server, &db, &set).unwrap_err());
-        assert!(err.contains("V8__evidence_source_url.sql:3:"), "{err}");
+        assert!(err.contains(&format!("{}.sql:3:8", first.label())), "{err}");
         assert!(err.contains("no_such_column"), "{err}");
         std::fs::remove_dir_all(tree).unwrap();
     }

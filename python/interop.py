@@ -1,6 +1,7 @@
 """Drives the real LangGraph library against the SDM database, for the Rust interop tests.
 
 Usage: python interop.py COMMAND DATABASE_URL ARGS...
+       python interop.py serve
 
 Every command prints one JSON document to stdout and exits 0; on failure it prints
 `error: COMMAND: what went wrong` to stderr and exits 1. Commands:
@@ -17,6 +18,12 @@ Every command prints one JSON document to stdout and exits 0; on failure it prin
   store-search URL PREFIX           items under a dotted namespace prefix
   thread-exists URL THREAD_ID       what the library and the tables hold for a thread
   namespace-items URL PREFIX...     items and namespaces under each dotted prefix
+
+`serve` runs the same commands for one long-lived caller, paying the library's import time once.
+It writes `{"ready": true}` when it has loaded, then reads one request per line on stdin,
+`{"cmd": "read-thread", "args": ["postgresql://...", "THREAD_ID"]}` (args as on the command
+line), and writes one response per line on stdout: `{"ok": true, "result": DOCUMENT}` or
+`{"ok": false, "error": "COMMAND: what went wrong"}`. It exits when stdin closes.
 """
 
 import argparse
@@ -26,10 +33,11 @@ import time
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import psycopg
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langgraph.checkpoint.base import id as checkpoint_ids
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.graph import END, START, MessagesState, StateGraph
@@ -129,14 +137,19 @@ def thread_config(thread_id: str) -> dict[str, Any]:
     return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
 
 
-def set_clock_ahead(seconds: float) -> None:
-    """Makes LangGraph's uuid6 checkpoint ids read a clock `seconds` ahead of this host's."""
+@contextmanager
+def clock_ahead(seconds: float) -> Iterator[None]:
+    """Makes LangGraph's uuid6 checkpoint ids read a clock `seconds` ahead of this host's, inside the block."""
     if not seconds:
+        yield
         return
-    from langgraph.checkpoint.base import id as checkpoint_ids
-
     real_time_ns = time.time_ns
     checkpoint_ids.time = types.SimpleNamespace(time_ns=lambda: real_time_ns() + int(seconds * 1e9))
+    try:
+        yield
+    finally:
+        # `serve` runs later commands in this process: they must see the host's own clock.
+        checkpoint_ids.time = time
 
 
 # --- commands --------------------------------------------------------------------------------
@@ -210,12 +223,11 @@ def echo_assistant(state: MessagesState) -> dict[str, Any]:
 
 
 def cmd_resume(args: argparse.Namespace) -> Any:
-    set_clock_ahead(args.clock_ahead)
     graph = StateGraph(MessagesState)
     graph.add_node("assistant", echo_assistant)
     graph.add_edge(START, "assistant")
     graph.add_edge("assistant", END)
-    with checkpointer(args.url) as saver:
+    with clock_ahead(args.clock_ahead), checkpointer(args.url) as saver:
         before = saver.get_tuple(thread_config(args.thread_id))
         if before is None:
             raise CommandError(f"thread {args.thread_id} has no checkpoint to resume")
@@ -260,7 +272,6 @@ def triage_answer(state: TriageState) -> dict[str, Any]:
 
 
 def cmd_write_thread(args: argparse.Namespace) -> Any:
-    set_clock_ahead(args.clock_ahead)
     graph = StateGraph(TriageState)
     graph.add_node("intake", triage_intake)
     graph.add_node("tools", triage_tools)
@@ -269,7 +280,7 @@ def cmd_write_thread(args: argparse.Namespace) -> Any:
     graph.add_edge("intake", "tools")
     graph.add_edge("tools", "answer")
     graph.add_edge("answer", END)
-    with checkpointer(args.url) as saver:
+    with clock_ahead(args.clock_ahead), checkpointer(args.url) as saver:
         if saver.get_tuple(thread_config(args.thread_id)) is not None:
             raise CommandError(f"thread {args.thread_id} already has checkpoints: pass a fresh thread id")
         app = graph.compile(checkpointer=saver)
@@ -336,8 +347,18 @@ def cmd_namespace_items(args: argparse.Namespace) -> Any:
     return out
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+class RequestParser(argparse.ArgumentParser):
+    """Parses a `serve` request's command line: a bad one fails that request, not the server."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CommandError(f"{message} (usage: {self.format_usage().strip().removeprefix('usage: ')})")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise CommandError(message.strip() if message else "--help and the like are for the command line")
+
+
+def parser(cls: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p = cls(prog="interop.py", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
 
     def command(name: str, run: Any, *params: str, nargs: dict[str, str] | None = None) -> argparse.ArgumentParser:
@@ -362,18 +383,72 @@ def parser() -> argparse.ArgumentParser:
     command("store-search", cmd_store_search, "prefix")
     command("thread-exists", cmd_thread_exists, "thread_id")
     command("namespace-items", cmd_namespace_items, "prefixes", nargs={"prefixes": "+"})
+    if cls is argparse.ArgumentParser:
+        sub.add_parser("serve", help="run commands sent as JSON lines on stdin (see the module docstring)")
     return p
+
+
+def failure(command: str, error: Exception) -> str:
+    """Says what went wrong: our own messages as they are, the library's errors with their type."""
+    if isinstance(error, CommandError):
+        return f"{command}: {error}"
+    return f"{command}: {type(error).__name__}: {error}"
+
+
+def handle(line: str, requests: argparse.ArgumentParser) -> dict[str, Any]:
+    """Runs one `serve` request and returns its response."""
+    command = "request"
+    try:
+        try:
+            request = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise CommandError(f"not JSON ({e}): send one {{\"cmd\": ..., \"args\": [...]}} object per line") from e
+        if not isinstance(request, dict) or not isinstance(request.get("cmd"), str):
+            raise CommandError('expected {"cmd": "COMMAND", "args": ["DATABASE_URL", ...]}')
+        command = request["cmd"]
+        args = request.get("args", [])
+        if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+            raise CommandError("args must be a list of strings, as on the command line")
+        parsed = requests.parse_args([command, *args])
+        # A fresh process starts without a last checkpoint-id timestamp; each request does too,
+        # so one request's ids (e.g. --clock-ahead ones) never push the next request's ahead.
+        checkpoint_ids._last_v6_timestamp = None
+        return {"ok": True, "result": parsed.run(parsed)}
+    except Exception as e:
+        return {"ok": False, "error": failure(command, e)}
+
+
+def serve() -> int:
+    """Answers JSON-line requests on stdin until it closes."""
+    responses = sys.stdout
+    # Whatever the library prints must not land between responses.
+    sys.stdout = sys.stderr
+    sys.stdin.reconfigure(encoding="utf-8")
+    requests = parser(RequestParser)
+
+    def respond(response: dict[str, Any]) -> None:
+        try:
+            text = json.dumps(response, default=str)
+        except (TypeError, ValueError) as e:
+            text = json.dumps({"ok": False, "error": f"the result is not JSON: {e}"})
+        responses.write(text + "\n")
+        responses.flush()
+
+    respond({"ready": True})
+    for line in iter(sys.stdin.readline, ""):
+        if line.strip():
+            respond(handle(line, requests))
+    return 0
 
 
 def main() -> int:
     args = parser().parse_args()
+    if args.command == "serve":
+        return serve()
     try:
         emit(args.run(args))
-    except CommandError as e:
-        print(f"error: {args.command}: {e}", file=sys.stderr)
-        return 1
-    except Exception as e:  # the library's own errors, reported with their type
-        print(f"error: {args.command}: {type(e).__name__}: {e}", file=sys.stderr)
+    except Exception as e:  # ours as they are; the library's own errors with their type
+        print(f"error: {failure(args.command, e)}", file=sys.stderr)
         return 1
     return 0
 

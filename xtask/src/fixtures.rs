@@ -18,6 +18,9 @@ impl flags::Fixtures {
         let (path, fresh, current) = generate(&root)?;
         if fresh == current {
             println!("{} is up to date", path.display());
+        } else if self.dry_run {
+            println!("would rewrite {}:", path.display());
+            print!("{}", crate::schema::diff(&current, &fresh).unwrap_or_default());
         } else {
             write_atomically(&path, &fresh)?;
             println!("wrote {}", path.display());

@@ -26,6 +26,8 @@ xflags::xflags! {
         cmd fixtures {
             /// Fail if the committed migration is stale instead of rewriting it.
             optional --check
+            /// Say whether the migration would be rewritten, and show the change; write nothing.
+            optional --dry-run
         }
         /// The CI gate: format, lints, migrations, fixtures, a fresh database, LangGraph schema,
         /// the checklist and every test. Stops at the first failure.

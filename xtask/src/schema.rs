@@ -55,12 +55,12 @@ pub fn diff(expected: &str, actual: &str) -> Option<String> {
         if i < a.len() && j < b.len() && a[i] == b[j] {
             i += 1;
             j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out.push_str(&format!("+{}\n", b[j]));
-            j += 1;
-        } else {
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
             out.push_str(&format!("-{}\n", a[i]));
             i += 1;
+        } else {
+            out.push_str(&format!("+{}\n", b[j]));
+            j += 1;
         }
     }
     Some(out)
@@ -80,5 +80,6 @@ mod tests {
     fn diff_marks_both_sides() {
         assert_eq!(diff("a\nb\nc", "a\nc\nd"), Some("-b\n+d\n".to_string()));
         assert_eq!(diff("a", "a"), None);
+        assert_eq!(diff("x\nold\ny", "x\nnew\ny"), Some("-old\n+new\n".to_string()), "removed before added");
     }
 }

@@ -197,23 +197,14 @@ fn copy_tree(from: &Path, to: &Path, rel: &Path, keep: &dyn Fn(&Path) -> bool) -
 
 /// Returns the current UTC time as `YYYYMMDDTHHMMSSZ`.
 pub fn utc_timestamp() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z", rest / 3600, rest % 3600 / 60, rest % 60)
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    compact_timestamp(&app::checkpoint::iso_timestamp(now))
 }
 
-/// Converts days since 1970-01-01 to a (year, month, day) date (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+/// Turns `2026-11-24T16:05:47.517140+00:00` into `20261124T160547Z`.
+fn compact_timestamp(iso: &str) -> String {
+    let digits: String = iso.chars().take(19).filter(|c| *c != '-' && *c != ':').collect();
+    format!("{digits}Z")
 }
 
 #[cfg(test)]
@@ -221,10 +212,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn converts_days_to_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
-        assert_eq!(civil_from_days(20_416), (2025, 11, 24));
+    fn backup_folders_are_named_by_utc_time() {
+        let iso = app::checkpoint::iso_timestamp(std::time::Duration::from_secs(20_416 * 86_400 + 3_661));
+        assert_eq!(compact_timestamp(&iso), "20251124T010101Z");
+        assert_eq!(utc_timestamp().len(), "20251124T010101Z".len());
     }
 
     #[test]

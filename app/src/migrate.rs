@@ -29,9 +29,15 @@ const CREATE_HISTORY_TABLE: &str = "CREATE TABLE IF NOT EXISTS refinery_schema_h
 /// Opens each migration's transaction, sent in the same round trip as its SQL.
 const BEGIN: &str = "BEGIN;\n";
 
-/// Records a migration; `applied_on` is RFC 3339 in UTC, which refinery's parser requires.
-const INSERT_HISTORY_ROW: &str = "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) \
-     VALUES ($1, $2, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), $3)";
+/// Records a migration in `{table}`; `applied_on` is RFC 3339 in UTC, which refinery's parser
+/// requires. Everything is qualified: the migration may have changed `search_path` (SET LOCAL).
+const INSERT_HISTORY_ROW: &str = "INSERT INTO {table} (version, name, applied_on, checksum) \
+     VALUES ($1, $2, pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), $3)";
+
+/// Returns the history table's schema-qualified name, as the connection's search path finds it.
+const QUALIFIED_HISTORY_TABLE: &str = "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) \
+     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+     WHERE c.oid = pg_catalog.to_regclass($1)";
 
 /// A migration this run applied.
 #[derive(Clone, Debug, PartialEq)]
@@ -104,13 +110,14 @@ fn apply_pending(
     after_each: &mut dyn FnMut(&mut Client, &MigrationFile) -> Result<()>,
 ) -> Result<Vec<AppliedMigration>> {
     client.batch_execute(CREATE_HISTORY_TABLE)?;
+    let table: String = client.query_one(QUALIFIED_HISTORY_TABLE, &[&HISTORY_TABLE])?.get(0);
     let history = read_history(client)?;
     check_history(&history, set)?;
 
     let mut applied = Vec::new();
     for file in set.files.iter().filter(|f| !history.iter().any(|h| h.version == f.version)) {
         let started = Instant::now();
-        apply_one(client, file)?;
+        apply_one(client, file, &table)?;
         applied.push(AppliedMigration {
             version: file.version,
             name: file.name.clone(),
@@ -122,7 +129,7 @@ fn apply_pending(
 }
 
 /// Runs one migration and records it, in one transaction and one round trip.
-fn apply_one(client: &mut Client, file: &MigrationFile) -> Result<()> {
+fn apply_one(client: &mut Client, file: &MigrationFile, table: &str) -> Result<()> {
     if !file.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(Error::MigrationFile {
             path: file.path.clone(),
@@ -130,6 +137,7 @@ fn apply_one(client: &mut Client, file: &MigrationFile) -> Result<()> {
         });
     }
     let insert = INSERT_HISTORY_ROW
+        .replace("{table}", table)
         .replace("$1", &file.version.to_string())
         .replace("$2", &format!("'{}'", file.name))
         .replace("$3", &format!("'{}'", file.checksum()));

@@ -464,3 +464,20 @@ fn embedded_set_loads_with_unique_sorted_versions() {
     let on_disk = MigrationSet::from_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations")).unwrap();
     assert_eq!(set.content_hash(), on_disk.content_hash());
 }
+
+#[test]
+fn a_migration_that_empties_the_search_path_is_still_recorded() {
+    // pg_dump output (and so squash's generated files) does this; the history row must not care.
+    let dir = TempDir::new();
+    dir.write(
+        "users/V1__qualified.sql",
+        "SELECT pg_catalog.set_config('search_path', '', true);\nCREATE TABLE public.users_q (id int);",
+    )
+    .write("users/V2__after.sql", "CREATE TABLE users_after (id int);");
+    let db = empty_database();
+    let mut client = db.connect();
+    let applied = migrate(&mut client, &dir.set()).unwrap();
+    assert_eq!(applied.len(), 2);
+    assert_eq!(history(&mut client), vec![(1, "qualified".to_string()), (2, "after".to_string())]);
+    assert!(table_exists(&mut client, "users_after"), "V2 ran with the usual search path");
+}

@@ -31,6 +31,8 @@ pub struct Server {
     bin_dir: Option<PathBuf>,
     /// One administration connection, reused (declared before `cluster`: it closes first).
     admin: Mutex<Option<postgres::Client>>,
+    /// Whether the server takes `CREATE DATABASE ... STRATEGY` (Postgres 15+), asked once.
+    file_copy: OnceLock<bool>,
     cluster: Option<Cluster>,
 }
 
@@ -45,7 +47,7 @@ impl Server {
 
     /// Returns a server for `url`; nothing is started.
     pub fn external(url: String) -> Server {
-        Server { url, bin_dir: find_bin_dir().ok(), admin: Mutex::new(None), cluster: None }
+        Server { url, bin_dir: find_bin_dir().ok(), admin: Mutex::new(None), file_copy: OnceLock::new(), cluster: None }
     }
 
     /// Starts (or joins) the ephemeral cluster under the workspace's `target/` folder.
@@ -58,7 +60,8 @@ impl Server {
         let cluster = Cluster::start(root)?;
         let url = cluster.url_for(DEFAULT_DATABASE);
         let bin_dir = Some(cluster.bin_dir.clone());
-        let server = Server { url, bin_dir, admin: Mutex::new(None), cluster: Some(cluster) };
+        let server =
+            Server { url, bin_dir, admin: Mutex::new(None), file_copy: OnceLock::new(), cluster: Some(cluster) };
         server.ensure_database(DEFAULT_DATABASE)?;
         Ok(server)
     }
@@ -187,7 +190,7 @@ impl Server {
     }
 
     /// Creates a fresh database for one test, migrated with `set` (or empty with `None`).
-    pub fn test_database(&self, set: Option<&MigrationSet>) -> Result<TestDatabase> {
+    pub fn test_database(&self, set: Option<&MigrationSet>) -> Result<TestDatabase<'_>> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let name = format!(
             "{TEST_PREFIX}{}_{}_{}",
@@ -202,16 +205,21 @@ impl Server {
                     let template = self.template_with(admin, set)?;
                     // FILE_COPY (Postgres 15+) copies the files instead of WAL-logging every
                     // block: with fsync off that is the faster way to clone a template.
-                    let version: String = admin.query_one("SHOW server_version_num", &[])?.get(0);
-                    let strategy =
-                        if version.parse::<u32>().unwrap_or(0) >= 150000 { " STRATEGY FILE_COPY" } else { "" };
+                    let file_copy = match self.file_copy.get() {
+                        Some(known) => *known,
+                        None => {
+                            let version: String = admin.query_one("SHOW server_version_num", &[])?.get(0);
+                            *self.file_copy.get_or_init(|| version.parse::<u32>().unwrap_or(0) >= 150000)
+                        }
+                    };
+                    let strategy = if file_copy { " STRATEGY FILE_COPY" } else { "" };
                     format!("CREATE DATABASE {} TEMPLATE {}{strategy}", ident(&name), ident(&template))
                 }
                 None => format!("CREATE DATABASE {}", ident(&name)),
             };
             Ok(admin.batch_execute(&sql)?)
         })?;
-        Ok(TestDatabase { url: self.url_for(&name), name, admin_url: self.url_for("postgres") })
+        Ok(TestDatabase { server: self, url: self.url_for(&name), name })
     }
 
     /// Stops the ephemeral cluster now if no other process is using it (also done on drop).
@@ -223,14 +231,14 @@ impl Server {
     }
 }
 
-/// A database that exists for one test and is dropped with it.
-pub struct TestDatabase {
+/// A database that exists for one test (or one scratch job) and is dropped with it.
+pub struct TestDatabase<'a> {
+    server: &'a Server,
     url: String,
     name: String,
-    admin_url: String,
 }
 
-impl TestDatabase {
+impl TestDatabase<'_> {
     /// Returns the URL to connect to this database.
     pub fn url(&self) -> &str {
         &self.url
@@ -247,10 +255,10 @@ impl TestDatabase {
     }
 }
 
-impl Drop for TestDatabase {
+impl Drop for TestDatabase<'_> {
     fn drop(&mut self) {
-        if let Ok(mut client) = connect(&self.admin_url) {
-            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(&self.name)));
+        if let Err(e) = self.server.drop_database(&self.name) {
+            eprintln!("warning: could not drop database {}: {e}", self.name);
         }
     }
 }
@@ -262,14 +270,14 @@ pub fn test_server() -> &'static Server {
 }
 
 /// Returns a fresh database migrated with the embedded migrations, cloned from a template.
-pub fn test_database() -> TestDatabase {
+pub fn test_database() -> TestDatabase<'static> {
     static SET: OnceLock<MigrationSet> = OnceLock::new();
     let set = SET.get_or_init(|| MigrationSet::embedded().unwrap_or_else(|e| panic!("embedded migrations: {e}")));
     test_server().test_database(Some(set)).unwrap_or_else(|e| panic!("test database: {e}"))
 }
 
 /// Returns a fresh, empty database (no migrations applied).
-pub fn empty_database() -> TestDatabase {
+pub fn empty_database() -> TestDatabase<'static> {
     test_server().test_database(None).unwrap_or_else(|e| panic!("test database: {e}"))
 }
 

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{bail, ensure, Context};
-use app::cluster::Server;
+use app::cluster::{Server, TestDatabase};
 use app::migrations::MigrationSet;
 use serde::Serialize;
 use xshell::{cmd, Shell};
@@ -90,12 +90,11 @@ impl flags::Verify {
             Ok(())
         })?;
         let server = server.expect("set by the step above");
-        let db = format!("sdm_verify_{}", std::process::id());
-        let _drop = DropDatabase { server: &server, name: db.clone() };
+        let db = server.test_database(None)?;
         steps.run("fresh database: migrate, all applied, second migrate applies nothing", || {
-            fresh_database(&server, &db, &set)
+            fresh_database(&db, &set)
         })?;
-        steps.run("LangGraph tables match the Python library's schema", || langgraph_schema(sh, &server, &db))?;
+        steps.run("LangGraph tables match the Python library's schema", || langgraph_schema(sh, &server, db.name()))?;
         if !self.skip_python {
             steps.run("python venv with the LangGraph library (python/requirements.txt)", || {
                 Ok(cmd!(sh, "python3 python/setup-venv.py").run()?)
@@ -111,17 +110,6 @@ impl flags::Verify {
     }
 }
 
-struct DropDatabase<'a> {
-    server: &'a Server,
-    name: String,
-}
-
-impl Drop for DropDatabase<'_> {
-    fn drop(&mut self) {
-        let _ = self.server.drop_database(&self.name);
-    }
-}
-
 /// Loads and validates a migrations folder: names, unique versions, module folders.
 pub fn check_migrations(dir: &Path) -> anyhow::Result<MigrationSet> {
     let set = MigrationSet::from_dir(dir)?;
@@ -129,11 +117,9 @@ pub fn check_migrations(dir: &Path) -> anyhow::Result<MigrationSet> {
     Ok(set)
 }
 
-/// Migrates a new database `db`, checks every migration is applied, and that a rerun is a no-op.
-pub fn fresh_database(server: &Server, db: &str, set: &MigrationSet) -> anyhow::Result<()> {
-    server.drop_database(db)?;
-    server.create_database(db, None)?;
-    let mut client = app::db::connect(&server.url_for(db))?;
+/// Migrates the new, empty database `db`, checks every migration is applied, and that a rerun is a no-op.
+pub fn fresh_database(db: &TestDatabase<'_>, set: &MigrationSet) -> anyhow::Result<()> {
+    let mut client = app::db::connect(db.url())?;
     let applied = app::migrate::migrate(&mut client, set)?;
     let statuses = app::migrate::status(&mut client, set)?;
     let unapplied: Vec<String> =
@@ -201,9 +187,8 @@ mod tests {
 
         let set = check_migrations(&tree.join("migrations")).unwrap();
         let server = app::cluster::test_server();
-        let db = format!("sdm_verify_broken_{}", std::process::id());
-        let _drop = DropDatabase { server, name: db.clone() };
-        let err = format!("{:#}", fresh_database(server, &db, &set).unwrap_err());
+        let db = server.test_database(None).unwrap();
+        let err = format!("{:#}", fresh_database(&db, &set).unwrap_err());
         assert!(err.contains(&format!("{}.sql:3:8", first.label())), "{err}");
         assert!(err.contains("no_such_column"), "{err}");
         std::fs::remove_dir_all(tree).unwrap();
@@ -238,16 +223,15 @@ mod tests {
     fn langgraph_tables_match_the_reference() {
         let server = app::cluster::test_server();
         let set = check_migrations(&crate::project_root().join("migrations")).unwrap();
-        let db = format!("sdm_verify_langgraph_{}", std::process::id());
-        let _drop = DropDatabase { server, name: db.clone() };
-        fresh_database(server, &db, &set).unwrap();
+        let db = server.test_database(None).unwrap();
+        fresh_database(&db, &set).unwrap();
         let sh = Shell::new().unwrap();
         sh.change_dir(crate::project_root());
-        langgraph_schema(&sh, server, &db).unwrap();
+        langgraph_schema(&sh, server, db.name()).unwrap();
         // The check can fail: a changed column default is reported.
-        let mut client = app::db::connect(&server.url_for(&db)).unwrap();
+        let mut client = app::db::connect(db.url()).unwrap();
         client.batch_execute("ALTER TABLE checkpoints ALTER COLUMN metadata SET DEFAULT '{\"x\":1}'::jsonb").unwrap();
-        let err = format!("{:#}", langgraph_schema(&sh, server, &db).unwrap_err());
+        let err = format!("{:#}", langgraph_schema(&sh, server, db.name()).unwrap_err());
         assert!(err.contains("+    metadata jsonb DEFAULT '{\"x\": 1}'::jsonb NOT NULL"), "{err}");
     }
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 
 use app::cluster::empty_database;
-use app::migrate::{migrate, migrate_each, show_migrations, status};
+use app::migrate::{migrate, migrate_each, show_migrations, status, HISTORY_TABLE};
 use app::migrations::{MigrationSet, MODULES};
 use app::Error;
 
@@ -64,7 +64,7 @@ fn assert_file_error(result: app::Result<MigrationSet>, dir: &TempDir, file: &st
 
 fn history(client: &mut postgres::Client) -> Vec<(i32, String)> {
     client
-        .query("SELECT version, name FROM refinery_schema_history ORDER BY version", &[])
+        .query(&format!("SELECT version, name FROM {HISTORY_TABLE} ORDER BY version"), &[])
         .unwrap()
         .iter()
         .map(|r| (r.get(0), r.get(1)))
@@ -266,7 +266,7 @@ fn migrating_twice_applies_nothing_the_second_time() {
     let mut seen = Vec::new();
     let applied = migrate_each(&mut client, &dir.set(), &mut |client, file| {
         let committed: i64 = client
-            .query_one("SELECT count(*) FROM refinery_schema_history WHERE version = $1", &[&file.version])
+            .query_one(&format!("SELECT count(*) FROM {HISTORY_TABLE} WHERE version = $1"), &[&file.version])
             .unwrap()
             .get(0);
         seen.push((file.label(), committed));
@@ -321,21 +321,27 @@ fn changed_or_missing_applied_migrations_are_refused() {
 
     dir.write("V2__b.sql", "CREATE TABLE b (id bigint);").write("V3__c.sql", "CREATE TABLE c (id int);");
     let error = migrate(&mut client, &dir.set()).unwrap_err();
-    let Error::History(message) = &error else { panic!("{error}") };
+    let Error::MigrationChanged { label, path, next_free, .. } = &error else { panic!("{error}") };
+    assert_eq!((label.as_str(), path, *next_free), ("V2__b", &dir.path().join("V2__b.sql"), 4));
+    let message = error.to_string();
     assert!(message.contains("migration V2__b was changed after it was applied"), "{message}");
     assert!(message.contains(&dir.path().join("V2__b.sql").display().to_string()), "{message}");
+    assert!(message.contains("put the change in a new migration, V4"), "{message}");
     assert!(!table_exists(&mut client, "c"), "nothing runs when the history does not match");
 
     // A rename keeps the version but changes refinery's name.
     dir.write("V2__b.sql", "CREATE TABLE b (id int);");
     std::fs::rename(dir.path().join("V2__b.sql"), dir.path().join("V2__renamed.sql")).unwrap();
     let error = migrate(&mut client, &dir.set()).unwrap_err();
+    assert!(matches!(&error, Error::MigrationChanged { label, .. } if label == "V2__b"), "{error}");
     assert!(error.to_string().contains("V2__b was changed after it was applied"), "{error}");
+    assert!(error.to_string().contains("V2__renamed.sql is now V2__renamed (checksum"), "{error}");
 
     // An applied migration whose file is gone.
     std::fs::remove_file(dir.path().join("V2__renamed.sql")).unwrap();
     let error = migrate(&mut client, &dir.set()).unwrap_err();
-    assert!(matches!(&error, Error::History(m) if m.contains("V2__b") && m.contains("no migration file")), "{error}");
+    assert!(matches!(&error, Error::MigrationMissing { label, version: 2, .. } if label == "V2__b"), "{error}");
+    assert!(error.to_string().contains("no migration file with version 2"), "{error}");
     let statuses = status(&mut client, &dir.set()).unwrap();
     let gone = statuses.iter().find(|s| s.version == 2).unwrap();
     assert!(gone.missing_file && gone.applied_on.is_some() && gone.name == "b");
@@ -344,11 +350,12 @@ fn changed_or_missing_applied_migrations_are_refused() {
 #[test]
 fn a_migration_that_drops_the_history_table_is_rolled_back() {
     let dir = TempDir::new();
-    dir.write("V1__a.sql", "CREATE TABLE a (id int);").write("V2__rogue.sql", "DROP TABLE refinery_schema_history;");
+    dir.write("V1__a.sql", "CREATE TABLE a (id int);").write("V2__rogue.sql", &format!("DROP TABLE {HISTORY_TABLE};"));
     let db = empty_database();
     let mut client = db.connect();
     let error = migrate(&mut client, &dir.set()).unwrap_err();
-    assert!(matches!(&error, Error::History(m) if m.contains("recording migration V2__rogue")), "{error}");
+    assert!(matches!(&error, Error::HistoryWrite { label, .. } if label == "V2__rogue"), "{error}");
+    assert!(error.to_string().contains("recording migration V2__rogue"), "{error}");
     assert_eq!(history(&mut client), vec![(1, "a".to_string())]);
 }
 
@@ -361,7 +368,9 @@ fn a_new_migration_below_the_applied_ones_is_refused() {
     migrate(&mut client, &dir.set()).unwrap();
     dir.write("V3__c.sql", "SELECT 3;");
     let error = migrate(&mut client, &dir.set()).unwrap_err();
-    assert!(matches!(&error, Error::History(m) if m.contains("V3__c") && m.contains("V6")), "{error}");
+    let Error::OutOfOrder { label, last_applied, next_free, .. } = &error else { panic!("{error}") };
+    assert_eq!((label.as_str(), last_applied.as_str(), *next_free), ("V3__c", "V5__e", 6));
+    assert!(error.to_string().contains("renumber it to V6"), "{error}");
 }
 
 #[test]
@@ -403,7 +412,7 @@ fn show_migrations_prints_a_partly_applied_set() {
     // A database with no history table has applied nothing, and status creates nothing.
     let before = status(&mut client, &dir.set()).unwrap();
     assert!(before.iter().all(|s| s.applied_on.is_none() && !s.missing_file));
-    assert!(!table_exists(&mut client, "refinery_schema_history"));
+    assert!(!table_exists(&mut client, HISTORY_TABLE));
 
     migrate(&mut client, &dir.set()).unwrap();
     dir.write("memory/V5__memory_initial.sql", "SELECT 1;")
@@ -480,4 +489,13 @@ fn a_migration_that_empties_the_search_path_is_still_recorded() {
     assert_eq!(applied.len(), 2);
     assert_eq!(history(&mut client), vec![(1, "qualified".to_string()), (2, "after".to_string())]);
     assert!(table_exists(&mut client, "users_after"), "V2 ran with the usual search path");
+}
+
+#[test]
+fn database_errors_show_the_server_report_once() {
+    let db = empty_database();
+    let mut client = db.connect();
+    let error = Error::from(client.execute("SELECT * FROM no_such_table", &[]).unwrap_err());
+    let shown = format!("{:#}", anyhow::Error::from(error));
+    assert_eq!(shown, r#"database: ERROR 42P01: relation "no_such_table" does not exist"#);
 }

@@ -338,9 +338,9 @@ fn sequence_states(client: &mut Client) -> anyhow::Result<Vec<SequenceState>> {
                              WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                              WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
-                               AND d.refobjid = to_regclass('refinery_schema_history'))
+                               AND d.refobjid = to_regclass($1))
           ORDER BY 2",
-        &[],
+        &[&app::migrate::HISTORY_TABLE],
     )?;
     let mut states = Vec::new();
     for row in rows {

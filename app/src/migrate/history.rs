@@ -1,0 +1,132 @@
+//! refinery's history table, `refinery_schema_history`: its DDL, its rows, and the check that
+//! what a database applied still matches the migration files.
+//!
+//! The table and its rows stay exactly refinery's, so either runner can take over a database the
+//! other migrated.
+
+use postgres::Client;
+
+use crate::migrations::{MigrationFile, MigrationSet};
+use crate::{Error, Result};
+
+/// Names refinery's history table, one row per applied migration.
+pub const HISTORY_TABLE: &str = "refinery_schema_history";
+
+/// Returns refinery 0.10's exact DDL for its history table (with 32-bit versions).
+fn create_table_sql() -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {HISTORY_TABLE}(
+             version int4 PRIMARY KEY,
+             name VARCHAR(255),
+             applied_on VARCHAR(255),
+             checksum VARCHAR(255));"
+    )
+}
+
+/// Returns the history table's schema-qualified name, as the connection's search path finds it.
+const QUALIFIED_NAME: &str = "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) \
+     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+     WHERE c.oid = pg_catalog.to_regclass($1)";
+
+/// One row of the history table.
+pub(super) struct HistoryRow {
+    /// The migration's version.
+    pub version: i32,
+    /// The migration's name, as recorded.
+    pub name: String,
+    /// When it was applied, as refinery's RFC 3339 text.
+    pub applied_on: String,
+    /// refinery's checksum, as decimal text.
+    pub checksum: Option<String>,
+}
+
+impl HistoryRow {
+    fn label(&self) -> String {
+        format!("V{}__{}", self.version, self.name)
+    }
+}
+
+/// Creates the history table if it is missing; returns its schema-qualified name.
+pub(super) fn create(client: &mut Client) -> Result<String> {
+    client.batch_execute(&create_table_sql())?;
+    Ok(client.query_one(QUALIFIED_NAME, &[&HISTORY_TABLE])?.get(0))
+}
+
+/// Returns the statement that records `file` in `table` (schema-qualified, from [`create`]).
+///
+/// `applied_on` is RFC 3339 in UTC, which refinery's parser requires. The values are inlined
+/// so the row goes in the same round trip as the migration; everything is qualified because the
+/// migration may have changed `search_path` (SET LOCAL).
+pub(super) fn insert_sql(table: &str, file: &MigrationFile) -> Result<String> {
+    // The name is inlined as a literal: only characters that need no quoting get that far.
+    if !file.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(Error::MigrationFile {
+            path: file.path.clone(),
+            message: format!("migration name `{}` may hold only letters, digits and underscores", file.name),
+        });
+    }
+    Ok(format!(
+        "INSERT INTO {table} (version, name, applied_on, checksum) VALUES ({}, '{}', \
+         pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '{}')",
+        file.version,
+        file.name,
+        file.checksum()
+    ))
+}
+
+/// Returns what the database has applied, oldest first (no rows when there is no history table).
+pub(super) fn read(client: &mut Client) -> Result<Vec<HistoryRow>> {
+    let exists: bool = client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&HISTORY_TABLE])?.get(0);
+    if !exists {
+        return Ok(Vec::new());
+    }
+    let rows = client
+        .query(&format!("SELECT version, name, applied_on, checksum FROM {HISTORY_TABLE} ORDER BY version"), &[])?;
+    Ok(rows
+        .iter()
+        .map(|row| HistoryRow {
+            version: row.get(0),
+            name: row.get::<_, Option<String>>(1).unwrap_or_default(),
+            applied_on: row.get::<_, Option<String>>(2).unwrap_or_default(),
+            checksum: row.get(3),
+        })
+        .collect())
+}
+
+/// Fails when applied migrations no longer match their files, or a file would run out of order.
+pub(super) fn check(history: &[HistoryRow], set: &MigrationSet) -> Result<()> {
+    let next_free = set.files.iter().map(|f| f.version).chain(history.iter().map(|h| h.version)).max().unwrap_or(0) + 1;
+    for row in history {
+        let Some(file) = set.get(row.version) else {
+            return Err(Error::MigrationMissing {
+                label: row.label(),
+                version: row.version,
+                applied_on: row.applied_on.clone(),
+            });
+        };
+        let checksum = file.checksum();
+        let recorded = row.checksum.as_deref().unwrap_or("");
+        if file.name != row.name || recorded != checksum.to_string() {
+            return Err(Error::MigrationChanged {
+                label: row.label(),
+                recorded_checksum: recorded.to_string(),
+                applied_on: row.applied_on.clone(),
+                path: file.path.clone(),
+                checksum,
+                next_free,
+            });
+        }
+    }
+    if let Some(last) = history.last() {
+        let applied = |v: i32| history.iter().any(|h| h.version == v);
+        if let Some(file) = set.files.iter().find(|f| f.version < last.version && !applied(f.version)) {
+            return Err(Error::OutOfOrder {
+                label: file.label(),
+                path: file.path.clone(),
+                last_applied: last.label(),
+                next_free,
+            });
+        }
+    }
+    Ok(())
+}

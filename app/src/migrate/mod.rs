@@ -1,0 +1,17 @@
+//! Applies a [`MigrationSet`](crate::migrations::MigrationSet) to Postgres, one transaction per
+//! migration, under an advisory lock.
+//!
+//! This replaces refinery 0.10's runner, which commits a migration's SQL and its history row in
+//! two transactions, takes no lock (two runners both apply the same migration), and reports a
+//! failing statement as `db error`. The history table and its rows stay refinery's, so either
+//! runner can take over a database the other migrated.
+
+pub(crate) mod diagnosis;
+mod history;
+mod runner;
+mod statements;
+mod status;
+
+pub use history::HISTORY_TABLE;
+pub use runner::{migrate, migrate_each, AppliedMigration, MIGRATION_LOCK_KEY};
+pub use status::{show_migrations, status, MigrationStatus};

@@ -1,0 +1,121 @@
+//! Runs pending migrations under an advisory lock, each in one transaction with its history row.
+
+use std::time::Instant;
+
+use postgres::Client;
+
+use super::{diagnosis, history, statements};
+use crate::migrations::{MigrationFile, MigrationSet};
+use crate::{Error, Result};
+
+/// Keys the advisory lock every runner holds for a whole run, so concurrent runners take turns.
+pub const MIGRATION_LOCK_KEY: i64 = 0x5344_4d5f_4d49_4752; // "SDM_MIGR"
+
+/// Opens each migration's transaction, sent in the same round trip as its SQL.
+const BEGIN: &str = "BEGIN;\n";
+
+/// Ends the migration's last statement before the history row: the newline closes a trailing
+/// `--` comment, the `;` a statement without one.
+const AFTER_SQL: &str = "\n;\n";
+
+/// A migration this run applied.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AppliedMigration {
+    /// The migration's version, e.g. `1` for `V1__users_initial`.
+    pub version: i32,
+    /// The migration's name, e.g. `users_initial`.
+    pub name: String,
+    /// Wall time of the migration's transaction, in milliseconds.
+    pub millis: f64,
+}
+
+/// Applies every migration of `set` that `client`'s database has not applied yet, in version order.
+///
+/// Each migration runs in its own transaction together with its history row, so a failure leaves
+/// nothing of it behind. Concurrent runners wait for each other. Fails with
+/// [`Error::MigrationFailed`] (file, line, column and Postgres's message) when SQL fails, with
+/// [`Error::MigrationChanged`] or [`Error::MigrationMissing`] when an applied migration's file was
+/// changed or removed, and with [`Error::OutOfOrder`] when a new file sorts below applied ones.
+///
+/// ```no_run
+/// let set = app::migrations::MigrationSet::embedded()?;
+/// let mut client = app::db::connect("postgres://localhost/sdm")?;
+/// for m in app::migrate::migrate(&mut client, &set)? {
+///     println!("applied V{}__{} in {:.1} ms", m.version, m.name, m.millis);
+/// }
+/// # Ok::<(), app::Error>(())
+/// ```
+pub fn migrate(client: &mut Client, set: &MigrationSet) -> Result<Vec<AppliedMigration>> {
+    migrate_each(client, set, &mut |_, _| Ok(()))
+}
+
+/// Applies pending migrations like [`migrate`], calling `after_each` after each one has committed.
+///
+/// The hook runs while the run holds its lock, when one migration has committed and the next has
+/// not begun, which no caller can arrange from outside; squash records which objects each
+/// migration made with it. An error from `after_each` stops the run; the migrations committed so
+/// far stay applied.
+pub fn migrate_each(
+    client: &mut Client,
+    set: &MigrationSet,
+    after_each: &mut dyn FnMut(&mut Client, &MigrationFile) -> Result<()>,
+) -> Result<Vec<AppliedMigration>> {
+    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])?;
+    let result = apply_pending(client, set, after_each);
+    // A broken connection has released the session lock already; report the run's own error.
+    let unlocked = client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY]);
+    let applied = result?;
+    unlocked?;
+    Ok(applied)
+}
+
+fn apply_pending(
+    client: &mut Client,
+    set: &MigrationSet,
+    after_each: &mut dyn FnMut(&mut Client, &MigrationFile) -> Result<()>,
+) -> Result<Vec<AppliedMigration>> {
+    let table = history::create(client)?;
+    let applied_rows = history::read(client)?;
+    history::check(&applied_rows, set)?;
+
+    let mut applied = Vec::new();
+    for file in set.files.iter().filter(|f| !applied_rows.iter().any(|h| h.version == f.version)) {
+        let started = Instant::now();
+        apply_one(client, file, &table)?;
+        applied.push(AppliedMigration {
+            version: file.version,
+            name: file.name.clone(),
+            millis: started.elapsed().as_secs_f64() * 1e3,
+        });
+        after_each(client, file)?;
+    }
+    Ok(applied)
+}
+
+/// Runs one migration and records it in `table`, in one transaction and one round trip.
+fn apply_one(client: &mut Client, file: &MigrationFile, table: &str) -> Result<()> {
+    let insert = history::insert_sql(table, file)?;
+    let result = if statements::split(&file.sql).closed {
+        // Quotes and comments are closed, so nothing in the file can swallow the history row or
+        // the COMMIT.
+        client.batch_execute(&format!("{BEGIN}{}{AFTER_SQL}{insert};\nCOMMIT;", file.sql))
+    } else {
+        // An unclosed quote or comment: let Postgres judge the file on its own.
+        client
+            .batch_execute(&format!("{BEGIN}{}", file.sql))
+            .and_then(|()| client.batch_execute(&format!("{insert};\nCOMMIT;")))
+    };
+    let Err(error) = result else { return Ok(()) };
+    // A failed COMMIT has rolled back already; ROLLBACK then only warns.
+    let _ = client.batch_execute("ROLLBACK");
+    let offset = diagnosis::char_offset(&error, &file.sql, BEGIN.len());
+    // Past the file and what ends its last statement: the history row failed.
+    if offset.is_some_and(|o| o >= file.sql.chars().count() + AFTER_SQL.len()) {
+        return Err(Error::HistoryWrite {
+            label: file.label(),
+            path: file.path.clone(),
+            message: diagnosis::report(&error),
+        });
+    }
+    Err(diagnosis::sql_failure(client, file, &error, offset))
+}

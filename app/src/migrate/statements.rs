@@ -1,0 +1,279 @@
+//! Splits a migration's SQL into statements with a lexer that knows Postgres's quoting rules.
+//!
+//! The lexer recognises what can hide a `;`: quoted strings (`'..'` with doubled quotes,
+//! `E'..'` with backslash escapes), quoted identifiers, dollar quotes (`$tag$..$tag$`, not the
+//! parameter `$1`), `--` comments and nested `/* */` comments. Every span is a byte range that
+//! starts and ends on a character boundary.
+
+use std::ops::Range;
+
+/// What a [`Token`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TokenKind {
+    /// Spaces, tabs and line breaks.
+    Whitespace,
+    /// A `--` comment, with the line break that ends it.
+    LineComment,
+    /// A `/* */` comment, nested ones included.
+    BlockComment,
+    /// A string constant: `'..'` or `E'..'` (the `E` is part of the token).
+    String,
+    /// A quoted identifier: `".."`.
+    QuotedIdentifier,
+    /// A dollar-quoted string: `$tag$..$tag$` or `$$..$$`.
+    DollarQuoted,
+    /// The `;` that ends a statement.
+    Semicolon,
+    /// A keyword, an unquoted identifier or a number.
+    Word,
+    /// Any other single character: an operator, a parenthesis, a parameter's `$`.
+    Punctuation,
+}
+
+/// One token of SQL text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Token {
+    /// What the token is.
+    pub kind: TokenKind,
+    /// Where it is in the text, in bytes.
+    pub span: Range<usize>,
+    /// False for a quote or comment that the text ends inside of.
+    pub closed: bool,
+}
+
+/// Returns the tokens of `sql`, in order; together their spans cover the whole text.
+pub(crate) fn tokens(sql: &str) -> Tokens<'_> {
+    Tokens { sql, at: 0 }
+}
+
+/// The iterator [`tokens`] returns.
+pub(crate) struct Tokens<'a> {
+    sql: &'a str,
+    at: usize,
+}
+
+impl Iterator for Tokens<'_> {
+    type Item = Token;
+
+    fn next(&mut self) -> Option<Token> {
+        let start = self.at;
+        let bytes = self.sql.as_bytes();
+        let first = *bytes.get(start)?;
+        let next = bytes.get(start + 1).copied();
+        let (kind, end, closed) = match first {
+            b'\'' => quoted(bytes, start, false).into_token(TokenKind::String),
+            b'E' | b'e' if next == Some(b'\'') => quoted(bytes, start + 1, true).into_token(TokenKind::String),
+            b'"' => quoted_identifier(bytes, start).into_token(TokenKind::QuotedIdentifier),
+            b'-' if next == Some(b'-') => {
+                let end = self.sql[start..].find('\n').map_or(bytes.len(), |n| start + n + 1);
+                (TokenKind::LineComment, end, true)
+            }
+            b'/' if next == Some(b'*') => block_comment(bytes, start).into_token(TokenKind::BlockComment),
+            b'$' => match dollar_tag(bytes, start) {
+                Some(tag_len) => {
+                    let tag = &self.sql[start..start + tag_len];
+                    match self.sql[start + tag_len..].find(tag) {
+                        Some(n) => (TokenKind::DollarQuoted, start + tag_len + n + tag_len, true),
+                        None => (TokenKind::DollarQuoted, bytes.len(), false),
+                    }
+                }
+                None => (TokenKind::Punctuation, start + 1, true),
+            },
+            b';' => (TokenKind::Semicolon, start + 1, true),
+            b if b.is_ascii_whitespace() => {
+                let len = bytes[start..].iter().take_while(|b| b.is_ascii_whitespace()).count();
+                (TokenKind::Whitespace, start + len, true)
+            }
+            b if is_word_byte(b) => {
+                // Postgres lets `$` continue an identifier (`a$b`), so `a$b$` opens no dollar quote.
+                let len = bytes[start..].iter().take_while(|b| is_word_byte(**b) || **b == b'$').count();
+                (TokenKind::Word, start + len, true)
+            }
+            _ => (TokenKind::Punctuation, start + 1, true),
+        };
+        self.at = end;
+        Some(Token { kind, span: start..end, closed })
+    }
+}
+
+/// Where a quote or comment that started at some byte ends, and whether it was closed.
+struct Scanned {
+    end: usize,
+    closed: bool,
+}
+
+impl Scanned {
+    fn into_token(self, kind: TokenKind) -> (TokenKind, usize, bool) {
+        (kind, self.end, self.closed)
+    }
+}
+
+/// Scans the string constant whose opening `'` is at `quote`; `escapes` for `E'..'`.
+fn quoted(bytes: &[u8], quote: usize, escapes: bool) -> Scanned {
+    let mut i = quote + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if escapes => i += 2,
+            b'\'' if bytes.get(i + 1) == Some(&b'\'') => i += 2,
+            b'\'' => return Scanned { end: i + 1, closed: true },
+            _ => i += 1,
+        }
+    }
+    Scanned { end: bytes.len(), closed: false }
+}
+
+/// Scans the quoted identifier whose opening `"` is at `quote`.
+fn quoted_identifier(bytes: &[u8], quote: usize) -> Scanned {
+    let mut i = quote + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' if bytes.get(i + 1) == Some(&b'"') => i += 2,
+            b'"' => return Scanned { end: i + 1, closed: true },
+            _ => i += 1,
+        }
+    }
+    Scanned { end: bytes.len(), closed: false }
+}
+
+/// Scans the comment whose opening `/*` is at `start`; comments nest in Postgres.
+fn block_comment(bytes: &[u8], start: usize) -> Scanned {
+    let (mut depth, mut i) = (0, start);
+    while i < bytes.len() {
+        if bytes[i] == b'/' && bytes.get(i + 1) == Some(&b'*') {
+            depth += 1;
+            i += 2;
+        } else if bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/') {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                return Scanned { end: i, closed: true };
+            }
+        } else {
+            i += 1;
+        }
+    }
+    Scanned { end: bytes.len(), closed: false }
+}
+
+/// Returns the length of the `$tag$` that opens a dollar quote at `start`, if one does.
+fn dollar_tag(bytes: &[u8], start: usize) -> Option<usize> {
+    // `$1` is a parameter: a tag cannot start with a digit.
+    if bytes.get(start + 1).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    let tag_len = bytes[start + 1..].iter().take_while(|b| is_word_byte(**b)).count();
+    (bytes.get(start + 1 + tag_len) == Some(&b'$')).then_some(tag_len + 2)
+}
+
+/// Says whether `b` can be part of a keyword, an identifier or a number (any non-ASCII byte can).
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+/// The statements of a SQL text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Statements {
+    /// Each statement's bytes, from just after the previous `;` to its own `;` included; the last
+    /// one may have no `;`. Text after the last `;` that is only whitespace is no statement.
+    pub spans: Vec<Range<usize>>,
+    /// True when every quote, dollar quote and `/* */` comment is closed by the end of the text.
+    pub closed: bool,
+}
+
+/// Splits `sql` into statements at every `;` that is outside quotes and comments.
+pub(crate) fn split(sql: &str) -> Statements {
+    let mut spans = Vec::new();
+    let mut closed = true;
+    let mut start = 0;
+    for token in tokens(sql) {
+        closed &= token.closed;
+        if token.kind == TokenKind::Semicolon {
+            spans.push(start..token.span.end);
+            start = token.span.end;
+        }
+    }
+    if !sql[start..].trim().is_empty() {
+        spans.push(start..sql.len());
+    }
+    Statements { spans, closed }
+}
+
+/// Returns the byte offset of the first token of `statement` that is not whitespace or a comment
+/// (the length of `statement` when there is none).
+pub(crate) fn first_token(statement: &str) -> usize {
+    tokens(statement)
+        .find(|t| !matches!(t.kind, TokenKind::Whitespace | TokenKind::LineComment | TokenKind::BlockComment))
+        .map_or(statement.len(), |t| t.span.start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pieces(sql: &str) -> Vec<&str> {
+        split(sql).spans.into_iter().map(|span| sql[span].trim()).collect()
+    }
+
+    #[test]
+    fn splits_statements_outside_quotes_and_comments() {
+        let sql = "CREATE TABLE a (x text DEFAULT 'a;b''c');\n-- note; here\nSELECT \"we;ird\" FROM a; /* c; /* nested; */ */\n\
+                   CREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql;\nSELECT E'x\\';y';\nSELECT $1";
+        assert_eq!(
+            pieces(sql),
+            vec![
+                "CREATE TABLE a (x text DEFAULT 'a;b''c');",
+                "-- note; here\nSELECT \"we;ird\" FROM a;",
+                "/* c; /* nested; */ */\nCREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql;",
+                "SELECT E'x\\';y';",
+                "SELECT $1",
+            ]
+        );
+        assert_eq!(pieces("SELECT $$a;b$$;"), vec!["SELECT $$a;b$$;"]);
+        assert!(split(sql).closed);
+        for open in ["SELECT 'a", "SELECT E'a\\'", "SELECT \"a", "/* a /* b */", "SELECT $x$ a $y$"] {
+            assert!(!split(open).closed, "{open}");
+        }
+    }
+
+    #[test]
+    fn lexes_words_escapes_and_dollars_like_postgres() {
+        let kinds = |sql: &str| -> Vec<(TokenKind, String)> {
+            tokens(sql).filter(|t| t.kind != TokenKind::Whitespace).map(|t| (t.kind, sql[t.span].to_string())).collect()
+        };
+        use TokenKind as K;
+        // Only a lone `E` before a quote makes an escape string; `a$b$` is one identifier.
+        assert_eq!(
+            kinds("SELECT E'\\'', xE'a', a$b$ FROM é;"),
+            vec![
+                (K::Word, "SELECT".into()),
+                (K::String, "E'\\''".into()),
+                (K::Punctuation, ",".into()),
+                (K::Word, "xE".into()),
+                (K::String, "'a'".into()),
+                (K::Punctuation, ",".into()),
+                (K::Word, "a$b$".into()),
+                (K::Word, "FROM".into()),
+                (K::Word, "é".into()),
+                (K::Semicolon, ";".into()),
+            ]
+        );
+        assert_eq!(
+            kinds("$1 $t$x$t$"),
+            vec![(K::Punctuation, "$".into()), (K::Word, "1".into()), (K::DollarQuoted, "$t$x$t$".into())]
+        );
+        let sql = "SELECT 1 -- é\n/* a /* b */ c */";
+        let mut at = 0;
+        for token in tokens(sql) {
+            assert_eq!(token.span.start, at, "each token starts where the last ended: {token:?}");
+            at = token.span.end;
+        }
+        assert_eq!(at, sql.len());
+    }
+
+    #[test]
+    fn finds_the_first_token_past_comments() {
+        assert_eq!(first_token("  -- c\n /* d */ SELECT"), 16);
+        assert_eq!(first_token("/* a /* nested */ still */ SELECT"), 27);
+        assert_eq!(first_token(" -- only a comment"), 18);
+    }
+}

@@ -1,0 +1,272 @@
+//! The validated set of migration files: reading a folder (or the compiled-in entries), checking
+//! its layout and names, and the set's identity.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::{checksum, names};
+use crate::{Error, Result};
+
+/// Lists the modules, in the order their schemas depend on each other.
+///
+/// The set accepts only these as folders, and `showmigrations` lists modules in this order.
+pub const MODULES: &[&str] = &["users", "evidence", "journeys", "llmchat", "memory"];
+
+/// Marks, on a line of its own, a migration that squash keeps as its own file.
+///
+/// It lives with the set because reading a file records it in [`MigrationFile::keep`], and
+/// [`crate::fixtures`] writes it into the journeys migration it generates.
+pub const KEEP_MARKER: &str = "-- squash: keep";
+
+/// One SQL migration file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MigrationFile {
+    /// The refinery version: the number after `V`.
+    pub version: i32,
+    /// refinery's name: the part after `__`, e.g. `users_initial`.
+    pub name: String,
+    /// The folder under the migrations root; `None` for a flat folder.
+    pub module: Option<String>,
+    /// The path to show in messages, e.g. `migrations/users/V1__users_initial.sql`.
+    pub path: PathBuf,
+    /// The file's SQL, exactly as written.
+    pub sql: String,
+    /// Whether the file contains [`KEEP_MARKER`] on a line of its own.
+    pub keep: bool,
+}
+
+impl MigrationFile {
+    /// Returns refinery's label for the migration, e.g. `V1__users_initial`.
+    pub fn label(&self) -> String {
+        format!("V{}__{}", self.version, self.name)
+    }
+
+    /// Returns the checksum refinery records in its history table for this file.
+    pub fn checksum(&self) -> u64 {
+        checksum::checksum(self.version, &self.name, &self.sql)
+    }
+
+    /// Returns the path relative to the migrations root, e.g. `users/V1__users_initial.sql`.
+    pub fn relative_path(&self) -> String {
+        let file_name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| format!("{}.sql", self.label()));
+        match &self.module {
+            Some(module) => format!("{module}/{file_name}"),
+            None => file_name,
+        }
+    }
+}
+
+/// A validated set of migrations, sorted by version.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MigrationSet {
+    /// The migration files, sorted by version; versions are unique.
+    pub files: Vec<MigrationFile>,
+}
+
+/// One entry under the migrations root: a folder, or a file whose content is read on demand.
+pub(super) struct Entry<'a> {
+    /// Path components relative to the root.
+    pub components: Vec<String>,
+    /// A folder, or where the file's bytes are.
+    pub content: Content<'a>,
+}
+
+/// What an [`Entry`] holds.
+pub(super) enum Content<'a> {
+    /// A folder.
+    Dir,
+    /// A file on disk, read only when it is a migration.
+    Disk(PathBuf),
+    /// A file compiled into the crate.
+    Embedded(&'a [u8]),
+}
+
+impl MigrationSet {
+    /// Reads and validates the migrations folder `dir`.
+    ///
+    /// The folder is either flat (`V1__x.sql` files) or holds one folder per module in
+    /// [`MODULES`]. Fails, naming the file, on a mis-named file, a file that is not a migration, a
+    /// version used twice, a folder that is not a module, a nested folder, or a file next to
+    /// module folders. `sdm` runs only the [embedded](MigrationSet::embedded) set; this shares its
+    /// exact validation, so the tools that read a folder (squash, verify) judge files the same way.
+    ///
+    /// ```no_run
+    /// let set = app::migrations::MigrationSet::from_dir(std::path::Path::new("migrations"))?;
+    /// println!("{} migrations", set.files.len());
+    /// # Ok::<(), app::Error>(())
+    /// ```
+    pub fn from_dir(dir: &Path) -> Result<MigrationSet> {
+        let mut entries = Vec::new();
+        walk(dir, &mut Vec::new(), &mut entries)?;
+        from_entries(dir, entries)
+    }
+
+    /// Returns a hex SHA-256 over every file's relative path and SQL, in version order.
+    ///
+    /// Two sets with the same hash give the same database; test databases name their templates
+    /// by it. It is defined here, over [`MigrationFile::relative_path`], so the embedded set and
+    /// the same folder read from disk hash alike.
+    pub fn content_hash(&self) -> String {
+        let mut hasher = Sha256::new();
+        for file in &self.files {
+            // Length prefixes keep ("a", "bc") and ("ab", "c") apart.
+            let path = file.relative_path();
+            hasher.update((path.len() as u64).to_le_bytes());
+            hasher.update(path.as_bytes());
+            hasher.update((file.sql.len() as u64).to_le_bytes());
+            hasher.update(file.sql.as_bytes());
+        }
+        let mut hex = String::with_capacity(64);
+        for byte in hasher.finalize() {
+            let _ = write!(hex, "{byte:02x}");
+        }
+        hex
+    }
+
+    /// Returns the file with `version`, if any.
+    pub fn get(&self, version: i32) -> Option<&MigrationFile> {
+        self.files.binary_search_by_key(&version, |f| f.version).ok().map(|i| &self.files[i])
+    }
+}
+
+/// Lists every folder and file under `dir` (relative components in `prefix`), sorted by name.
+fn walk(dir: &Path, prefix: &mut Vec<String>, out: &mut Vec<Entry<'static>>) -> Result<()> {
+    let io = |source| Error::Io { path: dir.to_path_buf(), source };
+    let mut children: Vec<(String, PathBuf)> = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        children.push((entry.file_name().to_string_lossy().into_owned(), entry.path()));
+    }
+    children.sort();
+    for (name, path) in children {
+        let is_dir = std::fs::metadata(&path).map_err(|source| Error::Io { path: path.clone(), source })?.is_dir();
+        prefix.push(name);
+        if is_dir {
+            out.push(Entry { components: prefix.clone(), content: Content::Dir });
+            walk(&path, prefix, out)?;
+        } else {
+            out.push(Entry { components: prefix.clone(), content: Content::Disk(path) });
+        }
+        prefix.pop();
+    }
+    Ok(())
+}
+
+/// Validates the folder layout and every file name under `root`, then reads the migrations.
+pub(super) fn from_entries(root: &Path, entries: Vec<Entry<'_>>) -> Result<MigrationSet> {
+    let display = |components: &[String]| components.iter().fold(root.to_path_buf(), |p, c| p.join(c));
+    let is_dir = |e: &Entry| matches!(e.content, Content::Dir);
+    let modular = entries.iter().any(|e| e.components.len() == 1 && is_dir(e));
+    let module_list = MODULES.join(", ");
+
+    let mut files: Vec<MigrationFile> = Vec::new();
+    for entry in &entries {
+        let path = display(&entry.components);
+        let file_name = entry.components.last().map(String::as_str).unwrap_or_default();
+        let depth = entry.components.len();
+        if is_dir(entry) {
+            if depth == 1 && !MODULES.contains(&file_name) {
+                return Err(Error::MigrationFile {
+                    path,
+                    message: format!(
+                        "folder `{file_name}` is not a module: module folders must be one of {module_list}; \
+                         move its migrations into the module whose tables they change"
+                    ),
+                });
+            }
+            if depth > 1 {
+                return Err(Error::MigrationFile {
+                    path,
+                    message: format!(
+                        "nested folder: migrations go directly in a module folder ({}/V<version>__<name>.sql); \
+                         move its files up one level",
+                        entry.components[0]
+                    ),
+                });
+            }
+            continue;
+        }
+        if names::ALLOWED_EXTRAS.contains(&file_name) {
+            continue;
+        }
+        if modular && depth == 1 {
+            return Err(Error::MigrationFile {
+                path,
+                message: format!("file next to module folders: move it into the folder of its module ({module_list})"),
+            });
+        }
+        let (version, name) = names::parse_file_name(file_name)
+            .map_err(|message| Error::MigrationFile { path: path.clone(), message })?;
+        let bytes: std::borrow::Cow<[u8]> = match &entry.content {
+            Content::Disk(disk) => {
+                std::fs::read(disk).map_err(|source| Error::Io { path: path.clone(), source })?.into()
+            }
+            Content::Embedded(bytes) => (*bytes).into(),
+            Content::Dir => unreachable!("folders are handled above"),
+        };
+        let sql = String::from_utf8(bytes.into_owned()).map_err(|e| Error::MigrationFile {
+            path: path.clone(),
+            message: format!("not valid UTF-8 (byte {}): save the file as UTF-8", e.utf8_error().valid_up_to()),
+        })?;
+        let keep = sql.lines().any(|line| line.trim() == KEEP_MARKER);
+        let module = if modular { Some(entry.components[0].clone()) } else { None };
+        files.push(MigrationFile { version, name, module, path, sql, keep });
+    }
+
+    let mut by_version: BTreeMap<i32, usize> = BTreeMap::new();
+    let next_free = files.iter().map(|f| f.version).max().unwrap_or(0).saturating_add(1);
+    for (i, file) in files.iter().enumerate() {
+        if let Some(&first) = by_version.get(&file.version) {
+            let first = &files[first];
+            return Err(Error::MigrationFile {
+                path: file.path.clone(),
+                message: format!(
+                    "version {} is used twice: by {} and by {}; give one of them the next free version, V{}",
+                    file.version,
+                    first.path.display(),
+                    file.path.display(),
+                    next_free
+                ),
+            });
+        }
+        by_version.insert(file.version, i);
+    }
+    files.sort_by_key(|f| f.version);
+    Ok(MigrationSet { files })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(version: i32, name: &str, sql: &str) -> MigrationFile {
+        MigrationFile {
+            version,
+            name: name.into(),
+            module: Some("users".into()),
+            path: PathBuf::from(format!("migrations/users/V{version}__{name}.sql")),
+            sql: sql.into(),
+            keep: false,
+        }
+    }
+
+    #[test]
+    fn content_hash_changes_with_path_or_sql() {
+        let a = MigrationSet { files: vec![file(1, "a", "SELECT 1;")] };
+        let mut b = a.clone();
+        b.files[0].sql.push(' ');
+        let mut c = a.clone();
+        c.files[0].module = Some("evidence".into());
+        assert_eq!(a.content_hash().len(), 64);
+        assert_eq!(a.content_hash(), a.clone().content_hash());
+        assert_ne!(a.content_hash(), b.content_hash());
+        assert_ne!(a.content_hash(), c.content_hash());
+    }
+}

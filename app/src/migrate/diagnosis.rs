@@ -73,15 +73,7 @@ fn sql_failure_at(file: &MigrationFile, error: &postgres::Error, offset: Option<
 ///
 /// `postgres::Error` itself says only `db error`; the report is what is worth showing.
 pub(crate) fn report(error: &postgres::Error) -> String {
-    let Some(db) = error.as_db_error() else {
-        let mut text = error.to_string();
-        let mut source = std::error::Error::source(error);
-        while let Some(cause) = source {
-            text.push_str(&format!(": {cause}"));
-            source = cause.source();
-        }
-        return text;
-    };
+    let Some(db) = error.as_db_error() else { return crate::db::with_sources(error) };
     let mut text = format!("{} {}: {}", db.severity(), db.code().code(), db.message());
     if let Some(detail) = db.detail() {
         text.push_str(&format!("\nDETAIL: {detail}"));

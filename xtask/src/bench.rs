@@ -6,6 +6,7 @@ use app::cluster::Server;
 use xshell::Shell;
 
 use crate::flags;
+use crate::steps::millis;
 
 impl flags::Bench {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
@@ -51,20 +52,20 @@ fn cluster_bench() -> anyhow::Result<()> {
         drop(db);
     }
     let (bare, bare_file_copy, migrated) = (median(&mut bare), median(&mut bare_file_copy), median(&mut migrated));
-    println!("ephemeral cluster, cold start (initdb + start): {:>8.1} ms", ms(cold));
-    println!("ephemeral cluster, warm start (start only):     {:>8.1} ms", ms(warm));
-    println!("template {template} built once ({} migrations): {:.1} ms", set.files.len(), ms(template_build));
+    println!("ephemeral cluster, cold start (initdb + start): {:>8.1} ms", millis(cold));
+    println!("ephemeral cluster, warm start (start only):     {:>8.1} ms", millis(warm));
+    println!("template {template} built once ({} migrations): {:.1} ms", set.files.len(), millis(template_build));
     println!(
         "bare CREATE DATABASE ... TEMPLATE template1 (default strategy), median of {rounds}: {:>7.1} ms",
-        ms(bare)
+        millis(bare)
     );
     println!(
         "bare CREATE DATABASE ... TEMPLATE template1 STRATEGY FILE_COPY, median of {rounds}: {:>6.1} ms",
-        ms(bare_file_copy)
+        millis(bare_file_copy)
     );
     println!(
         "migrated per-test database (connect, template check, clone), median of {rounds}: {:>5.1} ms",
-        ms(migrated)
+        millis(migrated)
     );
     println!(
         "ratio per-test / bare: {:.2}x (target <= 1.2x); against a bare FILE_COPY clone: {:.2}x",
@@ -79,8 +80,4 @@ fn cluster_bench() -> anyhow::Result<()> {
 fn median(samples: &mut [Duration]) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }

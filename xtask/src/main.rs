@@ -8,6 +8,8 @@ mod reset;
 mod schema;
 mod squash;
 mod steps;
+#[cfg(test)]
+mod tidy;
 mod verify;
 
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::Context;
+use app::migrate::HISTORY_TABLE;
 use app::migrations::{MigrationSet, KEEP_MARKER};
 use postgres::Client;
 
@@ -338,9 +339,9 @@ fn sequence_states(client: &mut Client) -> anyhow::Result<Vec<SequenceState>> {
                              WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                              WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
-                               AND d.refobjid = to_regclass('refinery_schema_history'))
+                               AND d.refobjid = to_regclass($1))
           ORDER BY 2",
-        &[],
+        &[&HISTORY_TABLE],
     )?;
     let mut states = Vec::new();
     for row in rows {

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Context;
 use app::cluster::Server;
+use app::migrate::HISTORY_TABLE;
 use postgres::Client;
 use xshell::Shell;
 
@@ -77,9 +78,9 @@ pub fn row_hashes(client: &mut Client) -> anyhow::Result<(BTreeMap<String, Strin
            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
           WHERE c.relkind IN ('r', 'm', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
             AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
-            AND c.oid IS DISTINCT FROM to_regclass('refinery_schema_history')
+            AND c.oid IS DISTINCT FROM to_regclass($1)
           ORDER BY 1",
-        &[],
+        &[&HISTORY_TABLE],
     )?;
     let tables: Vec<String> = relations.iter().filter(|r| r.get::<_, String>(1) != "S").map(|r| r.get(0)).collect();
     let filled = filled_tables(client, &tables)?;

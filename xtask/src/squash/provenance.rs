@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use app::migrate::HISTORY_TABLE;
 use app::migrations::{MigrationFile, MigrationSet};
 use postgres::Client;
 
@@ -289,11 +290,11 @@ pub fn user_tables(client: &mut Client) -> anyhow::Result<Vec<String>> {
            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
           WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
             AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
-            AND c.oid IS DISTINCT FROM to_regclass('refinery_schema_history')
+            AND c.oid IS DISTINCT FROM to_regclass($1)
             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                              WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
           ORDER BY 1",
-        &[],
+        &[&HISTORY_TABLE],
     )?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
@@ -301,14 +302,14 @@ pub fn user_tables(client: &mut Client) -> anyhow::Result<Vec<String>> {
 /// Returns the OIDs of the runner's history table and everything that hangs off it.
 fn history_oids(client: &mut Client) -> anyhow::Result<HashSet<u32>> {
     let rows = client.query(
-        "WITH h AS (SELECT to_regclass('refinery_schema_history')::oid AS oid)
+        "WITH h AS (SELECT to_regclass($1)::oid AS oid)
          SELECT oid FROM h WHERE oid IS NOT NULL
          UNION SELECT c.reltype FROM pg_catalog.pg_class c, h WHERE c.oid = h.oid
          UNION SELECT t.typarray FROM pg_catalog.pg_class c JOIN pg_catalog.pg_type t ON t.oid = c.reltype, h WHERE c.oid = h.oid
          UNION SELECT c.oid FROM pg_catalog.pg_constraint c, h WHERE c.conrelid = h.oid
          UNION SELECT i.indexrelid FROM pg_catalog.pg_index i, h WHERE i.indrelid = h.oid
          UNION SELECT d.objid FROM pg_catalog.pg_depend d, h WHERE d.refobjid = h.oid",
-        &[],
+        &[&HISTORY_TABLE],
     )?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }

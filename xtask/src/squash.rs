@@ -226,7 +226,7 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
         }
         crate::database::migrations_in(dir)
     })?;
-    let before: Vec<PathBuf> = set.files.iter().map(relative_path).collect();
+    let before: Vec<PathBuf> = set.files.iter().map(|f| PathBuf::from(f.relative_path())).collect();
 
     let work = Removed { path: opts.target_dir.join(format!("squash-work-{}", std::process::id())), keep: false };
     std::fs::create_dir_all(&work.path).with_context(|| format!("create {}", work.path.display()))?;
@@ -276,7 +276,7 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
                 Some(text) => (text.into_bytes(), None),
                 None => {
                     let old = &set.files[file.kept.expect("kept files name their migration")];
-                    let rel = relative_path(old);
+                    let rel = PathBuf::from(old.relative_path());
                     let bytes =
                         std::fs::read(dir.join(&rel)).with_context(|| format!("read {}", old.path.display()))?;
                     (bytes, Some(rel))
@@ -414,16 +414,6 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
     report.backup = Some(backup);
     report.steps = progress.rows().to_vec();
     Ok(report)
-}
-
-/// Returns a migration file's path relative to its folder: `<module>/<file>` or `<file>`.
-fn relative_path(file: &app::migrations::MigrationFile) -> PathBuf {
-    let name =
-        file.path.file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from(format!("{}.sql", file.label())));
-    match &file.module {
-        Some(m) => Path::new(m).join(name),
-        None => name,
-    }
 }
 
 /// Returns `<module>/V<version>__<name>.sql` (or without the folder for a flat set).

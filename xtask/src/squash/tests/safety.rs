@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use super::{server, small_chain, Tree};
+use super::{server, small_chain, small_chain_before_and_after, Tree};
 use crate::squash::pg::ScratchDb;
 use crate::squash::{prove, squash_dir, swap, Options, Outcome, Step};
 
@@ -80,12 +80,7 @@ fn kill_child() {
 
 #[test]
 fn killed_at_any_step_leaves_the_old_or_the_new_set() {
-    let reference = Tree::new(&[]);
-    small_chain(&reference);
-    let old = reference.snapshot();
-    reference.squash();
-    let new = reference.snapshot();
-    assert_ne!(old, new);
+    let (old, new) = small_chain_before_and_after();
 
     for step in Step::ALL {
         let tree = Tree::new(&[]);
@@ -129,11 +124,7 @@ thread_local! {
 
 #[test]
 fn a_failed_run_leaves_the_old_or_the_new_set() {
-    let reference = Tree::new(&[]);
-    small_chain(&reference);
-    let old = reference.snapshot();
-    reference.squash();
-    let new = reference.snapshot();
+    let (old, new) = small_chain_before_and_after();
     // The kill test covers every step; here, the steps after which this process cleans up itself:
     // after Data a staging folder exists, after Swap it holds the old set.
     for step in [Step::Data, Step::Swap] {

@@ -44,21 +44,13 @@ impl flags::Verify {
         steps.run("cargo clippy (warnings denied)", || {
             Ok(cmd!(sh, "cargo clippy --quiet --workspace --all-targets -- -D warnings").run()?)
         })?;
-        let mut set = None;
-        steps.run("migrations folder is valid", || {
-            let s = migrations_in(&root.join("migrations"))?;
-            eprintln!("    {} migrations", s.files.len());
-            set = Some(s);
-            Ok(())
+        let set = steps.run("migrations folder is valid", || {
+            let set = migrations_in(&root.join("migrations"))?;
+            eprintln!("    {} migrations", set.files.len());
+            Ok(set)
         })?;
-        let set = set.expect("set by the step above");
         steps.run("fixtures are in sync", || crate::fixtures::check(&root))?;
-        let mut server = None;
-        steps.run("start database server", || {
-            server = Some(crate::database::server()?);
-            Ok(())
-        })?;
-        let server = server.expect("set by the step above");
+        let server = steps.run("start database server", crate::database::server)?;
         let db = server.test_database(None)?;
         steps.run("fresh database: migrate, all applied, second migrate applies nothing", || {
             fresh_database(&db, &set)

@@ -12,8 +12,11 @@ use crate::Result;
 /// What an extractor sees of one user turn.
 #[derive(Debug, Clone)]
 pub struct ExtractionContext<'a> {
+    /// The user who wrote the message.
     pub user_id: i64,
+    /// The conversation the message belongs to.
     pub conversation_id: i64,
+    /// The slug of the conversation's journey.
     pub journey_slug: &'a str,
     /// The user's message.
     pub message: &'a str,
@@ -39,7 +42,9 @@ pub struct MemoryItem {
     pub statement: String,
     /// Fixture ids of the points the statement covered.
     pub point_ids: Vec<String>,
+    /// The conversation the statement was made in.
     pub conversation_id: i64,
+    /// The slug of that conversation's journey.
     pub journey: String,
 }
 

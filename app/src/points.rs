@@ -15,10 +15,13 @@ pub struct ConversationPoint {
     pub row_id: i64,
     /// The stable id from the fixture, e.g. `pain-goals`.
     pub point_id: String,
+    /// A short heading for the point.
     pub title: String,
+    /// What the point is about, shown to the user.
     pub description: String,
     /// Phrases whose presence in a user message covers the point.
     pub covered_when: Vec<String>,
+    /// The point's place in the journey, lowest first.
     pub sort_order: i32,
 }
 
@@ -26,8 +29,11 @@ pub struct ConversationPoint {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PointStatus {
+    /// Not discussed yet.
     NotStarted,
+    /// Under discussion, not covered yet.
     InProgress,
+    /// Covered by something the user said.
     Covered,
 }
 
@@ -55,9 +61,12 @@ impl PointStatus {
 /// A point together with its status in one conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PointProgress {
+    /// The point itself.
     #[serde(flatten)]
     pub point: ConversationPoint,
+    /// Its status in the conversation.
     pub status: PointStatus,
+    /// The note given with its last status change (empty when there was none).
     pub note: String,
 }
 

@@ -13,10 +13,15 @@ use crate::{Error, Result};
 /// One stored item.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Item {
+    /// The namespace's labels, e.g. `["users", "7", "memories"]`.
     pub namespace: Vec<String>,
+    /// The item's key within its namespace.
     pub key: String,
+    /// The item's value, a JSON object.
     pub value: Value,
+    /// When the item was first stored, in ISO 8601 (as JSON prints a `timestamptz`).
     pub created_at: Option<String>,
+    /// When the item was last written, in ISO 8601 (as JSON prints a `timestamptz`).
     pub updated_at: Option<String>,
 }
 

@@ -133,7 +133,12 @@ fn assert_fixture_error(case: &str, files: &[(&str, String)], file: &str, line: 
         path.display()
     );
     assert_eq!(got_line, line, "{case}: wrong line ({got_line}:{column}): {message}");
-    assert!(column >= 1, "{case}: column {column}");
+    let text = &files.iter().find(|(name, _)| *name == file).expect("the named file is one of the case's").1;
+    let width = text.lines().nth(line - 1).map_or(0, |l| l.chars().count());
+    assert!(
+        (1..=width + 1).contains(&column),
+        "{case}: column {column} is not on line {line} ({width} wide): {message}"
+    );
     for part in says {
         assert!(message.contains(part), "{case}: message does not mention `{part}`: {message}");
     }

@@ -1,5 +1,7 @@
 //! `cargo xtask migrate` and `status`, and the server every command works on.
 
+use std::path::Path;
+
 use anyhow::Context;
 use app::cluster::Server;
 use app::migrations::MigrationSet;
@@ -15,6 +17,14 @@ pub fn server() -> anyhow::Result<Server> {
 /// Returns the migrations compiled into the app: what `sdm migrate` applies.
 pub fn migrations() -> anyhow::Result<MigrationSet> {
     MigrationSet::embedded().context("load embedded migrations")
+}
+
+/// Loads and validates the migrations folder `dir` (names, unique versions, module folders),
+/// which must hold at least one migration.
+pub fn migrations_in(dir: &Path) -> anyhow::Result<MigrationSet> {
+    let set = MigrationSet::from_dir(dir)?;
+    anyhow::ensure!(!set.files.is_empty(), "{} holds no migrations", dir.display());
+    Ok(set)
 }
 
 impl flags::Migrate {

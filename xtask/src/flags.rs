@@ -50,7 +50,8 @@ xflags::xflags! {
             /// Write the report as JSON to this file.
             optional --json path: PathBuf
         }
-        /// Print benchmark figures: cluster start, per-test databases, squash (see SPEC targets).
+        /// Print benchmark figures and their targets: cluster start, per-test databases (1.2x a
+        /// bare clone), squash (4x a replay) and the squashed set (1.5x a pg_restore).
         cmd bench {
             /// Skip the squash benchmarks.
             optional --no-squash

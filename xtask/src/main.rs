@@ -7,11 +7,13 @@ mod flags;
 mod reset;
 mod schema;
 mod squash;
+mod steps;
+#[cfg(test)]
+mod tidy;
 mod verify;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use xshell::Shell;
 
 fn main() {
@@ -46,13 +48,4 @@ fn run() -> anyhow::Result<()> {
 /// Returns the workspace root (the parent of this crate's folder).
 fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
-}
-
-/// Times a step and prints it as `name ... 0.12s`, passing its result through.
-fn step<T>(name: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
-    let started = std::time::Instant::now();
-    eprintln!("==> {name}");
-    let result = f().with_context(|| name.to_string());
-    eprintln!("    {} in {:.2}s", if result.is_ok() { "done" } else { "FAILED" }, started.elapsed().as_secs_f64());
-    result
 }

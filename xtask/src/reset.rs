@@ -6,6 +6,7 @@ use app::db::redact;
 use postgres::config::Host;
 use xshell::Shell;
 
+use crate::steps::Steps;
 use crate::{database, flags};
 
 /// Databases no reset may drop, whatever the flags say.
@@ -30,9 +31,10 @@ impl flags::Reset {
     }
 }
 
-fn reset(server: &Server, db: &str, steps: &[String]) -> anyhow::Result<()> {
-    crate::step(&steps[0], || Ok(server.drop_database(db)?))?;
-    crate::step(&steps[1], || Ok(server.create_database(db, None)?))?;
+fn reset(server: &Server, db: &str, names: &[String]) -> anyhow::Result<()> {
+    let mut steps = Steps::new(|name: &str| name.to_string());
+    steps.run(names[0].as_str(), || Ok(server.drop_database(db)?))?;
+    steps.run(names[1].as_str(), || Ok(server.create_database(db, None)?))?;
     println!("database {db} is empty; run `cargo xtask migrate` to migrate it");
     Ok(())
 }

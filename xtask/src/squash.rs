@@ -25,7 +25,7 @@ mod toc;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use app::cluster::Server;
@@ -33,9 +33,10 @@ use app::migrations::MigrationSet;
 use serde::Serialize;
 use xshell::Shell;
 
+use crate::steps::{millis, Steps};
 use pg::ScratchDb;
 pub use plan::FileKind;
-pub use report::{NewFile, Outcome, Report, StepTime};
+pub use report::{NewFile, Outcome, Report};
 
 /// The `squash` command's flags.
 pub struct Squash {
@@ -51,7 +52,7 @@ impl Squash {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
         let root = sh.current_dir();
         let dir = root.join(self.migrations.unwrap_or_else(|| PathBuf::from("migrations")));
-        let server = Server::from_env().context("start or reach the database server")?;
+        let server = crate::database::server()?;
         let opts = Options {
             dry_run: self.dry_run,
             check: self.check,
@@ -133,39 +134,26 @@ impl Step {
     }
 }
 
-/// Times and prints the steps, and runs the after-step hook.
-struct Progress {
-    dir: PathBuf,
-    steps: Vec<StepTime>,
-    hook: Option<fn(Step) -> anyhow::Result<()>>,
-}
-
-impl Progress {
-    fn run<T>(&mut self, step: Step, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
-        let started = Instant::now();
-        eprintln!("==> {}", step.describe());
-        let value = f().with_context(|| {
-            let state = match step {
-                Step::Backup => format!(
-                    "the folder holds the new set; the old one is in {} and the next run moves it into the backup",
-                    swap::sibling(&self.dir, swap::NEW_SUFFIX).display()
-                ),
-                _ => format!("{} was not changed", self.dir.display()),
-            };
-            format!("squash step `{}` failed ({state})", step.describe())
-        })?;
-        let elapsed = started.elapsed();
-        eprintln!("    done in {:.2}s", elapsed.as_secs_f64());
-        self.steps.push(StepTime { step, millis: millis(elapsed) });
-        if let Some(hook) = self.hook {
-            hook(step)?;
-        }
-        Ok(value)
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.describe())
     }
 }
 
-fn millis(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
+/// Returns the step runner of a squash of `dir`: a failed step says what state it left the folder in.
+fn progress(dir: &Path, after_step: Option<fn(Step) -> anyhow::Result<()>>) -> Steps<Step> {
+    let dir = dir.to_path_buf();
+    Steps::new(move |step| {
+        let state = match step {
+            Step::Backup => format!(
+                "the folder holds the new set; the old one is in {} and the next run moves it into the backup",
+                swap::sibling(&dir, swap::NEW_SUFFIX).display()
+            ),
+            _ => format!("{} was not changed", dir.display()),
+        };
+        format!("squash step `{step}` failed ({state})")
+    })
+    .after_step(after_step)
 }
 
 /// Removes a folder when dropped, unless told to keep it.
@@ -202,7 +190,7 @@ struct Staged {
 /// `server`, and returns what it did. The folder ends with the old set or the new, never a mix.
 pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result<Report> {
     let sh = Shell::new()?;
-    let mut progress = Progress { dir: dir.to_path_buf(), steps: Vec::new(), hook: opts.after_step };
+    let mut progress = progress(dir, opts.after_step);
     let mut notes = Vec::new();
     eprintln!("squash {}:", dir.display());
     let last = if opts.check {
@@ -236,11 +224,9 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
         if let Err(e) = pg::drop_stale_scratch(server) {
             notes.push(format!("could not drop scratch databases of killed runs: {e:#}"));
         }
-        let set = MigrationSet::from_dir(dir)?;
-        anyhow::ensure!(!set.files.is_empty(), "{} holds no migrations", dir.display());
-        Ok(set)
+        crate::database::migrations_in(dir)
     })?;
-    let before: Vec<PathBuf> = set.files.iter().map(relative_path).collect();
+    let before: Vec<PathBuf> = set.files.iter().map(|f| PathBuf::from(f.relative_path())).collect();
 
     let work = Removed { path: opts.target_dir.join(format!("squash-work-{}", std::process::id())), keep: false };
     std::fs::create_dir_all(&work.path).with_context(|| format!("create {}", work.path.display()))?;
@@ -290,7 +276,7 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
                 Some(text) => (text.into_bytes(), None),
                 None => {
                     let old = &set.files[file.kept.expect("kept files name their migration")];
-                    let rel = relative_path(old);
+                    let rel = PathBuf::from(old.relative_path());
                     let bytes =
                         std::fs::read(dir.join(&rel)).with_context(|| format!("read {}", old.path.display()))?;
                     (bytes, Some(rel))
@@ -389,12 +375,12 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
     let regenerated: BTreeMap<PathBuf, Vec<u8>> =
         staged.iter().map(|s| (s.file.path.clone(), s.bytes.clone())).collect();
     if current == regenerated {
-        report.steps = progress.steps;
+        report.steps = progress.rows().to_vec();
         return Ok(report);
     }
     if opts.check {
         report.outcome = Outcome::WouldChange;
-        report.steps = progress.steps;
+        report.steps = progress.rows().to_vec();
         return Ok(report);
     }
 
@@ -415,7 +401,7 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
         staging.keep = true;
         report.outcome = Outcome::DryRun;
         report.dry_run_dir = Some(staging.path.clone());
-        report.steps = progress.steps;
+        report.steps = progress.rows().to_vec();
         return Ok(report);
     }
 
@@ -426,18 +412,8 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
     report.outcome = Outcome::Written;
     let backup = progress.run(Step::Backup, || swap::move_to_backup(&staging.path, &backup_root, dir))?;
     report.backup = Some(backup);
-    report.steps = progress.steps;
+    report.steps = progress.rows().to_vec();
     Ok(report)
-}
-
-/// Returns a migration file's path relative to its folder: `<module>/<file>` or `<file>`.
-fn relative_path(file: &app::migrations::MigrationFile) -> PathBuf {
-    let name =
-        file.path.file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from(format!("{}.sql", file.label())));
-    match &file.module {
-        Some(m) => Path::new(m).join(name),
-        None => name,
-    }
 }
 
 /// Returns `<module>/V<version>__<name>.sql` (or without the folder for a flat set).

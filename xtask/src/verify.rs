@@ -1,63 +1,32 @@
 //! `cargo xtask verify`: the CI gate. Each step prints its time; the first failure stops the run.
 
-use std::path::Path;
-use std::time::Instant;
-
 use anyhow::{bail, ensure, Context};
 use app::cluster::{Server, TestDatabase};
 use app::migrations::MigrationSet;
 use serde::Serialize;
 use xshell::{cmd, Shell};
 
+use crate::database::migrations_in;
+use crate::steps::{StepRow, Steps};
 use crate::{flags, schema};
 
 /// The LangGraph tables, as the Python library's `setup()` creates them.
 pub const LANGGRAPH_TABLES: &[&str] =
     &["checkpoints", "checkpoint_blobs", "checkpoint_writes", "checkpoint_migrations", "store", "store_migrations"];
 
+/// The JSON report `--json` writes.
 #[derive(Serialize)]
-struct StepReport {
-    name: String,
+struct Report<'a> {
     ok: bool,
     seconds: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-}
-
-#[derive(Serialize)]
-struct Report {
-    ok: bool,
-    seconds: f64,
-    steps: Vec<StepReport>,
-}
-
-struct Steps {
-    started: Instant,
-    steps: Vec<StepReport>,
-}
-
-impl Steps {
-    fn run(&mut self, name: &str, f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
-        let started = Instant::now();
-        eprintln!("==> {name}");
-        let result = f();
-        let seconds = started.elapsed().as_secs_f64();
-        eprintln!("    {} in {seconds:.2}s", if result.is_ok() { "ok" } else { "FAILED" });
-        self.steps.push(StepReport {
-            name: name.to_string(),
-            ok: result.is_ok(),
-            seconds,
-            error: result.as_ref().err().map(|e| format!("{e:#}")),
-        });
-        result.with_context(|| format!("verify: {name}"))
-    }
+    steps: &'a [StepRow<&'static str>],
 }
 
 impl flags::Verify {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let mut steps = Steps { started: Instant::now(), steps: Vec::new() };
+        let mut steps = Steps::new(|name| format!("verify: {name}"));
         let result = self.run_steps(sh, &mut steps);
-        let report = Report { ok: result.is_ok(), seconds: steps.started.elapsed().as_secs_f64(), steps: steps.steps };
+        let report = Report { ok: result.is_ok(), seconds: steps.elapsed().as_secs_f64(), steps: steps.rows() };
         if let Some(path) = &self.json {
             std::fs::write(path, serde_json::to_string_pretty(&report)?)
                 .with_context(|| format!("write {}", path.display()))?;
@@ -69,27 +38,19 @@ impl flags::Verify {
         result
     }
 
-    fn run_steps(&self, sh: &Shell, steps: &mut Steps) -> anyhow::Result<()> {
+    fn run_steps(&self, sh: &Shell, steps: &mut Steps<&'static str>) -> anyhow::Result<()> {
         let root = sh.current_dir();
         steps.run("cargo fmt --check", || Ok(cmd!(sh, "cargo fmt --all -- --check").run()?))?;
         steps.run("cargo clippy (warnings denied)", || {
             Ok(cmd!(sh, "cargo clippy --quiet --workspace --all-targets -- -D warnings").run()?)
         })?;
-        let mut set = None;
-        steps.run("migrations folder is valid", || {
-            let s = check_migrations(&root.join("migrations"))?;
-            eprintln!("    {} migrations", s.files.len());
-            set = Some(s);
-            Ok(())
+        let set = steps.run("migrations folder is valid", || {
+            let set = migrations_in(&root.join("migrations"))?;
+            eprintln!("    {} migrations", set.files.len());
+            Ok(set)
         })?;
-        let set = set.expect("set by the step above");
         steps.run("fixtures are in sync", || crate::fixtures::check(&root))?;
-        let mut server = None;
-        steps.run("start database server", || {
-            server = Some(crate::database::server()?);
-            Ok(())
-        })?;
-        let server = server.expect("set by the step above");
+        let server = steps.run("start database server", crate::database::server)?;
         let db = server.test_database(None)?;
         steps.run("fresh database: migrate, all applied, second migrate applies nothing", || {
             fresh_database(&db, &set)
@@ -108,13 +69,6 @@ impl flags::Verify {
         })?;
         Ok(())
     }
-}
-
-/// Loads and validates a migrations folder: names, unique versions, module folders.
-pub fn check_migrations(dir: &Path) -> anyhow::Result<MigrationSet> {
-    let set = MigrationSet::from_dir(dir)?;
-    ensure!(!set.files.is_empty(), "{} holds no migrations", dir.display());
-    Ok(set)
 }
 
 /// Migrates the new, empty database `db`, checks every migration is applied, and that a rerun is a no-op.
@@ -180,12 +134,12 @@ mod tests {
     fn verify_fails_on_a_broken_migration_naming_file_and_line() {
         let tree = scratch_tree("broken");
         // The first migration, whatever the history's shape (a chain or a squashed set).
-        let first = check_migrations(&tree.join("migrations")).unwrap().files.remove(0);
+        let first = migrations_in(&tree.join("migrations")).unwrap().files.remove(0);
         let path = tree.join("migrations").join(first.relative_path());
         let broken = format!("-- broken on purpose\nSELECT 1;\nSELECT no_such_column FROM pg_class;\n{}", first.sql);
         std::fs::write(&path, broken).unwrap();
 
-        let set = check_migrations(&tree.join("migrations")).unwrap();
+        let set = migrations_in(&tree.join("migrations")).unwrap();
         let server = app::cluster::test_server();
         let db = server.test_database(None).unwrap();
         let err = format!("{:#}", fresh_database(&db, &set).unwrap_err());
@@ -198,7 +152,7 @@ mod tests {
     fn verify_fails_on_a_misnamed_migration() {
         let tree = scratch_tree("misnamed");
         std::fs::write(tree.join("migrations/users/V99_missing_underscore.sql"), "SELECT 1;").unwrap();
-        let err = format!("{:#}", check_migrations(&tree.join("migrations")).unwrap_err());
+        let err = format!("{:#}", migrations_in(&tree.join("migrations")).unwrap_err());
         assert!(err.contains("V99_missing_underscore.sql"), "{err}");
         std::fs::remove_dir_all(tree).unwrap();
     }
@@ -222,7 +176,7 @@ mod tests {
     #[test]
     fn langgraph_tables_match_the_reference() {
         let server = app::cluster::test_server();
-        let set = check_migrations(&crate::project_root().join("migrations")).unwrap();
+        let set = migrations_in(&crate::project_root().join("migrations")).unwrap();
         let db = server.test_database(None).unwrap();
         fresh_database(&db, &set).unwrap();
         let sh = Shell::new().unwrap();

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::Context;
+use app::migrate::HISTORY_TABLE;
 use app::migrations::{MigrationSet, KEEP_MARKER};
 use postgres::Client;
 
@@ -340,7 +341,7 @@ fn sequence_states(client: &mut Client) -> anyhow::Result<Vec<SequenceState>> {
                              WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                                AND d.refobjid = to_regclass($1))
           ORDER BY 2",
-        &[&app::migrate::HISTORY_TABLE],
+        &[&HISTORY_TABLE],
     )?;
     let mut states = Vec::new();
     for row in rows {

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Context;
 use app::cluster::Server;
+use app::migrate::HISTORY_TABLE;
 use postgres::Client;
 use xshell::Shell;
 
@@ -79,7 +80,7 @@ pub fn row_hashes(client: &mut Client) -> anyhow::Result<(BTreeMap<String, Strin
             AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
             AND c.oid IS DISTINCT FROM to_regclass($1)
           ORDER BY 1",
-        &[&app::migrate::HISTORY_TABLE],
+        &[&HISTORY_TABLE],
     )?;
     let tables: Vec<String> = relations.iter().filter(|r| r.get::<_, String>(1) != "S").map(|r| r.get(0)).collect();
     let filled = filled_tables(client, &tables)?;

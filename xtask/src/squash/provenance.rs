@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use app::migrate::HISTORY_TABLE;
 use app::migrations::{MigrationFile, MigrationSet};
 use postgres::Client;
 
@@ -293,7 +294,7 @@ pub fn user_tables(client: &mut Client) -> anyhow::Result<Vec<String>> {
             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                              WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
           ORDER BY 1",
-        &[&app::migrate::HISTORY_TABLE],
+        &[&HISTORY_TABLE],
     )?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
@@ -308,7 +309,7 @@ fn history_oids(client: &mut Client) -> anyhow::Result<HashSet<u32>> {
          UNION SELECT c.oid FROM pg_catalog.pg_constraint c, h WHERE c.conrelid = h.oid
          UNION SELECT i.indexrelid FROM pg_catalog.pg_index i, h WHERE i.indrelid = h.oid
          UNION SELECT d.objid FROM pg_catalog.pg_depend d, h WHERE d.refobjid = h.oid",
-        &[&app::migrate::HISTORY_TABLE],
+        &[&HISTORY_TABLE],
     )?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::{FileKind, Step};
+use crate::steps::StepRow;
 
 /// How a squash ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -33,13 +34,6 @@ pub struct NewFile {
     pub was: Option<PathBuf>,
 }
 
-/// How long a step took.
-#[derive(Debug, Clone, Serialize)]
-pub struct StepTime {
-    pub step: Step,
-    pub millis: f64,
-}
-
 /// What a squash found and did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -62,7 +56,8 @@ pub struct Report {
     pub new_set_millis: Option<f64>,
     /// `old_chain_millis / new_set_millis`.
     pub speedup: Option<f64>,
-    pub steps: Vec<StepTime>,
+    /// Each step with its time.
+    pub steps: Vec<StepRow<Step>>,
     pub notes: Vec<String>,
 }
 

@@ -94,17 +94,16 @@ pub fn lock(dir: &Path) -> anyhow::Result<FolderLock> {
         _ => Path::new("."),
     };
     let file = fs::File::open(parent).with_context(|| format!("open {}", parent.display()))?;
-    use std::os::fd::AsRawFd;
-    // SAFETY: flock on a descriptor this function owns; the lock ends when the file is closed.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc != 0 {
-        anyhow::bail!(
+    // The lock ends when the file is closed, however the process ends.
+    match file.try_lock() {
+        Ok(()) => Ok(FolderLock { _parent: file }),
+        Err(fs::TryLockError::WouldBlock) => anyhow::bail!(
             "another squash is running on {} (it holds a lock on {}); wait for it",
             dir.display(),
             parent.display()
-        );
+        ),
+        Err(fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("lock {}", parent.display())),
     }
-    Ok(FolderLock { _parent: file })
 }
 
 /// Returns `git status --porcelain` for `dir`, or `None` when it is not in a git work tree.

@@ -4,12 +4,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use app::cluster::Server;
 use app::migrations::{MigrationSet, MODULES};
 use xshell::{cmd, Shell};
 
 use super::pg::ScratchDb;
+use crate::steps::millis;
 
 /// Writes a chain of `n` migrations (at least 5) into `dir`, one folder per module.
 pub fn write_chain(dir: &Path, n: usize) -> anyhow::Result<()> {
@@ -78,11 +78,13 @@ pub fn write_chain(dir: &Path, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the benchmark behind SPEC.md's squash targets and prints the figures.
+/// Prints the squash figures for chains of 100, 300 and 1000 migrations, against the targets:
+/// squash at most 4x one replay of the chain (plus cluster start), growing linearly with the
+/// chain, and a fresh database from the squashed set within 1.5x of a `pg_restore` of its schema.
 pub fn bench(sh: &Shell) -> anyhow::Result<()> {
     let started = Instant::now();
-    let server = Server::from_env().context("start or reach the database server")?;
-    println!("squash benchmark (server ready in {:.0} ms)", ms(started.elapsed()));
+    let server = crate::database::server()?;
+    println!("squash benchmark (server ready in {:.0} ms)", millis(started.elapsed()));
     println!(
         "{:>6} {:>10} {:>10} {:>8} {:>13} {:>15} {:>11} {:>9}",
         "chain", "replay ms", "squash ms", "ratio", "fresh chain", "fresh squashed", "pg_restore", "vs dump"
@@ -113,12 +115,12 @@ pub fn bench(sh: &Shell) -> anyhow::Result<()> {
         let (fresh, restore) = fresh_and_restore(sh, &server, &dir)?;
         println!(
             "{n:>6} {:>10.0} {:>10.0} {:>7.1}x {:>13.0} {:>15.0} {:>11.0} {:>8.2}x",
-            ms(replay),
-            ms(squash),
+            millis(replay),
+            millis(squash),
             squash.as_secs_f64() / replay.as_secs_f64(),
             report.old_chain_millis,
-            ms(fresh),
-            ms(restore),
+            millis(fresh),
+            millis(restore),
             fresh.as_secs_f64() / restore.as_secs_f64()
         );
     }
@@ -149,8 +151,4 @@ fn fresh_and_restore(sh: &Shell, server: &Server, dir: &Path) -> anyhow::Result<
     let restore = started.elapsed();
     let _ = std::fs::remove_file(&archive);
     Ok((fresh, restore))
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }

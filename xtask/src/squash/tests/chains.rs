@@ -1,0 +1,105 @@
+//! Whole chains: a synthetic one of 1000 migrations, the workspace's own, and a squashed folder,
+//! which squashes into itself (a fixed point) and which `--check` and `--dry-run` leave alone.
+
+use std::path::Path;
+
+use super::{assert_equivalent, paths, server, small_chain, snapshot, Tree};
+use crate::squash::{squash_dir, synthetic, FileKind, Options, Outcome};
+
+#[test]
+fn squashes_a_chain_of_1000_migrations() {
+    let tree = Tree::new(&[]);
+    synthetic::write_chain(&tree.dir(), 1000).unwrap();
+    let report = tree.squash();
+    assert_eq!(report.before.len(), 1000);
+    let initials: Vec<_> = report.after.iter().filter(|f| f.kind == FileKind::Initial).collect();
+    assert_eq!(initials.len(), 5, "{}", report.summary());
+    assert_eq!(
+        report.module_order,
+        ["users", "evidence", "journeys", "llmchat", "memory"].map(|m| Some(m.to_string()))
+    );
+    assert!(report.after.iter().any(|f| f.kind == FileKind::Data), "the chain inserts rows");
+    assert_eq!(tree.squash().outcome, Outcome::Unchanged);
+}
+
+#[test]
+fn a_squashed_folder_is_a_fixed_point_and_check_tells() {
+    let tree = Tree::new(&[]);
+    small_chain(&tree);
+    let original = tree.snapshot();
+    let check = squash_dir(server(), &tree.dir(), &Options { check: true, ..tree.options() }).unwrap();
+    assert_eq!(check.outcome, Outcome::WouldChange);
+    assert_eq!(tree.snapshot(), original, "--check writes nothing");
+
+    let dry = squash_dir(server(), &tree.dir(), &Options { dry_run: true, ..tree.options() }).unwrap();
+    assert_eq!(dry.outcome, Outcome::DryRun);
+    assert_eq!(tree.snapshot(), original, "--dry-run writes nothing");
+    let dry_dir = dry.dry_run_dir.clone().unwrap();
+    assert!(dry_dir.join("users/V1__users_initial.sql").exists());
+
+    let report = tree.squash();
+    assert_eq!(
+        paths(&report),
+        [
+            "users/V1__users_initial.sql",
+            "evidence/V2__evidence_initial.sql",
+            "evidence/V3__evidence_setup_store.sql",
+            "users/V4__users_data.sql",
+        ]
+    );
+    assert_eq!(snapshot(&dry_dir), tree.snapshot(), "the dry run showed what was then written");
+    assert_eq!(
+        tree.read("evidence/V3__evidence_setup_store.sql"),
+        String::from_utf8(original[Path::new("evidence/V4__evidence_setup_store.sql")].clone()).unwrap()
+    );
+    assert_eq!(tree.read("README.md"), "Migrations of the test chain.\n");
+    let backup = report.backup.clone().unwrap();
+    assert_eq!(snapshot(&backup), original, "the backup holds the old files");
+
+    let json: serde_json::Value = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["outcome"], "written");
+    assert_eq!(json["after"][2]["kind"], "kept");
+    assert_eq!(json["after"][2]["was"], "evidence/V4__evidence_setup_store.sql");
+    assert!(json["new_set_millis"].as_f64().unwrap() > 0.0);
+
+    let squashed = tree.snapshot();
+    let again = tree.squash();
+    assert_eq!(again.outcome, Outcome::Unchanged);
+    assert!(again.backup.is_none());
+    assert_eq!(tree.snapshot(), squashed);
+    let leftovers: Vec<String> = std::fs::read_dir(tree.dir().parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".squash-new") || name.contains(".squash-old"))
+        .collect();
+    assert!(leftovers.is_empty(), "a run that changed nothing left {leftovers:?} beside the folder");
+    let check = squash_dir(server(), &tree.dir(), &Options { check: true, ..tree.options() }).unwrap();
+    assert_eq!(check.outcome, Outcome::Unchanged);
+}
+
+#[test]
+fn the_workspace_migrations_squash_into_one_initial_per_module_then_the_kept_steps() {
+    let workspace = crate::project_root().join("migrations");
+    let tree = Tree::new(&[]);
+    for (rel, bytes) in snapshot(&workspace) {
+        tree.write(rel.to_str().unwrap(), std::str::from_utf8(&bytes).unwrap());
+    }
+    let report = tree.squash();
+    assert_eq!(
+        paths(&report),
+        [
+            "users/V1__users_initial.sql",
+            "evidence/V2__evidence_initial.sql",
+            "journeys/V3__journeys_initial.sql",
+            "llmchat/V4__llmchat_initial.sql",
+            "memory/V5__memory_initial.sql",
+            "llmchat/V6__setup_langgraph_checkpointer.sql",
+            "memory/V7__setup_langgraph_store.sql",
+            "journeys/V8__load_journeys.sql",
+        ],
+        "{}",
+        report.summary()
+    );
+    assert_equivalent(&workspace, &tree.dir());
+    assert_eq!(tree.squash().outcome, Outcome::Unchanged);
+}

@@ -9,11 +9,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::assistant::{Assistant, TurnContext};
-use crate::checkpoint::{self, ChatMessage, ThreadDeletion};
 use crate::extractor::{ExtractionContext, MemoryExtractor};
 use crate::journeys::Journey;
+use crate::langgraph::checkpoints::{self, ThreadDeletion};
+use crate::langgraph::messages::ChatMessage;
+use crate::langgraph::{ids, store};
 use crate::points::{self, PointStatus};
-use crate::{store, Error, Result};
+use crate::{Error, Result};
 
 /// A conversation between a user and the assistant about one journey.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -74,7 +76,7 @@ pub fn for_user(client: &mut impl GenericClient, user_id: i64) -> Result<Vec<Con
 /// Starts the user's conversation on a journey with a fresh thread id, or returns the one they
 /// already have; the flag says whether it was created.
 pub fn start(client: &mut impl GenericClient, user_id: i64, journey: &Journey) -> Result<(Conversation, bool)> {
-    let thread_id = checkpoint::random_uuid()?;
+    let thread_id = ids::random_uuid();
     let inserted = client.query_opt(
         "INSERT INTO llmchat_conversation (user_id, journey_id, thread_id, title) VALUES ($1, $2, $3, $4)
          ON CONFLICT (user_id, journey_id) DO NOTHING RETURNING id",
@@ -122,7 +124,7 @@ pub fn delete_in(client: &mut impl GenericClient, id: i64) -> Result<Conversatio
     let user_id: i64 = row.get(1);
     let point_statuses = client.execute("DELETE FROM memory_point_status WHERE conversation_id = $1", &[&id])?;
     // The checkpoint tables and the store have no foreign keys: their rows go explicitly.
-    let checkpoint_rows = checkpoint::delete_thread(client, &thread_id)?;
+    let checkpoint_rows = checkpoints::delete_thread(client, &thread_id)?;
     let memories = store::prefix(&store::user_memories(user_id))?;
     let store_items = client.execute(
         "DELETE FROM store WHERE prefix = $1 AND value->>'conversation_id' = $2",
@@ -135,7 +137,7 @@ pub fn delete_in(client: &mut impl GenericClient, id: i64) -> Result<Conversatio
 /// Returns a conversation's messages, oldest first.
 pub fn history(client: &mut impl GenericClient, id: i64) -> Result<Vec<ChatMessage>> {
     let conversation = get(client, id)?;
-    checkpoint::history(client, &conversation.thread_id)
+    checkpoints::history(client, &conversation.thread_id)
 }
 
 /// One chat turn's outcome.
@@ -182,7 +184,7 @@ pub fn chat(
     let conversation = get(&mut tx, id)?;
     let journey = crate::journeys::get(&mut tx, conversation.journey_id)?;
     let before = points::progress(&mut tx, id)?;
-    let previous = checkpoint::history(&mut tx, &conversation.thread_id)?;
+    let previous = checkpoints::history(&mut tx, &conversation.thread_id)?;
 
     let extraction = extractor.extract(&ExtractionContext {
         user_id: conversation.user_id,
@@ -201,10 +203,10 @@ pub fn chat(
         points::advance(&mut tx, id, row, PointStatus::InProgress, "")?;
     }
 
-    let human = ChatMessage::human(message)?;
+    let human = ChatMessage::human(message);
     let memory_key = match &extraction.memory {
         Some(memory) => {
-            let key = human.id.clone().unwrap_or(checkpoint::random_uuid()?);
+            let key = human.id.clone().unwrap_or_else(ids::random_uuid);
             let value = serde_json::to_value(memory)?;
             store::put(&mut tx, &store::user_memories(conversation.user_id), &key, &value)?;
             Some(key)
@@ -222,7 +224,7 @@ pub fn chat(
         points: &after,
         newly_covered: &newly_covered,
     })?;
-    let saved = checkpoint::append_messages(&mut tx, &conversation.thread_id, &[human, ChatMessage::ai(&reply)?])?;
+    let saved = checkpoints::append_messages(&mut tx, &conversation.thread_id, &[human, ChatMessage::ai(&reply)])?;
     tx.execute("UPDATE llmchat_conversation SET updated_at = now() WHERE id = $1", &[&id])?;
     tx.commit()?;
     Ok(Turn {

@@ -12,12 +12,11 @@ pub mod migrate;
 pub mod migrations;
 
 pub mod assistant;
-pub mod checkpoint;
 pub mod conversations;
 pub mod extractor;
 pub mod journeys;
+pub mod langgraph;
 pub mod points;
-pub mod store;
 pub mod users;
 
 pub use error::{Error, Result};

@@ -4,7 +4,8 @@ use postgres::GenericClient;
 use serde::Serialize;
 
 use crate::conversations::{self, ConversationDeletion};
-use crate::{store, Error, Result};
+use crate::langgraph::store;
+use crate::{Error, Result};
 
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

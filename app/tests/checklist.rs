@@ -9,11 +9,12 @@ use postgres::types::ToSql;
 use serde_json::{json, Value};
 
 use app::assistant::GuideAssistant;
-use app::checkpoint::{self, Role};
 use app::cluster::test_database;
 use app::extractor::PhraseExtractor;
+use app::langgraph::messages::Role;
+use app::langgraph::{ids, store};
 use app::points::PointStatus;
-use app::{conversations, fixtures, journeys, migrate, migrations, points, store, users, Error};
+use app::{conversations, fixtures, journeys, migrate, migrations, points, users, Error};
 
 const KNEE: &str = "knee-osteoarthritis-treatment";
 const DIABETES: &str = "type-2-diabetes-second-line";
@@ -200,7 +201,7 @@ fn item4_chat_history_lives_in_the_langgraph_checkpoint_tables() {
         assert!(cp["channel_values"].get("messages").is_none(), "messages live in a blob, not inline");
         let version = cp["channel_versions"]["messages"].as_str().unwrap();
         assert!(version.starts_with(&format!("{:032}.", i + 1)), "version {version}");
-        assert_eq!(checkpoint::uuid6_timestamp(&ids[i]).map(|_| &ids[i][14..15]), Some("6"), "{} is a UUIDv6", ids[i]);
+        assert_eq!(ids::uuid6_timestamp(&ids[i]).map(|_| &ids[i][14..15]), Some("6"), "{} is a UUIDv6", ids[i]);
         assert_eq!(cp["versions_seen"]["__input__"], json!({}));
         assert_eq!(cp["versions_seen"]["__start__"]["__start__"], json!(version));
         let metadata: Value = row.get(4);

@@ -576,20 +576,26 @@ fn store_items_read_back_on_the_other_side() {
     let python = python_or_skip!("store_items_read_back_on_the_other_side");
     let db = test_database();
     let ada = onboard(&db, "ada@example.org");
-    let namespace = app::store::user_memories(ada.user_id);
+    let namespace = app::langgraph::store::user_memories(ada.user_id);
     let mut client = db.connect();
 
     // Python writes, Rust reads.
     let put =
         python.run(&["store-put", db.url(), &ada.memories(), "from-python", r#"{"text": "walks the dog", "n": 2}"#]);
     assert_eq!(put["item"]["namespace"], json!(["users", ada.user_id.to_string(), "memories"]));
-    let item = app::store::get(&mut client, &namespace, "from-python").unwrap().expect("the item Python wrote");
+    let item =
+        app::langgraph::store::get(&mut client, &namespace, "from-python").unwrap().expect("the item Python wrote");
     assert_eq!(item.value, json!({"text": "walks the dog", "n": 2}));
     assert_eq!(item.namespace, namespace);
 
     // Rust writes (directly, and through a chat turn's memory), Python reads.
-    app::store::put(&mut client, &namespace, "from-rust", &json!({"text": "prefers tablets", "tags": ["a", "b"]}))
-        .unwrap();
+    app::langgraph::store::put(
+        &mut client,
+        &namespace,
+        "from-rust",
+        &json!({"text": "prefers tablets", "tags": ["a", "b"]}),
+    )
+    .unwrap();
     let got = python.run(&["store-get", db.url(), &ada.memories(), "from-rust"]);
     assert_eq!(got["item"]["value"], json!({"text": "prefers tablets", "tags": ["a", "b"]}));
     assert_eq!(got["item"]["namespace"], json!(["users", ada.user_id.to_string(), "memories"]));
@@ -608,7 +614,7 @@ fn store_items_read_back_on_the_other_side() {
 
     // Rust searching the namespace sees all three, Python's included.
     let mut rust_keys: Vec<String> =
-        app::store::search(&mut client, &namespace).unwrap().into_iter().map(|i| i.key).collect();
+        app::langgraph::store::search(&mut client, &namespace).unwrap().into_iter().map(|i| i.key).collect();
     rust_keys.sort();
     assert_eq!(rust_keys, expected);
     assert_eq!(python.run(&["store-get", db.url(), &ada.memories(), "nothing-here"])["item"], Value::Null);

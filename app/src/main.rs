@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use app::assistant::GuideAssistant;
 use app::extractor::PhraseExtractor;
 use app::points::PointStatus;
-use app::{conversations, db, fixtures, journeys, migrate, migrations, points, users};
+use app::{chat, conversations, db, erasure, fixtures, journeys, migrate, migrations, onboarding, points, users};
 
 mod flags {
     use std::path::PathBuf;
@@ -162,7 +162,7 @@ fn run(flags: flags::Sdm) -> anyhow::Result<()> {
             }
             flags::UserCmd::Delete(cmd) => {
                 let user = users::by_email(client, &cmd.email)?;
-                let deleted = users::delete(client, user.id)?;
+                let deleted = erasure::delete_user(client, user.id)?;
                 out.print(&deleted, || {
                     format!(
                         "Deleted user {} <{}>: {} conversation(s), {} onboarding answer(s), {} evidence document(s), {} store item(s)",
@@ -208,7 +208,7 @@ fn run(flags: flags::Sdm) -> anyhow::Result<()> {
                     Err(e) => bail!("--answers is not valid JSON: {e}"),
                 },
             };
-            let onboarding = journeys::onboard(client, &cmd.email, &cmd.journey, &answers)?;
+            let onboarding = onboarding::onboard(client, &cmd.email, &cmd.journey, &answers)?;
             let c = &onboarding.conversation;
             let value = json!({
                 "conversation_id": c.id,
@@ -230,7 +230,7 @@ fn run(flags: flags::Sdm) -> anyhow::Result<()> {
             })
         }
         flags::SdmCmd::Chat(cmd) => {
-            let turn = conversations::chat(client, cmd.conversation, &cmd.message, &GuideAssistant, &PhraseExtractor)?;
+            let turn = chat::turn(client, cmd.conversation, &cmd.message, &GuideAssistant, &PhraseExtractor)?;
             out.print(&turn, || turn.reply.clone())
         }
         flags::SdmCmd::History(cmd) => {
@@ -267,7 +267,7 @@ fn run(flags: flags::Sdm) -> anyhow::Result<()> {
         }
         flags::SdmCmd::Conversation(conversation) => match conversation.subcommand {
             flags::ConversationCmd::Remove(cmd) => {
-                let deleted = conversations::delete(client, cmd.id)?;
+                let deleted = erasure::delete_conversation(client, cmd.id)?;
                 out.print(&deleted, || {
                     let rows = deleted.checkpoint_rows;
                     format!(

@@ -5,7 +5,7 @@
 //!
 //! Modules depend only on modules above them in this order:
 //!
-//! 1. `error`, `db`: the typed error, connections;
+//! 1. `error`, `db`, `sql`: the typed error, connections, SQL literals;
 //! 2. `migrations`, `migrate`, `fixtures`: the migration set, its runner, journey fixtures;
 //! 3. `langgraph`: LangGraph's checkpoint and store tables;
 //! 4. `users`, `journeys`, `points`: entities that need no other entity;
@@ -20,6 +20,7 @@ pub mod db;
 pub mod fixtures;
 pub mod migrate;
 pub mod migrations;
+pub mod sql;
 
 pub mod langgraph;
 

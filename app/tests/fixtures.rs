@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use app::fixtures::{self, Journey};
+use app::sql::quote_literal;
 use app::Error;
 
 fn fixtures_dir() -> PathBuf {
@@ -133,7 +134,12 @@ fn assert_fixture_error(case: &str, files: &[(&str, String)], file: &str, line: 
         path.display()
     );
     assert_eq!(got_line, line, "{case}: wrong line ({got_line}:{column}): {message}");
-    assert!(column >= 1, "{case}: column {column}");
+    let (_, text) = files.iter().find(|(name, _)| *name == file).expect("the file is one of the case's");
+    let width = text.lines().nth(line - 1).map_or(0, |l| l.chars().count());
+    assert!(
+        (1..=width + 1).contains(&column),
+        "{case}: column {column} is outside line {line}, which has {width} characters: {message}"
+    );
     for part in says {
         assert!(message.contains(part), "{case}: message does not mention `{part}`: {message}");
     }
@@ -448,6 +454,21 @@ fn upsert_rolls_back_every_journey_when_one_statement_fails() {
     let err = fixtures::upsert(&mut client, &journeys).unwrap_err().to_string();
     assert!(err.contains("zz-new-journey"), "{err}");
     assert_eq!(counts(&mut client), before, "the first journey's rows must be rolled back too");
+}
+
+#[test]
+fn fixture_sql_literals_read_back_unchanged_whatever_standard_conforming_strings() {
+    let db = app::cluster::test_database();
+    let mut client = db.connect();
+    let texts = ["plain", "it's", r"back\slash", r"\'", r"C:\new\table", "two '' quotes", "line\nbreak", "ünïcødé", ""];
+    for setting in ["on", "off"] {
+        client.batch_execute(&format!("SET standard_conforming_strings = {setting}")).unwrap();
+        for text in texts {
+            let literal = quote_literal(text);
+            let back: String = client.query_one(&format!("SELECT {literal}::text"), &[]).unwrap().get(0);
+            assert_eq!(back, text, "{literal} with standard_conforming_strings = {setting}");
+        }
+    }
 }
 
 /// A folder under the system temp dir, removed on drop.

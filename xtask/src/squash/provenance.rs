@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use app::migrations::{MigrationFile, MigrationSet};
+use app::sql::quote_literal;
 use postgres::Client;
 
 /// Which migration created what, learnt by replaying a chain.
@@ -311,9 +312,4 @@ fn history_oids(client: &mut Client) -> anyhow::Result<HashSet<u32>> {
         &[],
     )?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
-}
-
-/// Quotes `s` as an SQL string literal.
-pub fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }

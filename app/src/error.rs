@@ -38,8 +38,10 @@ pub enum Error {
     /// Any other database error.
     #[error("database: {}", crate::db::with_sources(.0))]
     Db(#[from] postgres::Error),
-    #[error("{path}: {source}")]
+    /// A file, folder or other source could not be read or written; the cause follows the path.
+    #[error("{path}")]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("json: {0}")]
+    /// A value could not be encoded as JSON, or text did not decode; the cause follows.
+    #[error("JSON encoding or decoding failed")]
     Json(#[from] serde_json::Error),
 }

@@ -331,8 +331,11 @@ fn non_json_files_are_ignored_and_order_is_by_slug() {
 fn missing_folder_is_an_error_naming_it() {
     let dir = TempDir::new("missing-folder");
     let missing = dir.path().join("nope");
-    let err = fixtures::load_dir(&missing).unwrap_err().to_string();
-    assert!(err.contains("nope"), "{err}");
+    let err = fixtures::load_dir(&missing).unwrap_err();
+    let cause = std::error::Error::source(&err).expect("the io error is the source").to_string();
+    let shown = err.to_string();
+    assert!(shown.contains("nope"), "{shown}");
+    assert!(!shown.contains(&cause), "the cause is printed by the chain, not repeated in the message: {shown}");
 }
 
 // ---- against a real database ----

@@ -13,15 +13,23 @@ use crate::{Error, Result};
 /// A conversation between a user and the assistant about one journey.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Conversation {
+    /// The row id.
     pub id: i64,
+    /// The user who chats.
     pub user_id: i64,
+    /// The journey it is about.
     pub journey_id: i64,
+    /// That journey's slug.
     pub journey_slug: String,
     /// The LangGraph thread holding the chat history (a UUID).
     pub thread_id: String,
+    /// The title shown for it (the journey's, when it starts).
     pub title: String,
+    /// Its status, as stored.
     pub status: String,
+    /// When it started.
     pub created_at: String,
+    /// When its last turn ran.
     pub updated_at: String,
 }
 

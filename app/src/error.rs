@@ -19,7 +19,16 @@ pub enum Error {
     History(String),
     /// A journey fixture is malformed or inconsistent.
     #[error("{path}:{line}:{column}: {message}")]
-    Fixture { path: PathBuf, line: usize, column: usize, message: String },
+    Fixture {
+        /// The fixture file.
+        path: PathBuf,
+        /// The 1-based line of the problem.
+        line: usize,
+        /// The 1-based column of the problem.
+        column: usize,
+        /// What is wrong, and what to do.
+        message: String,
+    },
     /// Something the caller asked for does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -28,7 +37,14 @@ pub enum Error {
     Invalid(String),
     /// A stored LangGraph payload could not be decoded.
     #[error("thread {thread_id}, channel {channel}: {message}")]
-    Payload { thread_id: String, channel: String, message: String },
+    Payload {
+        /// The LangGraph thread.
+        thread_id: String,
+        /// The channel whose value is stored (`messages`).
+        channel: String,
+        /// What could not be read or written.
+        message: String,
+    },
     /// The local Postgres cluster could not be set up, started or stopped.
     #[error("local postgres: {0}")]
     Cluster(String),
@@ -40,7 +56,12 @@ pub enum Error {
     Db(#[from] postgres::Error),
     /// A file, folder or other source could not be read or written; the cause follows the path.
     #[error("{path}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// What was read or written.
+        path: PathBuf,
+        /// Why it failed.
+        source: std::io::Error,
+    },
     /// A value could not be encoded as JSON, or text did not decode; the cause follows.
     #[error("JSON encoding or decoding failed")]
     Json(#[from] serde_json::Error),

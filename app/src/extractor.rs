@@ -12,8 +12,11 @@ use crate::Result;
 /// What an extractor sees of one user turn.
 #[derive(Debug, Clone)]
 pub struct ExtractionContext<'a> {
+    /// The user who wrote the message.
     pub user_id: i64,
+    /// The conversation it was written in.
     pub conversation_id: i64,
+    /// That conversation's journey.
     pub journey_slug: &'a str,
     /// The user's message.
     pub message: &'a str,
@@ -39,7 +42,9 @@ pub struct MemoryItem {
     pub statement: String,
     /// Fixture ids of the points the statement covered.
     pub point_ids: Vec<String>,
+    /// The conversation it came from (erasing that conversation erases it).
     pub conversation_id: i64,
+    /// That conversation's journey slug.
     pub journey: String,
 }
 

@@ -10,36 +10,53 @@ use crate::{Error, Result};
 /// A journey as listed: what a user picks from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct JourneySummary {
+    /// The row id.
     pub id: i64,
+    /// The stable identifier, e.g. `knee-osteoarthritis-treatment`.
     pub slug: String,
+    /// The title shown to users.
     pub title: String,
+    /// What the decision is about.
     pub description: String,
+    /// Whether users can be onboarded onto it.
     pub is_active: bool,
+    /// How many onboarding questions it asks.
     pub questions: usize,
+    /// How many conversation points it has.
     pub points: i64,
 }
 
 /// A journey with its options and onboarding questions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Journey {
+    /// The row id.
     pub id: i64,
+    /// The stable identifier, e.g. `knee-osteoarthritis-treatment`.
     pub slug: String,
+    /// The title shown to users.
     pub title: String,
+    /// What the decision is about.
     pub description: String,
+    /// The choices the patient weighs, as stored (`journeys_journey.options`).
     pub options: Value,
+    /// The questions asked before the first chat.
     pub onboarding_questions: Vec<OnboardingQuestion>,
+    /// Whether users can be onboarded onto it.
     pub is_active: bool,
 }
 
 /// One onboarding question, as stored in `journeys_journey.onboarding_questions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OnboardingQuestion {
+    /// The question's id within the journey; answers are keyed by it.
     pub id: String,
+    /// What the user is asked.
     #[serde(default)]
     pub prompt: String,
     /// `scale`, `choice` or `text`.
     #[serde(default)]
     pub kind: String,
+    /// The answers to pick from, for a `choice` question: values, or objects with an `id` or `value`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<Value>,
 }
@@ -142,7 +159,7 @@ pub fn validate_answers(journey: &Journey, answers: &Map<String, Value>) -> Resu
     }
 }
 
-/// A choice is either the value itself or an object carrying it under `id` or `value`.
+/// Returns the value a choice stands for: itself, or an object's `id` or `value`.
 fn choice_value(choice: &Value) -> Option<&Value> {
     match choice {
         Value::Object(o) => o.get("id").or_else(|| o.get("value")),
@@ -173,7 +190,9 @@ pub fn save_answers(
 /// A stored onboarding answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OnboardingAnswer {
+    /// The question answered.
     pub question_id: String,
+    /// The answer, as given.
     pub answer: Value,
 }
 

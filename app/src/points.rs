@@ -15,10 +15,13 @@ pub struct ConversationPoint {
     pub row_id: i64,
     /// The stable id from the fixture, e.g. `pain-goals`.
     pub point_id: String,
+    /// The point's name, as shown.
     pub title: String,
+    /// What the conversation should establish.
     pub description: String,
     /// Phrases whose presence in a user message covers the point.
     pub covered_when: Vec<String>,
+    /// Its place in the journey, from 1.
     pub sort_order: i32,
 }
 
@@ -26,8 +29,11 @@ pub struct ConversationPoint {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PointStatus {
+    /// Not talked about yet.
     NotStarted,
+    /// Under discussion: the conversation is on it, nothing has covered it yet.
     InProgress,
+    /// A message covered it; it stays covered.
     Covered,
 }
 
@@ -55,9 +61,12 @@ impl PointStatus {
 /// A point together with its status in one conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PointProgress {
+    /// The point.
     #[serde(flatten)]
     pub point: ConversationPoint,
+    /// How far this conversation has got with it.
     pub status: PointStatus,
+    /// The message that covered it, if one did.
     pub note: String,
 }
 

@@ -8,10 +8,15 @@ use crate::{Error, Result};
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct User {
+    /// The row id.
     pub id: i64,
+    /// The email address, as the user typed it (unique regardless of case).
     pub email: String,
+    /// The name shown for the user; may be empty.
     pub display_name: String,
+    /// Whether the account may be used.
     pub is_active: bool,
+    /// When the account was created, as Postgres prints a `timestamptz` in JSON.
     pub created_at: String,
 }
 

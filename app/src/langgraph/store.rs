@@ -13,10 +13,15 @@ use crate::{Error, Result};
 /// One stored item.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Item {
+    /// The namespace's labels, e.g. `["users", "7", "memories"]`.
     pub namespace: Vec<String>,
+    /// The item's key within the namespace.
     pub key: String,
+    /// The item, a JSON object.
     pub value: Value,
+    /// When it was first stored.
     pub created_at: Option<String>,
+    /// When it was last replaced.
     pub updated_at: Option<String>,
 }
 

@@ -10,7 +10,7 @@ use crate::Result;
 /// What the assistant sees of one turn, after memory extraction has been applied.
 #[derive(Debug, Clone)]
 pub struct TurnContext<'a> {
-    /// The journey's title, as the user sees it.
+    /// The title of the conversation's journey.
     pub journey_title: &'a str,
     /// The user's message.
     pub message: &'a str,

@@ -14,9 +14,9 @@ use crate::Result;
 pub struct ExtractionContext<'a> {
     /// The user who wrote the message.
     pub user_id: i64,
-    /// The conversation the message belongs to.
+    /// The conversation it was written in.
     pub conversation_id: i64,
-    /// The slug of the conversation's journey.
+    /// That conversation's journey.
     pub journey_slug: &'a str,
     /// The user's message.
     pub message: &'a str,
@@ -42,9 +42,9 @@ pub struct MemoryItem {
     pub statement: String,
     /// Fixture ids of the points the statement covered.
     pub point_ids: Vec<String>,
-    /// The conversation the statement was made in.
+    /// The conversation it came from (erasing that conversation erases it).
     pub conversation_id: i64,
-    /// The slug of that conversation's journey.
+    /// That conversation's journey slug.
     pub journey: String,
 }
 

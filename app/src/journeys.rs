@@ -1,46 +1,62 @@
-//! Journeys as stored (`journeys_journey`), their onboarding questions and answers, and the
-//! onboarding flow that starts a conversation.
+//! Journeys as stored (`journeys_journey`), their onboarding questions and the answers users
+//! give (`journeys_onboarding_answer`); the onboarding flow itself is [`crate::onboarding`].
 
 use postgres::GenericClient;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::conversations::{self, Conversation};
-use crate::{points, users, Error, Result};
+use crate::{Error, Result};
 
 /// A journey as listed: what a user picks from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct JourneySummary {
+    /// The row id.
     pub id: i64,
+    /// The stable identifier, e.g. `knee-osteoarthritis-treatment`.
     pub slug: String,
+    /// The title shown to users.
     pub title: String,
+    /// What the decision is about.
     pub description: String,
+    /// Whether users can be onboarded onto it.
     pub is_active: bool,
+    /// How many onboarding questions it asks.
     pub questions: usize,
+    /// How many conversation points it has.
     pub points: i64,
 }
 
 /// A journey with its options and onboarding questions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Journey {
+    /// The row id.
     pub id: i64,
+    /// The stable identifier, e.g. `knee-osteoarthritis-treatment`.
     pub slug: String,
+    /// The title shown to users.
     pub title: String,
+    /// What the decision is about.
     pub description: String,
+    /// The choices the patient weighs, as stored (`journeys_journey.options`).
     pub options: Value,
+    /// The questions asked before the first chat.
     pub onboarding_questions: Vec<OnboardingQuestion>,
+    /// Whether users can be onboarded onto it.
     pub is_active: bool,
 }
 
 /// One onboarding question, as stored in `journeys_journey.onboarding_questions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OnboardingQuestion {
+    /// The question's id within the journey; answers are keyed by it.
     pub id: String,
+    /// What the user is asked.
     #[serde(default)]
     pub prompt: String,
     /// `scale`, `choice` or `text`.
     #[serde(default)]
     pub kind: String,
+    /// The answers to pick from, for a `choice` question: values, or objects with an `id` or `value`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<Value>,
 }
@@ -143,7 +159,7 @@ pub fn validate_answers(journey: &Journey, answers: &Map<String, Value>) -> Resu
     }
 }
 
-/// A choice is either the value itself or an object carrying it under `id` or `value`.
+/// Returns the value a choice stands for: itself, or an object's `id` or `value`.
 fn choice_value(choice: &Value) -> Option<&Value> {
     match choice {
         Value::Object(o) => o.get("id").or_else(|| o.get("value")),
@@ -174,7 +190,9 @@ pub fn save_answers(
 /// A stored onboarding answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OnboardingAnswer {
+    /// The question answered.
     pub question_id: String,
+    /// The answer, as given.
     pub answer: Value,
 }
 
@@ -186,61 +204,6 @@ pub fn answers(client: &mut impl GenericClient, user_id: i64, journey_id: i64) -
         &[&user_id, &journey_id],
     )?;
     Ok(rows.iter().map(|r| OnboardingAnswer { question_id: r.get(0), answer: r.get(1) }).collect())
-}
-
-/// The outcome of onboarding a user onto a journey.
-#[derive(Debug, Clone, Serialize)]
-pub struct Onboarding {
-    pub user_id: i64,
-    pub journey: String,
-    /// How many answers this call stored.
-    pub answers_saved: usize,
-    /// Questions the user has not answered yet (in any call).
-    pub unanswered: Vec<String>,
-    pub conversation: Conversation,
-    /// False when the user already had a conversation on this journey (it is reused).
-    pub conversation_created: bool,
-}
-
-/// Onboards a user onto a journey in one transaction: checks and stores their answers, then
-/// starts their conversation on it (one per user and journey) with every point `not_started`.
-///
-/// ```no_run
-/// # fn main() -> app::Result<()> {
-/// let mut client = app::db::connect("postgres://localhost/sdm")?;
-/// let answers = serde_json::json!({"pain-level": 6}).as_object().cloned().unwrap();
-/// let started = app::journeys::onboard(&mut client, "ada@example.org", "knee-osteoarthritis-treatment", &answers)?;
-/// println!("conversation {} thread {}", started.conversation.id, started.conversation.thread_id);
-/// # Ok(()) }
-/// ```
-pub fn onboard(
-    client: &mut postgres::Client,
-    email: &str,
-    slug: &str,
-    answers: &Map<String, Value>,
-) -> Result<Onboarding> {
-    let mut tx = client.transaction()?;
-    let user = users::by_email(&mut tx, email)?;
-    let journey = by_slug(&mut tx, slug)?;
-    if !journey.is_active {
-        return Err(Error::Invalid(format!("journey {slug:?} is not active; pick another with `sdm journey list`")));
-    }
-    let answers_saved = save_answers(&mut tx, user.id, &journey, answers)?;
-    let answered: Vec<String> =
-        self::answers(&mut tx, user.id, journey.id)?.into_iter().map(|a| a.question_id).collect();
-    let unanswered =
-        journey.onboarding_questions.iter().filter(|q| !answered.contains(&q.id)).map(|q| q.id.clone()).collect();
-    let (conversation, conversation_created) = conversations::start(&mut tx, user.id, &journey)?;
-    points::init_statuses(&mut tx, conversation.id, journey.id)?;
-    tx.commit()?;
-    Ok(Onboarding {
-        user_id: user.id,
-        journey: journey.slug,
-        answers_saved,
-        unanswered,
-        conversation,
-        conversation_created,
-    })
 }
 
 #[cfg(test)]

@@ -2,6 +2,16 @@
 //!
 //! The library is what the `sdm` binary runs and what `cargo xtask` reuses: the migration set and
 //! its runner, journey fixtures, the ephemeral Postgres used by tests and tools, and the domain.
+//!
+//! Modules depend only on modules above them in this order:
+//!
+//! 1. `error`, `db`, `sql`: the typed error, connections, SQL literals;
+//! 2. `migrations`, `migrate`, `fixtures`: the migration set, its runner, journey fixtures;
+//! 3. `langgraph`: LangGraph's checkpoint and store tables;
+//! 4. `users`, `journeys`, `points`: entities that need no other entity;
+//! 5. `conversations` (journeys, langgraph);
+//! 6. `assistant`, `extractor` (points): where a language model can take over later;
+//! 7. `onboarding`, `chat`, `erasure`: workflows across entities, each one transaction.
 
 pub mod error;
 
@@ -11,18 +21,20 @@ pub mod db;
 pub mod fixtures;
 pub mod migrate;
 pub mod migrations;
+pub mod sql;
 
-pub mod assistant;
-#[allow(missing_docs)] // TEMPORARY: documented by the restructure of this module; remove at merge.
-pub mod checkpoint;
-#[allow(missing_docs)] // TEMPORARY: documented by the restructure of this module; remove at merge.
+pub mod langgraph;
+
 pub mod conversations;
-pub mod extractor;
-#[allow(missing_docs)] // TEMPORARY: documented by the restructure of this module; remove at merge.
 pub mod journeys;
 pub mod points;
-pub mod store;
-#[allow(missing_docs)] // TEMPORARY: documented by the restructure of this module; remove at merge.
 pub mod users;
+
+pub mod assistant;
+pub mod extractor;
+
+pub mod chat;
+pub mod erasure;
+pub mod onboarding;
 
 pub use error::{Error, Result};

@@ -15,13 +15,13 @@ pub struct ConversationPoint {
     pub row_id: i64,
     /// The stable id from the fixture, e.g. `pain-goals`.
     pub point_id: String,
-    /// A short heading for the point.
+    /// The point's name, as shown.
     pub title: String,
-    /// What the point is about, shown to the user.
+    /// What the conversation should establish.
     pub description: String,
     /// Phrases whose presence in a user message covers the point.
     pub covered_when: Vec<String>,
-    /// The point's place in the journey, lowest first.
+    /// Its place in the journey, from 1.
     pub sort_order: i32,
 }
 
@@ -29,11 +29,11 @@ pub struct ConversationPoint {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PointStatus {
-    /// Not discussed yet.
+    /// Not talked about yet.
     NotStarted,
-    /// Under discussion, not covered yet.
+    /// Under discussion: the conversation is on it, nothing has covered it yet.
     InProgress,
-    /// Covered by something the user said.
+    /// A message covered it; it stays covered.
     Covered,
 }
 
@@ -61,12 +61,12 @@ impl PointStatus {
 /// A point together with its status in one conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PointProgress {
-    /// The point itself.
+    /// The point.
     #[serde(flatten)]
     pub point: ConversationPoint,
-    /// Its status in the conversation.
+    /// How far this conversation has got with it.
     pub status: PointStatus,
-    /// The note given with its last status change (empty when there was none).
+    /// The message that covered it, if one did.
     pub note: String,
 }
 

@@ -1,30 +1,23 @@
-//! User accounts (`users_account`): creating, finding, and deleting a user with all they own.
+//! User accounts (`users_account`): creating and finding them (deleting one is [`crate::erasure`]).
 
 use postgres::GenericClient;
 use serde::Serialize;
 
-use crate::conversations::{self, ConversationDeletion};
-use crate::{store, Error, Result};
+use crate::{Error, Result};
 
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct User {
+    /// The row id.
     pub id: i64,
+    /// The email address, as the user typed it (unique regardless of case).
     pub email: String,
+    /// The name shown for the user; may be empty.
     pub display_name: String,
+    /// Whether the account may be used.
     pub is_active: bool,
+    /// When the account was created, as Postgres prints a `timestamptz` in JSON.
     pub created_at: String,
-}
-
-/// What deleting a user removed, per table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UserDeletion {
-    pub user_id: i64,
-    pub email: String,
-    pub conversations: Vec<ConversationDeletion>,
-    pub onboarding_answers: u64,
-    pub evidence_documents: u64,
-    pub store_items: u64,
 }
 
 const COLUMNS: &str = "id, email, display_name, is_active, to_json(created_at)#>>'{}'";
@@ -95,36 +88,6 @@ pub fn by_email(client: &mut impl GenericClient, email: &str) -> Result<User> {
 pub fn get(client: &mut impl GenericClient, id: i64) -> Result<User> {
     let row = client.query_opt(&format!("SELECT {COLUMNS} FROM users_account WHERE id = $1"), &[&id])?;
     row.as_ref().map(user).ok_or_else(|| Error::NotFound(format!("no user with id {id}")))
-}
-
-/// Deletes a user and everything that belongs to them, in one transaction: each conversation
-/// (with its point statuses, checkpoints and memories), onboarding answers, evidence documents,
-/// and every store item under `("users", "<id>")`.
-pub fn delete(client: &mut postgres::Client, user_id: i64) -> Result<UserDeletion> {
-    let mut tx = client.transaction()?;
-    let deletion = delete_in(&mut tx, user_id)?;
-    tx.commit()?;
-    Ok(deletion)
-}
-
-/// Does [`delete`]'s work inside the caller's transaction.
-pub fn delete_in(client: &mut impl GenericClient, user_id: i64) -> Result<UserDeletion> {
-    let row = client
-        .query_opt("SELECT email FROM users_account WHERE id = $1 FOR UPDATE", &[&user_id])?
-        .ok_or_else(|| Error::NotFound(format!("no user with id {user_id}")))?;
-    let email: String = row.get(0);
-    let mut deleted = Vec::new();
-    let ids = client.query("SELECT id FROM llmchat_conversation WHERE user_id = $1 ORDER BY id", &[&user_id])?;
-    for id in ids {
-        deleted.push(conversations::delete_in(client, id.get(0))?);
-    }
-    let onboarding_answers =
-        client.execute("DELETE FROM journeys_onboarding_answer WHERE user_id = $1", &[&user_id])?;
-    let evidence_documents = client.execute("DELETE FROM evidence_document WHERE owner_id = $1", &[&user_id])?;
-    // The store has no foreign keys: everything under the user's namespace goes explicitly.
-    let store_items = store::delete_namespace(client, &store::user_root(user_id))?;
-    client.execute("DELETE FROM users_account WHERE id = $1", &[&user_id])?;
-    Ok(UserDeletion { user_id, email, conversations: deleted, onboarding_answers, evidence_documents, store_items })
 }
 
 #[cfg(test)]

@@ -9,11 +9,12 @@ use postgres::types::ToSql;
 use serde_json::{json, Value};
 
 use app::assistant::GuideAssistant;
-use app::checkpoint::{self, Role};
 use app::cluster::test_database;
 use app::extractor::PhraseExtractor;
+use app::langgraph::messages::Role;
+use app::langgraph::{ids, store};
 use app::points::PointStatus;
-use app::{conversations, fixtures, journeys, migrate, migrations, points, store, users, Error};
+use app::{chat, conversations, erasure, fixtures, journeys, migrate, migrations, onboarding, points, users, Error};
 
 const KNEE: &str = "knee-osteoarthritis-treatment";
 const DIABETES: &str = "type-2-diabetes-second-line";
@@ -38,12 +39,12 @@ fn onboarded(client: &mut postgres::Client, email: &str, slug: &str) -> (i64, co
         Some(user) => user,
         None => users::create(client, email, "").unwrap(),
     };
-    let started = journeys::onboard(client, email, slug, &serde_json::Map::new()).unwrap();
+    let started = onboarding::onboard(client, email, slug, &serde_json::Map::new()).unwrap();
     (user.id, started.conversation)
 }
 
-fn chat(client: &mut postgres::Client, conversation_id: i64, message: &str) -> conversations::Turn {
-    conversations::chat(client, conversation_id, message, &GuideAssistant, &PhraseExtractor).unwrap()
+fn chat(client: &mut postgres::Client, conversation_id: i64, message: &str) -> chat::Turn {
+    chat::turn(client, conversation_id, message, &GuideAssistant, &PhraseExtractor).unwrap()
 }
 
 fn thread_rows(client: &mut postgres::Client, thread_id: &str) -> [i64; 3] {
@@ -122,17 +123,17 @@ fn item3_onboarding_stores_answers_and_starts_a_conversation() {
     let knee = fixture(KNEE);
 
     // A wrong question id is refused, and nothing is left behind.
-    let err = journeys::onboard(&mut client, "bo@example.org", KNEE, &answers(json!({"pain": 6}))).unwrap_err();
+    let err = onboarding::onboard(&mut client, "bo@example.org", KNEE, &answers(json!({"pain": 6}))).unwrap_err();
     assert!(err.to_string().contains("\"pain\" is not a question"), "{err}");
     assert_eq!(count(&mut client, "SELECT count(*) FROM journeys_onboarding_answer", &[]), 0);
     assert_eq!(count(&mut client, "SELECT count(*) FROM llmchat_conversation", &[]), 0);
     assert!(matches!(
-        journeys::onboard(&mut client, "bo@example.org", "no-such-journey", &Default::default()),
+        onboarding::onboard(&mut client, "bo@example.org", "no-such-journey", &Default::default()),
         Err(Error::NotFound(_))
     ));
 
     let given = answers(json!({"pain-level": 6, "hardest-activity": "Stairs"}));
-    let started = journeys::onboard(&mut client, "bo@example.org", KNEE, &given).unwrap();
+    let started = onboarding::onboard(&mut client, "bo@example.org", KNEE, &given).unwrap();
     assert!(started.conversation_created);
     assert_eq!(started.answers_saved, 2);
     assert_eq!(started.unanswered, vec!["treatments-tried".to_string(), "main-goal".to_string()]);
@@ -159,7 +160,7 @@ fn item3_onboarding_stores_answers_and_starts_a_conversation() {
     );
 
     // Onboarding again updates answers and reuses the conversation.
-    let again = journeys::onboard(&mut client, "bo@example.org", KNEE, &answers(json!({"pain-level": 4}))).unwrap();
+    let again = onboarding::onboard(&mut client, "bo@example.org", KNEE, &answers(json!({"pain-level": 4}))).unwrap();
     assert!(!again.conversation_created);
     assert_eq!((again.conversation.id, again.conversation.thread_id.as_str()), (c.id, c.thread_id.as_str()));
     assert_eq!(count(&mut client, "SELECT count(*) FROM journeys_onboarding_answer WHERE answer = '4'::jsonb", &[]), 1);
@@ -200,7 +201,7 @@ fn item4_chat_history_lives_in_the_langgraph_checkpoint_tables() {
         assert!(cp["channel_values"].get("messages").is_none(), "messages live in a blob, not inline");
         let version = cp["channel_versions"]["messages"].as_str().unwrap();
         assert!(version.starts_with(&format!("{:032}.", i + 1)), "version {version}");
-        assert_eq!(checkpoint::uuid6_timestamp(&ids[i]).map(|_| &ids[i][14..15]), Some("6"), "{} is a UUIDv6", ids[i]);
+        assert_eq!(ids::uuid6_timestamp(&ids[i]).map(|_| &ids[i][14..15]), Some("6"), "{} is a UUIDv6", ids[i]);
         assert_eq!(cp["versions_seen"]["__input__"], json!({}));
         assert_eq!(cp["versions_seen"]["__start__"]["__start__"], json!(version));
         let metadata: Value = row.get(4);
@@ -430,7 +431,7 @@ fn item7_deleting_a_conversation_removes_everything_that_belongs_to_it() {
     let from_doomed = conversations::memories(&mut client, doomed.id).unwrap().len() as i64;
     assert!(from_doomed > 0 && before_sibling.iter().all(|n| *n > 0));
 
-    let deleted = conversations::delete(&mut client, doomed.id).unwrap();
+    let deleted = erasure::delete_conversation(&mut client, doomed.id).unwrap();
     assert_eq!(deleted.checkpoint_rows.checkpoints, 2);
     assert_eq!(deleted.checkpoint_rows.checkpoint_blobs, 2);
     assert_eq!(deleted.checkpoint_rows.checkpoint_writes, 1);
@@ -461,7 +462,7 @@ fn item7_deleting_a_conversation_removes_everything_that_belongs_to_it() {
     assert_eq!(count(&mut client, "SELECT count(*) FROM store", &[]), store_before - from_doomed);
     assert!(store::get(&mut client, &store::user_memories(user_id), "preference").unwrap().is_some());
     assert!(users::get(&mut client, user_id).is_ok());
-    assert!(matches!(conversations::delete(&mut client, doomed.id), Err(Error::NotFound(_))));
+    assert!(matches!(erasure::delete_conversation(&mut client, doomed.id), Err(Error::NotFound(_))));
 }
 
 #[test]
@@ -472,7 +473,8 @@ fn item8_deleting_a_user_removes_everything_that_belongs_to_them() {
     let (_, diabetes) = onboarded(&mut client, "ha@example.org", DIABETES);
     let (kept, other) = onboarded(&mut client, "io@example.org", KNEE);
     for email in ["ha@example.org", "io@example.org"] {
-        journeys::onboard(&mut client, email, KNEE, &answers(json!({"pain-level": 5, "main-goal": "Dance"}))).unwrap();
+        onboarding::onboard(&mut client, email, KNEE, &answers(json!({"pain-level": 5, "main-goal": "Dance"})))
+            .unwrap();
     }
     for c in [&knee, &diabetes, &other] {
         chat(&mut client, c.id, "I tried physio");
@@ -506,7 +508,7 @@ fn item8_deleting_a_user_removes_everything_that_belongs_to_them() {
     };
     let before = kept_rows(&mut client);
 
-    let deleted = users::delete(&mut client, doomed).unwrap();
+    let deleted = erasure::delete_user(&mut client, doomed).unwrap();
     assert_eq!(deleted.conversations.len(), 2);
     assert_eq!((deleted.onboarding_answers, deleted.evidence_documents), (2, 1));
 
@@ -551,5 +553,5 @@ fn item8_deleting_a_user_removes_everything_that_belongs_to_them() {
     assert_eq!(kept_rows(&mut client), before, "the other user is untouched");
     assert!(store::get(&mut client, &lookalike, "k").unwrap().is_some(), "users.{doomed}0 is not users.{doomed}");
     assert!(users::get(&mut client, kept).is_ok());
-    assert!(matches!(users::delete(&mut client, doomed), Err(Error::NotFound(_))));
+    assert!(matches!(erasure::delete_user(&mut client, doomed), Err(Error::NotFound(_))));
 }

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use app::fixtures::{self, Journey};
+use app::sql::quote_literal;
 use app::Error;
 
 fn fixtures_dir() -> PathBuf {
@@ -330,8 +331,11 @@ fn non_json_files_are_ignored_and_order_is_by_slug() {
 fn missing_folder_is_an_error_naming_it() {
     let dir = TempDir::new("missing-folder");
     let missing = dir.path().join("nope");
-    let err = fixtures::load_dir(&missing).unwrap_err().to_string();
-    assert!(err.contains("nope"), "{err}");
+    let err = fixtures::load_dir(&missing).unwrap_err();
+    let cause = std::error::Error::source(&err).expect("the io error is the source").to_string();
+    let shown = err.to_string();
+    assert!(shown.contains("nope"), "{shown}");
+    assert!(!shown.contains(&cause), "the cause is printed by the chain, not repeated in the message: {shown}");
 }
 
 // ---- against a real database ----
@@ -453,6 +457,21 @@ fn upsert_rolls_back_every_journey_when_one_statement_fails() {
     let err = fixtures::upsert(&mut client, &journeys).unwrap_err().to_string();
     assert!(err.contains("zz-new-journey"), "{err}");
     assert_eq!(counts(&mut client), before, "the first journey's rows must be rolled back too");
+}
+
+#[test]
+fn fixture_sql_literals_read_back_unchanged_whatever_standard_conforming_strings() {
+    let db = app::cluster::test_database();
+    let mut client = db.connect();
+    let texts = ["plain", "it's", r"back\slash", r"\'", r"C:\new\table", "two '' quotes", "line\nbreak", "ünïcødé", ""];
+    for setting in ["on", "off"] {
+        client.batch_execute(&format!("SET standard_conforming_strings = {setting}")).unwrap();
+        for text in texts {
+            let literal = quote_literal(text);
+            let back: String = client.query_one(&format!("SELECT {literal}::text"), &[]).unwrap().get(0);
+            assert_eq!(back, text, "{literal} with standard_conforming_strings = {setting}");
+        }
+    }
 }
 
 /// A folder under the system temp dir, removed on drop.

@@ -10,11 +10,6 @@ use crate::database::migrations_in;
 use crate::steps::{StepRow, Steps};
 use crate::{flags, schema};
 
-/// The LangGraph tables, as the Python library's `setup()` creates them.
-pub const LANGGRAPH_TABLES: &[&str] =
-    &["checkpoints", "checkpoint_blobs", "checkpoint_writes", "checkpoint_migrations", "store", "store_migrations"];
-
-/// The JSON report `--json` writes.
 #[derive(Serialize)]
 struct Report<'a> {
     ok: bool,
@@ -93,7 +88,7 @@ pub fn langgraph_schema(sh: &Shell, server: &Server, db: &str) -> anyhow::Result
     let reference_path = sh.current_dir().join("xtask/test_data/langgraph-schema.sql");
     let reference =
         std::fs::read_to_string(&reference_path).with_context(|| format!("read {}", reference_path.display()))?;
-    let actual = schema::dump_schema(sh, server, db, LANGGRAPH_TABLES)?;
+    let actual = schema::dump_schema(sh, server, db, &app::langgraph::LANGGRAPH_TABLES)?;
     if let Some(diff) = schema::diff(&schema::normalize_dump(&reference), &schema::normalize_dump(&actual)) {
         bail!("the LangGraph tables differ from {} (- reference, + ours):\n{diff}", reference_path.display());
     }

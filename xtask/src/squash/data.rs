@@ -8,10 +8,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use anyhow::Context;
 use app::migrate::HISTORY_TABLE;
 use app::migrations::{MigrationSet, KEEP_MARKER};
+use app::sql::quote_literal;
 use postgres::Client;
 
 use super::generate::GENERATED_MARK;
-use super::provenance::{quote_literal, KeptWrite};
+use super::provenance::KeptWrite;
 
 /// A user table as the data migration needs it.
 struct Table {

@@ -88,7 +88,7 @@ pub fn row_hashes(client: &mut Client) -> anyhow::Result<(BTreeMap<String, Strin
     let mut masked: Vec<(String, String)> = Vec::new();
     for r in &relations {
         let (name, kind, populated): (String, String, bool) = (r.get(0), r.get(1), r.get(2));
-        let literal = super::provenance::quote_literal(&name);
+        let literal = app::sql::quote_literal(&name);
         parts.push(match kind.as_str() {
             "S" => format!("SELECT {literal}::text, (SELECT last_value || ' ' || is_called FROM {name})"),
             "m" if !populated => format!("SELECT {literal}::text, 'not populated'"),
@@ -118,9 +118,7 @@ pub fn filled_tables(client: &mut Client, tables: &[String]) -> anyhow::Result<s
     }
     let parts: Vec<String> = tables
         .iter()
-        .map(|t| {
-            format!("SELECT {}::text FROM (SELECT 1 FROM ONLY {t} LIMIT 1) s", super::provenance::quote_literal(t))
-        })
+        .map(|t| format!("SELECT {}::text FROM (SELECT 1 FROM ONLY {t} LIMIT 1) s", app::sql::quote_literal(t)))
         .collect();
     let rows = client.query(&parts.join(" UNION ALL "), &[])?;
     Ok(rows.iter().map(|r| r.get(0)).collect())

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use app::migrate::HISTORY_TABLE;
 use app::migrations::{MigrationFile, MigrationSet};
+use app::sql::quote_literal;
 use postgres::Client;
 
 /// Which migration created what, learnt by replaying a chain.
@@ -312,9 +313,4 @@ fn history_oids(client: &mut Client) -> anyhow::Result<HashSet<u32>> {
         &[&HISTORY_TABLE],
     )?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
-}
-
-/// Quotes `s` as an SQL string literal.
-pub fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }

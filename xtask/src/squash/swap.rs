@@ -197,7 +197,7 @@ fn copy_tree(from: &Path, to: &Path, rel: &Path, keep: &dyn Fn(&Path) -> bool) -
 /// Returns the current UTC time as `YYYYMMDDTHHMMSSZ`.
 pub fn utc_timestamp() -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    compact_timestamp(&app::checkpoint::iso_timestamp(now))
+    compact_timestamp(&app::langgraph::checkpoints::iso_timestamp(now))
 }
 
 /// Turns `2026-11-24T16:05:47.517140+00:00` into `20261124T160547Z`.
@@ -212,7 +212,7 @@ mod tests {
 
     #[test]
     fn backup_folders_are_named_by_utc_time() {
-        let iso = app::checkpoint::iso_timestamp(std::time::Duration::from_secs(20_416 * 86_400 + 3_661));
+        let iso = app::langgraph::checkpoints::iso_timestamp(std::time::Duration::from_secs(20_416 * 86_400 + 3_661));
         assert_eq!(compact_timestamp(&iso), "20251124T010101Z");
         assert_eq!(utc_timestamp().len(), "20251124T010101Z".len());
     }

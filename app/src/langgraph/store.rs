@@ -15,13 +15,13 @@ use crate::{Error, Result};
 pub struct Item {
     /// The namespace's labels, e.g. `["users", "7", "memories"]`.
     pub namespace: Vec<String>,
-    /// The item's key within its namespace.
+    /// The item's key within the namespace.
     pub key: String,
-    /// The item's value, a JSON object.
+    /// The item, a JSON object.
     pub value: Value,
-    /// When the item was first stored, in ISO 8601 (as JSON prints a `timestamptz`).
+    /// When it was first stored.
     pub created_at: Option<String>,
-    /// When the item was last written, in ISO 8601 (as JSON prints a `timestamptz`).
+    /// When it was last replaced.
     pub updated_at: Option<String>,
 }
 

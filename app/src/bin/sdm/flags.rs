@@ -1,0 +1,78 @@
+//! Command-line flags of `sdm`, declared once; `--help` comes from these doc comments.
+
+use std::path::PathBuf;
+
+xflags::xflags! {
+    /// The SDM platform: migrations, journeys, users and their conversations.
+    cmd sdm {
+        /// Database to work on (default: the DATABASE_URL environment variable).
+        optional --database-url url: String
+        /// Print JSON for scripts instead of text.
+        optional --json
+
+        /// Apply the embedded migrations the database has not applied yet.
+        cmd migrate {}
+        /// List every embedded migration by module, marking the applied ones with [X].
+        cmd showmigrations {}
+        /// Insert or update journeys (with their conversation points) from fixture files.
+        cmd load-journeys {
+            /// Folder of journey JSON files (default: fixtures/journeys).
+            optional --fixtures dir: PathBuf
+        }
+        /// Create or delete user accounts.
+        cmd user {
+            /// Create a user account.
+            cmd create {
+                /// The user's email address (unique, whatever its case).
+                required --email email: String
+                /// The name shown for the user.
+                optional --name name: String
+            }
+            /// Delete a user with everything they own: conversations, chat history,
+            /// onboarding answers, evidence and memories.
+            cmd delete {
+                /// The user's email address.
+                required --email email: String
+            }
+        }
+        /// Look at journeys.
+        cmd journey {
+            /// List the journeys users can be onboarded onto.
+            cmd list {}
+        }
+        /// Answer a journey's onboarding questions for a user and start their conversation.
+        cmd onboard {
+            /// The user's email address.
+            required --email email: String
+            /// The journey's slug (see `sdm journey list`).
+            required --journey slug: String
+            /// Answers: a JSON object from question id to answer.
+            optional --answers json: String
+        }
+        /// Send a message in a conversation and print the assistant's reply.
+        cmd chat {
+            /// The conversation's id (printed by `sdm onboard`).
+            required --conversation id: i64
+            /// What the user says.
+            required message: String
+        }
+        /// Print a conversation's messages, oldest first.
+        cmd history {
+            /// The conversation's id.
+            required --conversation id: i64
+        }
+        /// List the conversation points of a conversation's journey with their status.
+        cmd points {
+            /// The conversation's id.
+            required --conversation id: i64
+        }
+        /// Delete conversations.
+        cmd conversation {
+            /// Delete a conversation with its chat history, point statuses and memories.
+            cmd remove delete {
+                /// The conversation's id.
+                required id: i64
+            }
+        }
+    }
+}

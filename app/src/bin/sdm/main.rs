@@ -1,0 +1,50 @@
+//! `sdm`: the SDM platform's command line, what production runs.
+//!
+//! Every command works on the database named by `--database-url` or `DATABASE_URL`, prints text
+//! for people, or JSON for scripts with `--json`, and on failure prints `error: ...` (with the
+//! chain of causes) and exits 1. Flags are declared in `flags.rs`; each command is a module.
+
+mod flags;
+mod output;
+
+mod chat;
+mod conversation;
+mod history;
+mod journey;
+mod load_journeys;
+mod migrate;
+mod onboard;
+mod points;
+mod showmigrations;
+mod user;
+
+use app::db;
+
+use crate::output::Output;
+
+fn main() {
+    let flags = flags::Sdm::from_env_or_exit();
+    if let Err(error) = run(flags) {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(flags: flags::Sdm) -> anyhow::Result<()> {
+    let out = Output { json: flags.json };
+    let url = db::database_url(flags.database_url.as_deref())?;
+    let mut client = db::connect(&url)?;
+    let client = &mut client;
+    match flags.subcommand {
+        flags::SdmCmd::Migrate(cmd) => cmd.run(client, &out),
+        flags::SdmCmd::Showmigrations(cmd) => cmd.run(client, &out),
+        flags::SdmCmd::LoadJourneys(cmd) => cmd.run(client, &out),
+        flags::SdmCmd::User(cmd) => cmd.run(client, &out),
+        flags::SdmCmd::Journey(cmd) => cmd.run(client, &out),
+        flags::SdmCmd::Onboard(cmd) => cmd.run(client, &out),
+        flags::SdmCmd::Chat(cmd) => cmd.run(client, &out),
+        flags::SdmCmd::History(cmd) => cmd.run(client, &out),
+        flags::SdmCmd::Points(cmd) => cmd.run(client, &out),
+        flags::SdmCmd::Conversation(cmd) => cmd.run(client, &out),
+    }
+}

@@ -1,0 +1,59 @@
+//! Python's `setup()` changes nothing on a database our migrations made, and the committed
+//! reference schema is what the pinned library creates.
+
+use std::process::Command;
+
+use app::cluster::{empty_database, test_database, test_server};
+use app::langgraph::LANGGRAPH_TABLES;
+use serde_json::json;
+
+use crate::support::python::Python;
+use crate::support::schema::{migration_rows, reference_schema, schema_dump, statements};
+use crate::support::workspace;
+
+#[test]
+#[cfg_attr(sdm_skip_python, ignore = "SDM_SKIP_PYTHON=1; to run: python3 python/setup-venv.py, then unset it")]
+fn python_setup_changes_nothing_on_a_migrated_database() {
+    let python = Python::find();
+    let db = test_database();
+    let before = schema_dump(db.url(), &[]);
+    let rows_before = migration_rows(&db);
+    assert_eq!(
+        rows_before,
+        ((0..=9).collect(), (0..=3).collect()),
+        "our migrations record LangGraph's steps 0..9 and 0..3"
+    );
+
+    let reported = python.run(&["setup", db.url()]);
+
+    assert_eq!(reported["checkpoint_migrations"], json!((0..=9).collect::<Vec<_>>()));
+    assert_eq!(reported["store_migrations"], json!((0..=3).collect::<Vec<_>>()));
+    assert_eq!(migration_rows(&db), rows_before, "setup() recorded migration steps");
+    let after = schema_dump(db.url(), &[]);
+    assert!(before == after, "setup() changed the schema:\n--- before\n{before}\n--- after\n{after}");
+    // And the tables are exactly the library's own.
+    assert_eq!(statements(&schema_dump(db.url(), &LANGGRAPH_TABLES)), statements(&reference_schema()));
+}
+
+#[test]
+#[cfg_attr(sdm_skip_python, ignore = "SDM_SKIP_PYTHON=1; to run: python3 python/setup-venv.py, then unset it")]
+fn the_reference_schema_is_what_the_pinned_library_creates() {
+    let python = Python::find();
+    let db = empty_database();
+    let out = std::env::temp_dir().join(format!("sdm-langgraph-reference-{}.sql", std::process::id()));
+    let run = Command::new(python.exe)
+        .arg(workspace().join("python").join("langgraph_reference.py"))
+        .arg(db.url())
+        .arg(&out)
+        .env("PG_DUMP", test_server().bin("pg_dump"))
+        .output()
+        .expect("run langgraph_reference.py");
+    assert!(run.status.success(), "langgraph_reference.py failed:\n{}", String::from_utf8_lossy(&run.stderr));
+    let generated = std::fs::read_to_string(&out).expect("read the generated schema");
+    let _ = std::fs::remove_file(&out);
+    assert_eq!(
+        statements(&generated),
+        statements(&reference_schema()),
+        "xtask/test_data/langgraph-schema.sql is stale: regenerate it as python/README.md says"
+    );
+}

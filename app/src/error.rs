@@ -29,9 +29,6 @@ pub enum Error {
     /// A stored LangGraph payload could not be decoded.
     #[error("thread {thread_id}, channel {channel}: {message}")]
     Payload { thread_id: String, channel: String, message: String },
-    /// The local Postgres cluster could not be set up, started or stopped.
-    #[error("local postgres: {0}")]
-    Cluster(String),
     /// Connecting to the database failed (the URL is shown redacted).
     #[error("cannot connect to {url}: {message}")]
     Connect { url: String, message: String },

@@ -1,11 +1,11 @@
 //! The SDM platform: shared decision making journeys, chat and memory on Postgres.
 //!
 //! The library is what the `sdm` binary runs and what `cargo xtask` reuses: the migration set and
-//! its runner, journey fixtures, the ephemeral Postgres used by tests and tools, and the domain.
+//! its runner, journey fixtures, and the domain. The Postgres that tests and tools start is the
+//! `devdb` crate's, which production does not link.
 
 pub mod error;
 
-pub mod cluster;
 pub mod db;
 pub mod fixtures;
 pub mod migrate;

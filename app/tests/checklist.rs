@@ -10,10 +10,10 @@ use serde_json::{json, Value};
 
 use app::assistant::GuideAssistant;
 use app::checkpoint::{self, Role};
-use app::cluster::test_database;
 use app::extractor::PhraseExtractor;
 use app::points::PointStatus;
 use app::{conversations, fixtures, journeys, migrate, migrations, points, store, users, Error};
+use devdb::test_database;
 
 const KNEE: &str = "knee-osteoarthritis-treatment";
 const DIABETES: &str = "type-2-diabetes-second-line";

@@ -12,7 +12,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 
-use app::cluster::{empty_database, test_database, test_server, TestDatabase};
+use devdb::{empty_database, test_database, test_server, TestDatabase};
 use serde_json::{json, Value};
 
 const JOURNEY: &str = "knee-osteoarthritis-treatment";

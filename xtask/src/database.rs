@@ -1,8 +1,8 @@
 //! `cargo xtask migrate` and `status`, and the server every command works on.
 
 use anyhow::Context;
-use app::cluster::Server;
 use app::migrations::MigrationSet;
+use devdb::Server;
 use xshell::Shell;
 
 use crate::flags;

@@ -1,7 +1,7 @@
 //! Schema dumps with `pg_dump`, normalised so that two databases can be compared line by line.
 
 use anyhow::Context;
-use app::cluster::Server;
+use devdb::Server;
 use xshell::{cmd, Shell};
 
 /// Returns `pg_dump --schema-only` of database `db`, limited to `tables` when given.

@@ -28,8 +28,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use app::cluster::Server;
 use app::migrations::MigrationSet;
+use devdb::Server;
 use serde::Serialize;
 use xshell::Shell;
 

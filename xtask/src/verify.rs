@@ -4,8 +4,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{bail, ensure, Context};
-use app::cluster::{Server, TestDatabase};
 use app::migrations::MigrationSet;
+use devdb::{Server, TestDatabase};
 use serde::Serialize;
 use xshell::{cmd, Shell};
 
@@ -186,7 +186,7 @@ mod tests {
         std::fs::write(&path, broken).unwrap();
 
         let set = check_migrations(&tree.join("migrations")).unwrap();
-        let server = app::cluster::test_server();
+        let server = devdb::test_server();
         let db = server.test_database(None).unwrap();
         let err = format!("{:#}", fresh_database(&db, &set).unwrap_err());
         assert!(err.contains(&format!("{}.sql:3:8", first.label())), "{err}");
@@ -221,7 +221,7 @@ mod tests {
 
     #[test]
     fn langgraph_tables_match_the_reference() {
-        let server = app::cluster::test_server();
+        let server = devdb::test_server();
         let set = check_migrations(&crate::project_root().join("migrations")).unwrap();
         let db = server.test_database(None).unwrap();
         fresh_database(&db, &set).unwrap();

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::Context;
-use app::cluster::Server;
+use devdb::Server;
 use xshell::{cmd, Shell};
 
 /// Prefix of every database squash creates; `<prefix><pid>_<n>_<purpose>`.

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context;
-use app::cluster::Server;
+use devdb::Server;
 use postgres::Client;
 use xshell::Shell;
 

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use app::cluster::Server;
 use app::migrations::{MigrationSet, MODULES};
+use devdb::Server;
 use xshell::{cmd, Shell};
 
 use super::pg::ScratchDb;

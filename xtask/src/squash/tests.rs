@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use app::cluster::{test_server, Server};
 use app::migrations::MigrationSet;
+use devdb::{test_server, Server};
 
 use super::pg::ScratchDb;
 use super::{prove, provenance, squash_dir, swap, synthetic, FileKind, Options, Outcome, Report, Step};

@@ -1,0 +1,34 @@
+//! A real Postgres for the SDM tools and tests: `DATABASE_URL`'s server, or an ephemeral cluster.
+//!
+//! The ephemeral cluster lives under `target/sdm-pg/` (initdb runs once; later runs reuse the
+//! folder), listens on a Unix socket only, and stops when the last process using it ends.
+//! Tests and tool steps each get their own scratch database, cloned from a template migrated
+//! once per set of migrations.
+//!
+//! The product does not link this crate: `xtask` depends on it, `app` only for its tests.
+//!
+//! ```no_run
+//! let db = devdb::test_database();
+//! let mut client = db.connect();
+//! client.batch_execute("CREATE TABLE note (body text)").unwrap();
+//! // `db` drops here, and the database with it.
+//! ```
+
+mod binaries;
+mod cluster;
+mod error;
+mod lifetime;
+mod scratch;
+mod server;
+mod template;
+mod testing;
+mod url;
+
+pub use binaries::find_bin_dir;
+pub use cluster::{default_cluster_dir, Cluster};
+pub use error::{Error, Result};
+pub use scratch::{TestDatabase, SCRATCH_PREFIX};
+pub use server::{Server, DEFAULT_DATABASE};
+pub use template::{TEMPLATE_LOCK_KEY, TEMPLATE_PREFIX};
+pub use testing::{empty_database, test_database, test_server};
+pub use url::{database_of, socket_url, with_database};

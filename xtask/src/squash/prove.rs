@@ -3,21 +3,25 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context;
-use devdb::Server;
+use devdb::{Server, TestDatabase};
 use postgres::Client;
 use xshell::Shell;
 
-use super::pg::{self, ScratchDb};
+use super::pg;
 
 /// Fails with a readable difference unless `new` holds the same schema and rows as `old`, whose
 /// schema dump (`pg_restore` of its archive) is `old_schema`; returns the columns compared as `*`
 /// (see [`comparable_row`]).
-pub fn prove(server: &Server, old_schema: &str, old: &ScratchDb, new: &ScratchDb) -> anyhow::Result<Vec<String>> {
+pub fn prove(server: &Server, old_schema: &str, old: &TestDatabase, new: &TestDatabase) -> anyhow::Result<Vec<String>> {
     // pg_dump and the row hashes of both databases are independent: run them side by side.
     let (new_dump, old_rows, new_rows) = std::thread::scope(|scope| {
         let dump = scope.spawn(|| pg::dump_plain(&Shell::new()?, server, new).context("dump the new set's schema"));
-        let old_rows = scope.spawn(|| row_hashes(&mut old.connect()?).context("hash the old chain's rows"));
-        let new_rows = new.connect().and_then(|mut client| row_hashes(&mut client)).context("hash the new set's rows");
+        let old_rows = scope.spawn(|| row_hashes(&mut old.try_connect()?).context("hash the old chain's rows"));
+        let new_rows = new
+            .try_connect()
+            .map_err(anyhow::Error::from)
+            .and_then(|mut client| row_hashes(&mut client))
+            .context("hash the new set's rows");
         let dump = dump.join().unwrap_or_else(|_| Err(anyhow::anyhow!("pg_dump thread panicked")));
         let old_rows = old_rows.join().unwrap_or_else(|_| Err(anyhow::anyhow!("row hash thread panicked")));
         (dump, old_rows, new_rows)

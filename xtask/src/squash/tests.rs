@@ -7,7 +7,6 @@ use std::process::Command;
 use app::migrations::MigrationSet;
 use devdb::{test_server, Server};
 
-use super::pg::ScratchDb;
 use super::{prove, provenance, squash_dir, swap, synthetic, FileKind, Options, Outcome, Report, Step};
 
 /// A temp folder holding `migrations/` (and a `target/`), removed on drop.
@@ -104,10 +103,10 @@ fn paths(report: &Report) -> Vec<String> {
 
 /// Builds a fresh database from each folder and proves them equal, independently of the squash.
 fn assert_equivalent(old_dir: &Path, new_dir: &Path) {
-    let old = ScratchDb::create(server(), "test_old").unwrap();
-    let new = ScratchDb::create(server(), "test_new").unwrap();
-    app::migrate::migrate(&mut old.connect().unwrap(), &MigrationSet::from_dir(old_dir).unwrap()).unwrap();
-    app::migrate::migrate(&mut new.connect().unwrap(), &MigrationSet::from_dir(new_dir).unwrap()).unwrap();
+    let old = server().scratch_database("test_old").unwrap();
+    let new = server().scratch_database("test_new").unwrap();
+    app::migrate::migrate(&mut old.connect(), &MigrationSet::from_dir(old_dir).unwrap()).unwrap();
+    app::migrate::migrate(&mut new.connect(), &MigrationSet::from_dir(new_dir).unwrap()).unwrap();
     let sh = xshell::Shell::new().unwrap();
     let old_schema = super::pg::dump_plain(&sh, server(), &old).unwrap();
     prove::prove(server(), &old_schema, &old, &new).unwrap_or_else(|e| panic!("{e:#}"));
@@ -257,8 +256,8 @@ fn both_oid_watermarks_name_the_same_creators() {
     let set = MigrationSet::from_dir(&tree.dir()).unwrap();
     let mut origins = Vec::new();
     for next_oid in [true, false] {
-        let db = ScratchDb::create(server(), "watermark").unwrap();
-        let mut client = db.connect().unwrap();
+        let db = server().scratch_database("watermark").unwrap();
+        let mut client = db.connect();
         let provenance = provenance::replay_with(&mut client, &set, next_oid).unwrap();
         let objects = client
             .query(
@@ -287,8 +286,8 @@ fn both_oid_watermarks_name_the_same_creators() {
 #[test]
 fn the_proof_shows_what_differs() {
     let build = |sql: &str| {
-        let db = ScratchDb::create(server(), "proof").unwrap();
-        db.connect().unwrap().batch_execute(sql).unwrap();
+        let db = server().scratch_database("proof").unwrap();
+        db.connect().batch_execute(sql).unwrap();
         db
     };
     let sh = xshell::Shell::new().unwrap();

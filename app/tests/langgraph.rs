@@ -12,7 +12,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 
-use devdb::{empty_database, test_database, test_server, TestDatabase};
+use devdb::{empty_database, test_database, test_server, Schema, TestDatabase};
 use serde_json::{json, Value};
 
 const JOURNEY: &str = "knee-osteoarthritis-treatment";
@@ -361,31 +361,16 @@ fn version_counters(read: &Value, channel: &str) -> Vec<u64> {
 
 // --- pg_dump ---------------------------------------------------------------------------------
 
-fn schema_dump(url: &str, tables: &[&str]) -> String {
-    let mut cmd = Command::new(test_server().bin("pg_dump"));
-    cmd.args(["--schema-only", "--dbname", url]);
-    for t in tables {
-        cmd.args(["--table", &format!("public.{t}")]);
-    }
-    let out = cmd.output().unwrap_or_else(|e| panic!("run pg_dump: {e}"));
-    assert!(out.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&out.stderr));
-    // pg_dump 15.14+ brackets its output with a random `\restrict` key.
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.starts_with("\\restrict ") && !l.starts_with("\\unrestrict "))
-        .map(|l| format!("{l}\n"))
-        .collect()
+/// Returns the schema of `db` (only `tables` unless empty), as pg_dump prints it.
+fn schema_of(db: &TestDatabase, tables: &[&str]) -> Schema {
+    Schema::dump(test_server(), db.name(), tables).unwrap_or_else(|e| panic!("pg_dump: {}", app::db::with_sources(&e)))
 }
 
-/// Keeps a dump's statements: no comments, session settings or owners (they vary by server and role).
-fn statements(dump: &str) -> Vec<String> {
-    dump.split(";\n")
-        .map(|s| s.lines().filter(|l| !l.starts_with("--") && !l.trim().is_empty()).collect::<Vec<_>>().join("\n"))
-        .filter(|s| !s.is_empty())
-        .filter(|s| {
-            !s.starts_with("SET ") && !s.starts_with("SELECT pg_catalog.set_config") && !s.contains(" OWNER TO ")
-        })
-        .collect()
+/// Fails with the difference unless `actual` is the same schema as `expected`.
+fn assert_same_schema(expected: &Schema, actual: &Schema, what: &str) {
+    if let Some(diff) = expected.diff(actual) {
+        panic!("{what} (- expected, + actual):\n{diff}");
+    }
 }
 
 const LANGGRAPH_TABLES: &[&str] =
@@ -399,9 +384,9 @@ fn migration_rows(db: &TestDatabase) -> (Vec<i32>, Vec<i32>) {
     (versions(&mut client, "checkpoint_migrations"), versions(&mut client, "store_migrations"))
 }
 
-fn reference_schema() -> String {
+fn reference_schema() -> Schema {
     let path = workspace().join("xtask/test_data/langgraph-schema.sql");
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+    Schema::parse(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display())))
 }
 
 // --- 1. setup() is a no-op -------------------------------------------------------------------
@@ -410,7 +395,7 @@ fn reference_schema() -> String {
 fn python_setup_changes_nothing_on_a_migrated_database() {
     let python = python_or_skip!("python_setup_changes_nothing_on_a_migrated_database");
     let db = test_database();
-    let before = schema_dump(db.url(), &[]);
+    let before = schema_of(&db, &[]);
     let rows_before = migration_rows(&db);
     assert_eq!(
         rows_before,
@@ -423,10 +408,9 @@ fn python_setup_changes_nothing_on_a_migrated_database() {
     assert_eq!(reported["checkpoint_migrations"], json!((0..=9).collect::<Vec<_>>()));
     assert_eq!(reported["store_migrations"], json!((0..=3).collect::<Vec<_>>()));
     assert_eq!(migration_rows(&db), rows_before, "setup() recorded migration steps");
-    let after = schema_dump(db.url(), &[]);
-    assert!(before == after, "setup() changed the schema:\n--- before\n{before}\n--- after\n{after}");
+    assert_same_schema(&before, &schema_of(&db, &[]), "setup() changed the schema");
     // And the tables are exactly the library's own.
-    assert_eq!(statements(&schema_dump(db.url(), LANGGRAPH_TABLES)), statements(&reference_schema()));
+    assert_same_schema(&reference_schema(), &schema_of(&db, LANGGRAPH_TABLES), "our LangGraph tables differ");
 }
 
 #[test]
@@ -444,10 +428,10 @@ fn the_reference_schema_is_what_the_pinned_library_creates() {
     assert!(run.status.success(), "langgraph_reference.py failed:\n{}", String::from_utf8_lossy(&run.stderr));
     let generated = std::fs::read_to_string(&out).expect("read the generated schema");
     let _ = std::fs::remove_file(&out);
-    assert_eq!(
-        statements(&generated),
-        statements(&reference_schema()),
-        "xtask/test_data/langgraph-schema.sql is stale: regenerate it as python/README.md says"
+    assert_same_schema(
+        &reference_schema(),
+        &Schema::parse(&generated),
+        "xtask/test_data/langgraph-schema.sql is stale: regenerate it as python/README.md says",
     );
 }
 

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use app::migrations::MigrationSet;
-use devdb::Server;
+use devdb::{Schema, Server};
 use serde::Serialize;
 use xshell::Shell;
 
@@ -398,7 +398,7 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
     }
 
     let masked = progress.run(Step::Prove, || {
-        let old_schema = pg::restore_text(&sh, server, &archive)?;
+        let old_schema = Schema::parse(&pg::restore_text(&sh, server, &archive)?);
         prove::prove(server, &old_schema, &old_db, &new_db)
             .context("the new set is not equivalent; nothing was changed")
     })?;

@@ -5,11 +5,11 @@ use std::time::Instant;
 
 use anyhow::{bail, ensure, Context};
 use app::migrations::MigrationSet;
-use devdb::{Server, TestDatabase};
+use devdb::{Schema, Server, TestDatabase};
 use serde::Serialize;
 use xshell::{cmd, Shell};
 
-use crate::{flags, schema};
+use crate::flags;
 
 /// The LangGraph tables, as the Python library's `setup()` creates them.
 pub const LANGGRAPH_TABLES: &[&str] =
@@ -139,8 +139,8 @@ pub fn langgraph_schema(sh: &Shell, server: &Server, db: &str) -> anyhow::Result
     let reference_path = sh.current_dir().join("xtask/test_data/langgraph-schema.sql");
     let reference =
         std::fs::read_to_string(&reference_path).with_context(|| format!("read {}", reference_path.display()))?;
-    let actual = schema::dump_schema(sh, server, db, LANGGRAPH_TABLES)?;
-    if let Some(diff) = schema::diff(&schema::normalize_dump(&reference), &schema::normalize_dump(&actual)) {
+    let actual = Schema::dump(server, db, LANGGRAPH_TABLES)?;
+    if let Some(diff) = Schema::parse(&reference).diff(&actual) {
         bail!("the LangGraph tables differ from {} (- reference, + ours):\n{diff}", reference_path.display());
     }
     Ok(())

@@ -15,14 +15,6 @@ pub fn dump_custom(sh: &Shell, server: &Server, db: &TestDatabase, out: &Path) -
     Ok(())
 }
 
-/// Returns a plain, schema-only dump of `db`, as the proof compares it.
-pub fn dump_plain(sh: &Shell, server: &Server, db: &TestDatabase) -> anyhow::Result<String> {
-    let pg_dump = server.bin("pg_dump");
-    let url = db.url();
-    let command = cmd!(sh, "{pg_dump} --schema-only --no-owner --no-privileges -d {url}").secret();
-    run(command, "pg_dump", url)
-}
-
 /// Returns the SQL of a whole custom-format archive, as `pg_dump` would have printed it.
 pub fn restore_text(sh: &Shell, server: &Server, archive: &Path) -> anyhow::Result<String> {
     let pg_restore = server.bin("pg_restore");

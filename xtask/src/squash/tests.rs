@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use app::migrations::MigrationSet;
-use devdb::{test_server, Server};
+use devdb::{test_server, Schema, Server};
 
 use super::{prove, provenance, squash_dir, swap, synthetic, FileKind, Options, Outcome, Report, Step};
 
@@ -107,8 +107,7 @@ fn assert_equivalent(old_dir: &Path, new_dir: &Path) {
     let new = server().scratch_database("test_new").unwrap();
     app::migrate::migrate(&mut old.connect(), &MigrationSet::from_dir(old_dir).unwrap()).unwrap();
     app::migrate::migrate(&mut new.connect(), &MigrationSet::from_dir(new_dir).unwrap()).unwrap();
-    let sh = xshell::Shell::new().unwrap();
-    let old_schema = super::pg::dump_plain(&sh, server(), &old).unwrap();
+    let old_schema = Schema::dump(server(), old.name(), &[]).unwrap();
     prove::prove(server(), &old_schema, &old, &new).unwrap_or_else(|e| panic!("{e:#}"));
 }
 
@@ -290,9 +289,8 @@ fn the_proof_shows_what_differs() {
         db.connect().batch_execute(sql).unwrap();
         db
     };
-    let sh = xshell::Shell::new().unwrap();
     let old = build("CREATE TABLE account (id integer PRIMARY KEY, email text); INSERT INTO account VALUES (1, 'a');");
-    let old_schema = super::pg::dump_plain(&sh, server(), &old).unwrap();
+    let old_schema = Schema::dump(server(), old.name(), &[]).unwrap();
     let other_schema =
         build("CREATE TABLE account (id bigint PRIMARY KEY, email text); INSERT INTO account VALUES (1, 'a');");
     let error = format!("{:#}", prove::prove(server(), &old_schema, &old, &other_schema).unwrap_err());

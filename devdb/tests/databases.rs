@@ -27,9 +27,8 @@ fn migrated_databases_are_clones_of_one_template() {
     let (a, b) = (server.test_database(Some(&set)).unwrap(), server.test_database(Some(&set)).unwrap());
     assert_ne!(a.name(), b.name());
     assert_eq!(server.template_for(&set).unwrap(), template, "the template is built once");
-    let applied = |db: &devdb::TestDatabase| -> i64 {
-        db.connect().query_one("SELECT count(*) FROM refinery_schema_history", &[]).unwrap().get(0)
-    };
+    let count = format!("SELECT count(*) FROM {}", app::migrate::HISTORY_TABLE);
+    let applied = |db: &devdb::TestDatabase| -> i64 { db.connect().query_one(&count, &[]).unwrap().get(0) };
     assert_eq!(applied(&a), set.files.len() as i64);
     assert_eq!(applied(&b), set.files.len() as i64);
 }

@@ -127,9 +127,6 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
-    /// The local Postgres cluster could not be set up, started or stopped.
-    #[error("local postgres: {0}")]
-    Cluster(String),
     /// Connecting to the database failed (the URL is shown redacted).
     #[error("cannot connect to {url}: {message}")]
     Connect {

@@ -1,7 +1,8 @@
 //! The SDM platform: shared decision making journeys, chat and memory on Postgres.
 //!
 //! The library is what the `sdm` binary runs and what `cargo xtask` reuses: the migration set and
-//! its runner, journey fixtures, the ephemeral Postgres used by tests and tools, and the domain.
+//! its runner, journey fixtures, and the domain. The Postgres that tests and tools start is the
+//! `devdb` crate's, which production does not link.
 //!
 //! Modules depend only on modules above them in this order:
 //!
@@ -15,9 +16,7 @@
 
 pub mod error;
 
-pub mod cluster;
 pub mod db;
-#[allow(missing_docs)] // TEMPORARY: documented by the restructure of this module; remove at merge.
 pub mod fixtures;
 pub mod migrate;
 pub mod migrations;

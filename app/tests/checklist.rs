@@ -9,12 +9,12 @@ use postgres::types::ToSql;
 use serde_json::{json, Value};
 
 use app::assistant::GuideAssistant;
-use app::cluster::test_database;
 use app::extractor::PhraseExtractor;
 use app::langgraph::messages::Role;
 use app::langgraph::{ids, store};
 use app::points::PointStatus;
 use app::{chat, conversations, erasure, fixtures, journeys, migrate, migrations, onboarding, points, users, Error};
+use devdb::test_database;
 
 const KNEE: &str = "knee-osteoarthritis-treatment";
 const DIABETES: &str = "type-2-diabetes-second-line";

@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use app::cluster::test_database;
+use devdb::test_database;
 
 const KNEE: &str = "knee-osteoarthritis-treatment";
 

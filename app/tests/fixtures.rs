@@ -356,7 +356,7 @@ fn expected_counts(journeys: &[Journey]) -> (i64, i64) {
 
 #[test]
 fn migrated_database_holds_the_fixtures_and_upsert_is_idempotent() {
-    let db = app::cluster::test_database();
+    let db = devdb::test_database();
     let mut client = db.connect();
     let journeys = fixtures::load_dir(&fixtures_dir()).unwrap();
     // The load_journeys migration already ran while the database was migrated.
@@ -405,7 +405,7 @@ fn migrated_database_holds_the_fixtures_and_upsert_is_idempotent() {
 
 #[test]
 fn changed_fixture_updates_rows_in_place() {
-    let db = app::cluster::test_database();
+    let db = devdb::test_database();
     let mut client = db.connect();
     let mut journeys = fixtures::load_dir(&fixtures_dir()).unwrap();
     let id_before: i64 =
@@ -429,7 +429,7 @@ fn changed_fixture_updates_rows_in_place() {
 
 #[test]
 fn nothing_is_written_when_any_fixture_is_bad() {
-    let db = app::cluster::test_database();
+    let db = devdb::test_database();
     let mut client = db.connect();
     let before = counts(&mut client);
 
@@ -444,7 +444,7 @@ fn nothing_is_written_when_any_fixture_is_bad() {
 
 #[test]
 fn upsert_rolls_back_every_journey_when_one_statement_fails() {
-    let db = app::cluster::test_database();
+    let db = devdb::test_database();
     let mut client = db.connect();
     let before = counts(&mut client);
 
@@ -461,7 +461,7 @@ fn upsert_rolls_back_every_journey_when_one_statement_fails() {
 
 #[test]
 fn fixture_sql_literals_read_back_unchanged_whatever_standard_conforming_strings() {
-    let db = app::cluster::test_database();
+    let db = devdb::test_database();
     let mut client = db.connect();
     let texts = ["plain", "it's", r"back\slash", r"\'", r"C:\new\table", "two '' quotes", "line\nbreak", "ünïcødé", ""];
     for setting in ["on", "off"] {

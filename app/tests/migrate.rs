@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 
-use app::cluster::empty_database;
 use app::migrate::{migrate, migrate_each, show_migrations, status, HISTORY_TABLE};
 use app::migrations::{MigrationSet, MODULES};
 use app::Error;
+use devdb::empty_database;
 
 /// A unique folder under the system temp dir, removed on drop.
 struct TempDir(PathBuf);

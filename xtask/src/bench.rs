@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use app::cluster::Server;
+use devdb::Server;
 use xshell::Shell;
 
 use crate::flags;

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use anyhow::Context;
-use app::cluster::Server;
 use app::migrations::MigrationSet;
+use devdb::Server;
 use xshell::Shell;
 
 use crate::flags;

@@ -20,7 +20,7 @@ impl flags::Fixtures {
             println!("{} is up to date", path.display());
         } else if self.dry_run {
             println!("would rewrite {}:", path.display());
-            print!("{}", crate::schema::diff(&current, &fresh).unwrap_or_default());
+            print!("{}", devdb::line_diff(&current, &fresh, usize::MAX).unwrap_or_default());
         } else {
             write_atomically(&path, &fresh)?;
             println!("wrote {}", path.display());
@@ -33,8 +33,8 @@ impl flags::Fixtures {
 pub fn check(root: &Path) -> anyhow::Result<()> {
     let (path, fresh, current) = generate(root)?;
     if fresh != current {
-        let diff = crate::schema::diff(&current, &fresh).unwrap_or_default();
-        let shown: String = diff.lines().take(40).map(|l| format!("  {l}\n")).collect();
+        let diff = devdb::line_diff(&current, &fresh, 40).unwrap_or_default();
+        let shown: String = diff.lines().map(|l| format!("  {l}\n")).collect();
         bail!(
             "{} is stale: it does not match fixtures/journeys/.\n{shown}Run `cargo xtask fixtures` and commit the result.",
             path.strip_prefix(root).unwrap_or(&path).display()

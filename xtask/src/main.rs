@@ -5,7 +5,6 @@ mod database;
 mod fixtures;
 mod flags;
 mod reset;
-mod schema;
 mod squash;
 mod steps;
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! `cargo xtask reset`: drop and recreate the database, refusing targets it must not touch.
 
 use anyhow::bail;
-use app::cluster::{database_of, Server};
 use app::db::redact;
+use devdb::{database_of, Server};
 use postgres::config::Host;
 use xshell::Shell;
 

@@ -28,13 +28,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use app::cluster::Server;
 use app::migrations::MigrationSet;
+use devdb::{Schema, Server};
 use serde::Serialize;
 use xshell::Shell;
 
 use crate::steps::{millis, Steps};
-use pg::ScratchDb;
 pub use plan::FileKind;
 pub use report::{NewFile, Outcome, Report};
 
@@ -221,7 +220,7 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
                     .push(format!("{} is not in a git work tree; not checked for uncommitted changes", dir.display())),
             }
         }
-        if let Err(e) = pg::drop_stale_scratch(server) {
+        if let Err(e) = server.drop_stale_databases() {
             notes.push(format!("could not drop scratch databases of killed runs: {e:#}"));
         }
         crate::database::migrations_in(dir)
@@ -234,9 +233,9 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
         // CREATE DATABASE costs about as much as replaying a short chain: make both at once, and
         // let the new set's finish while the chain replays.
         std::thread::scope(|scope| {
-            let new_db = scope.spawn(|| ScratchDb::create(server, "new"));
-            let replayed = ScratchDb::create(server, "old").and_then(|old_db| {
-                let mut client = old_db.connect()?;
+            let new_db = scope.spawn(|| server.scratch_database("new"));
+            let replayed = server.scratch_database("old").map_err(anyhow::Error::from).and_then(|old_db| {
+                let mut client = old_db.try_connect()?;
                 let provenance =
                     provenance::replay(&mut client, &set).context("replay the chain in a scratch database")?;
                 Ok((old_db, provenance))
@@ -313,13 +312,13 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
     // and kept migrations first, then (same runner, same order) the data files computed from it.
     let (data, new_millis) = progress.run(Step::Data, || {
         stage(&staged)?;
-        let mut client = new_db.connect()?;
+        let mut client = new_db.try_connect()?;
         let started = Instant::now();
         app::migrate::migrate(&mut client, &MigrationSet::from_dir(&staging.path)?)
             .context("build a database from the generated schema and the kept migrations")?;
         let mut elapsed = started.elapsed();
         let data = data::carry(
-            &mut old_db.connect()?,
+            &mut old_db.try_connect()?,
             &mut client,
             &set,
             &plan.module_order,
@@ -385,7 +384,7 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
     }
 
     let masked = progress.run(Step::Prove, || {
-        let old_schema = pg::restore_text(&sh, server, &archive)?;
+        let old_schema = Schema::parse(&pg::restore_text(&sh, server, &archive)?);
         prove::prove(server, &old_schema, &old_db, &new_db)
             .context("the new set is not equivalent; nothing was changed")
     })?;

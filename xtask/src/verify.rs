@@ -1,14 +1,14 @@
 //! `cargo xtask verify`: the CI gate. Each step prints its time; the first failure stops the run.
 
 use anyhow::{bail, ensure, Context};
-use app::cluster::{Server, TestDatabase};
 use app::migrations::MigrationSet;
+use devdb::{Schema, Server, TestDatabase};
 use serde::Serialize;
 use xshell::{cmd, Shell};
 
 use crate::database::migrations_in;
+use crate::flags;
 use crate::steps::{StepRow, Steps};
-use crate::{flags, schema};
 
 #[derive(Serialize)]
 struct Report<'a> {
@@ -88,8 +88,8 @@ pub fn langgraph_schema(sh: &Shell, server: &Server, db: &str) -> anyhow::Result
     let reference_path = sh.current_dir().join("xtask/test_data/langgraph-schema.sql");
     let reference =
         std::fs::read_to_string(&reference_path).with_context(|| format!("read {}", reference_path.display()))?;
-    let actual = schema::dump_schema(sh, server, db, &app::langgraph::LANGGRAPH_TABLES)?;
-    if let Some(diff) = schema::diff(&schema::normalize_dump(&reference), &schema::normalize_dump(&actual)) {
+    let actual = Schema::dump(server, db, &app::langgraph::LANGGRAPH_TABLES)?;
+    if let Some(diff) = Schema::parse(&reference).diff(&actual) {
         bail!("the LangGraph tables differ from {} (- reference, + ours):\n{diff}", reference_path.display());
     }
     Ok(())
@@ -135,7 +135,7 @@ mod tests {
         std::fs::write(&path, broken).unwrap();
 
         let set = migrations_in(&tree.join("migrations")).unwrap();
-        let server = app::cluster::test_server();
+        let server = devdb::test_server();
         let db = server.test_database(None).unwrap();
         let err = format!("{:#}", fresh_database(&db, &set).unwrap_err());
         assert!(err.contains(&format!("{}.sql:3:8", first.label())), "{err}");
@@ -170,7 +170,7 @@ mod tests {
 
     #[test]
     fn langgraph_tables_match_the_reference() {
-        let server = app::cluster::test_server();
+        let server = devdb::test_server();
         let set = migrations_in(&crate::project_root().join("migrations")).unwrap();
         let db = server.test_database(None).unwrap();
         fresh_database(&db, &set).unwrap();

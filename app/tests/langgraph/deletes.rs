@@ -1,6 +1,6 @@
 //! Deleting from the app leaves Python nothing of the conversation or user, and touches no one else.
 
-use app::cluster::test_database;
+use devdb::test_database;
 use serde_json::json;
 
 use crate::support::checks::python_messages;

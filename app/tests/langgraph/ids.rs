@@ -1,6 +1,6 @@
 //! Checkpoint ids and channel versions follow LangGraph's conventions, whoever writes next.
 
-use app::cluster::test_database;
+use devdb::test_database;
 use serde_json::json;
 
 use crate::support::checks::{

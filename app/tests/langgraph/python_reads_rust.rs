@@ -1,6 +1,6 @@
 //! Python reads a conversation the app wrote, resumes it, and the app carries on after it.
 
-use app::cluster::test_database;
+use devdb::test_database;
 
 use crate::support::checks::{assert_langgraph_id, assert_linear_chain, listed_checkpoints, python_messages};
 use crate::support::python::Python;

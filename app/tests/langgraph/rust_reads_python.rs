@@ -1,8 +1,8 @@
 //! The app reads a thread and store items Python wrote, and adds to them without losing what it
 //! cannot show.
 
-use app::cluster::test_database;
 use app::langgraph::store;
+use devdb::test_database;
 use serde_json::{json, Value};
 
 use crate::support::checks::{assert_linear_chain, listed_checkpoints, pairs, python_messages};

@@ -3,12 +3,12 @@
 
 use std::process::Command;
 
-use app::cluster::{empty_database, test_database, test_server};
 use app::langgraph::LANGGRAPH_TABLES;
+use devdb::{empty_database, test_database, test_server, Schema};
 use serde_json::json;
 
 use crate::support::python::Python;
-use crate::support::schema::{migration_rows, reference_schema, schema_dump, statements};
+use crate::support::schema::{assert_same_schema, migration_rows, reference_schema, schema_of};
 use crate::support::workspace;
 
 #[test]
@@ -16,7 +16,7 @@ use crate::support::workspace;
 fn python_setup_changes_nothing_on_a_migrated_database() {
     let python = Python::find();
     let db = test_database();
-    let before = schema_dump(db.url(), &[]);
+    let before = schema_of(&db, &[]);
     let rows_before = migration_rows(&db);
     assert_eq!(
         rows_before,
@@ -29,10 +29,9 @@ fn python_setup_changes_nothing_on_a_migrated_database() {
     assert_eq!(reported["checkpoint_migrations"], json!((0..=9).collect::<Vec<_>>()));
     assert_eq!(reported["store_migrations"], json!((0..=3).collect::<Vec<_>>()));
     assert_eq!(migration_rows(&db), rows_before, "setup() recorded migration steps");
-    let after = schema_dump(db.url(), &[]);
-    assert!(before == after, "setup() changed the schema:\n--- before\n{before}\n--- after\n{after}");
+    assert_same_schema(&before, &schema_of(&db, &[]), "setup() changed the schema");
     // And the tables are exactly the library's own.
-    assert_eq!(statements(&schema_dump(db.url(), &LANGGRAPH_TABLES)), statements(&reference_schema()));
+    assert_same_schema(&reference_schema(), &schema_of(&db, &LANGGRAPH_TABLES), "our LangGraph tables differ");
 }
 
 #[test]
@@ -51,9 +50,9 @@ fn the_reference_schema_is_what_the_pinned_library_creates() {
     assert!(run.status.success(), "langgraph_reference.py failed:\n{}", String::from_utf8_lossy(&run.stderr));
     let generated = std::fs::read_to_string(&out).expect("read the generated schema");
     let _ = std::fs::remove_file(&out);
-    assert_eq!(
-        statements(&generated),
-        statements(&reference_schema()),
-        "xtask/test_data/langgraph-schema.sql is stale: regenerate it as python/README.md says"
+    assert_same_schema(
+        &reference_schema(),
+        &Schema::parse(&generated),
+        "xtask/test_data/langgraph-schema.sql is stale: regenerate it as python/README.md says",
     );
 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use app::cluster::Server;
+use devdb::Server;
 use xshell::Shell;
 
 use super::pg;

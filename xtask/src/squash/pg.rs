@@ -1,83 +1,18 @@
-//! Scratch databases that drop themselves, and the `pg_dump`/`pg_restore` calls squash makes.
+//! The `pg_dump` and `pg_restore` calls squash makes, on its scratch databases.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::Context;
-use app::cluster::Server;
+use devdb::{Server, TestDatabase};
 use xshell::{cmd, Shell};
 
-/// Prefix of every database squash creates; `<prefix><pid>_<n>_<purpose>`.
-const PREFIX: &str = "sdm_squash_";
-
-/// A database that exists for one squash step and is dropped with this value.
-pub struct ScratchDb<'a> {
-    server: &'a Server,
-    name: String,
-}
-
-impl<'a> ScratchDb<'a> {
-    /// Creates an empty database (from `template0`, so nothing but the migrations is in it).
-    pub fn create(server: &'a Server, purpose: &str) -> anyhow::Result<ScratchDb<'a>> {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let name = format!("{PREFIX}{}_{}_{purpose}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
-        server.create_database(&name, Some("template0")).with_context(|| format!("create scratch database {name}"))?;
-        Ok(ScratchDb { server, name })
-    }
-
-    pub fn url(&self) -> String {
-        self.server.url_for(&self.name)
-    }
-
-    pub fn connect(&self) -> anyhow::Result<postgres::Client> {
-        Ok(app::db::connect(&self.url())?)
-    }
-}
-
-impl Drop for ScratchDb<'_> {
-    fn drop(&mut self) {
-        if let Err(e) = self.server.drop_database(&self.name) {
-            eprintln!("warning: could not drop scratch database {}: {e}", self.name);
-        }
-    }
-}
-
-/// Drops scratch databases left by squash runs that were killed (their process is gone).
-///
-/// Only on the throwaway local cluster: on a real server another machine's process may own them.
-pub fn drop_stale_scratch(server: &Server) -> anyhow::Result<()> {
-    if !server.is_ephemeral() {
-        return Ok(());
-    }
-    let mut admin = app::db::connect(&server.url_for("postgres"))?;
-    let rows = admin.query("SELECT datname::text FROM pg_database WHERE datname LIKE 'sdm\\_squash\\_%'", &[])?;
-    for row in rows {
-        let name: String = row.get(0);
-        let pid = name[PREFIX.len()..].split('_').next().and_then(|p| p.parse::<u32>().ok());
-        if let Some(pid) = pid {
-            if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
-                server.drop_database(&name)?;
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Writes a custom-format, schema-only dump of `db` to `out`.
-pub fn dump_custom(sh: &Shell, server: &Server, db: &ScratchDb, out: &Path) -> anyhow::Result<()> {
+pub fn dump_custom(sh: &Shell, server: &Server, db: &TestDatabase, out: &Path) -> anyhow::Result<()> {
     let pg_dump = server.bin("pg_dump");
     let url = db.url();
     let command = cmd!(sh, "{pg_dump} -Fc --schema-only --no-owner --no-privileges -f {out} -d {url}").secret();
-    run(command, "pg_dump", &url)?;
+    run(command, "pg_dump", url)?;
     Ok(())
-}
-
-/// Returns a plain, schema-only dump of `db`, as the proof compares it.
-pub fn dump_plain(sh: &Shell, server: &Server, db: &ScratchDb) -> anyhow::Result<String> {
-    let pg_dump = server.bin("pg_dump");
-    let url = db.url();
-    let command = cmd!(sh, "{pg_dump} --schema-only --no-owner --no-privileges -d {url}").secret();
-    run(command, "pg_dump", &url)
 }
 
 /// Returns the SQL of a whole custom-format archive, as `pg_dump` would have printed it.

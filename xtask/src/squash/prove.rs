@@ -3,34 +3,36 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context;
-use app::cluster::Server;
 use app::migrate::HISTORY_TABLE;
+use devdb::{Schema, Server, TestDatabase};
 use postgres::Client;
-use xshell::Shell;
-
-use super::pg::{self, ScratchDb};
 
 /// Fails with a readable difference unless `new` holds the same schema and rows as `old`, whose
-/// schema dump (`pg_restore` of its archive) is `old_schema`; returns the columns compared as `*`
+/// schema (`pg_restore` of its archive) is `old_schema`; returns the columns compared as `*`
 /// (see [`comparable_row`]).
-pub fn prove(server: &Server, old_schema: &str, old: &ScratchDb, new: &ScratchDb) -> anyhow::Result<Vec<String>> {
+pub fn prove(
+    server: &Server,
+    old_schema: &Schema,
+    old: &TestDatabase,
+    new: &TestDatabase,
+) -> anyhow::Result<Vec<String>> {
     // pg_dump and the row hashes of both databases are independent: run them side by side.
-    let (new_dump, old_rows, new_rows) = std::thread::scope(|scope| {
-        let dump = scope.spawn(|| pg::dump_plain(&Shell::new()?, server, new).context("dump the new set's schema"));
-        let old_rows = scope.spawn(|| row_hashes(&mut old.connect()?).context("hash the old chain's rows"));
-        let new_rows = new.connect().and_then(|mut client| row_hashes(&mut client)).context("hash the new set's rows");
+    let (new_schema, old_rows, new_rows) = std::thread::scope(|scope| {
+        let dump = scope.spawn(|| Schema::dump(server, new.name(), &[]).context("dump the new set's schema"));
+        let old_rows = scope.spawn(|| row_hashes(&mut old.try_connect()?).context("hash the old chain's rows"));
+        let new_rows = new
+            .try_connect()
+            .map_err(anyhow::Error::from)
+            .and_then(|mut client| row_hashes(&mut client))
+            .context("hash the new set's rows");
         let dump = dump.join().unwrap_or_else(|_| Err(anyhow::anyhow!("pg_dump thread panicked")));
         let old_rows = old_rows.join().unwrap_or_else(|_| Err(anyhow::anyhow!("row hash thread panicked")));
         (dump, old_rows, new_rows)
     });
-    let new_dump = normalise(&new_dump?);
-    let old_dump = normalise(old_schema);
+    let new_schema = new_schema?;
     let ((old_rows, masked), (new_rows, _)) = (old_rows?, new_rows?);
-    if old_dump != new_dump && blocks(&old_dump) != blocks(&new_dump) {
-        anyhow::bail!(
-            "the new set's schema differs from the old chain's (- old chain, + new set):\n{}",
-            line_diff(&old_dump, &new_dump, 3, 400)
-        );
+    if let Some(diff) = old_schema.diff(&new_schema) {
+        anyhow::bail!("the new set's schema differs from the old chain's (- old chain, + new set):\n{diff}");
     }
     if old_rows != new_rows {
         let mut differences = Vec::new();
@@ -47,27 +49,6 @@ pub fn prove(server: &Server, old_schema: &str, old: &ScratchDb, new: &ScratchDb
         anyhow::bail!("the new set's rows differ from the old chain's:\n{}", differences.join("\n"));
     }
     Ok(masked)
-}
-
-/// Drops the lines of a dump that differ between two dumps of one schema.
-pub fn normalise(dump: &str) -> String {
-    dump.lines()
-        .filter(|l| {
-            !(l.starts_with("\\restrict ")
-                || l.starts_with("\\unrestrict ")
-                || l.starts_with("-- Dumped from database version")
-                || l.starts_with("-- Dumped by pg_dump version"))
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// Splits a dump into its per-object blocks, sorted: pg_dump breaks ties between objects of one
-/// name by OID, so two equal schemas can list such objects in different orders.
-fn blocks(dump: &str) -> Vec<&str> {
-    let mut blocks: Vec<&str> = dump.split("\n--\n-- Name: ").collect();
-    blocks.sort_unstable();
-    blocks
 }
 
 /// Returns `relation -> content hash` for every table and materialized view (rows) and sequence
@@ -158,86 +139,4 @@ pub fn comparable_row(client: &mut Client, table: &str) -> anyhow::Result<Compar
         .map(|r| if r.get::<_, bool>(1) { "'*'".to_string() } else { format!("t.{}", r.get::<_, String>(0)) })
         .collect();
     Ok(ComparableRow { expr: format!("ROW({})::text", values.join(", ")), masked })
-}
-
-/// Returns a unified-style diff of two texts (`-` old, `+` new) with `context` lines around each
-/// change, cut after `limit` lines.
-pub fn line_diff(old: &str, new: &str, context: usize, limit: usize) -> String {
-    let a: Vec<&str> = old.lines().collect();
-    let b: Vec<&str> = new.lines().collect();
-    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let suffix = a[prefix..].iter().rev().zip(b[prefix..].iter().rev()).take_while(|(x, y)| x == y).count();
-    let (ma, mb) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
-    // Edit script over the differing middle: (tag, line) with ' ', '-', '+'.
-    let mut script: Vec<(char, &str)> = a[..prefix].iter().map(|l| (' ', *l)).collect();
-    if ma.len() * mb.len() <= 4_000_000 {
-        let mut lcs = vec![vec![0u32; mb.len() + 1]; ma.len() + 1];
-        for i in (0..ma.len()).rev() {
-            for j in (0..mb.len()).rev() {
-                lcs[i][j] = if ma[i] == mb[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
-            }
-        }
-        let (mut i, mut j) = (0, 0);
-        while i < ma.len() || j < mb.len() {
-            if i < ma.len() && j < mb.len() && ma[i] == mb[j] {
-                script.push((' ', ma[i]));
-                i += 1;
-                j += 1;
-            } else if j < mb.len() && (i == ma.len() || lcs[i][j + 1] > lcs[i + 1][j]) {
-                script.push(('+', mb[j]));
-                j += 1;
-            } else {
-                script.push(('-', ma[i]));
-                i += 1;
-            }
-        }
-    } else {
-        script.extend(ma.iter().map(|l| ('-', *l)));
-        script.extend(mb.iter().map(|l| ('+', *l)));
-    }
-    script.extend(a[a.len() - suffix..].iter().map(|l| (' ', *l)));
-
-    let changed: Vec<usize> = script.iter().enumerate().filter(|(_, (t, _))| *t != ' ').map(|(i, _)| i).collect();
-    let mut out = Vec::new();
-    let mut last_shown: Option<usize> = None;
-    for &c in &changed {
-        let start = c.saturating_sub(context);
-        let end = (c + context + 1).min(script.len());
-        let from = match last_shown {
-            Some(l) if l + 1 >= start => l + 1,
-            Some(_) | None => {
-                let old_line = script[..start].iter().filter(|(t, _)| *t != '+').count() + 1;
-                out.push(format!("@@ line {old_line} @@"));
-                start
-            }
-        };
-        for (tag, line) in script.iter().take(end).skip(from) {
-            out.push(format!("{tag}{line}"));
-        }
-        last_shown = Some(end - 1);
-        if out.len() > limit {
-            out.truncate(limit);
-            out.push("... (diff cut)".to_string());
-            break;
-        }
-    }
-    out.join("\n")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn diff_shows_changed_lines_with_context() {
-        let old = "a\nb\nc\nd\ne\nf\ng";
-        let new = "a\nb\nc\nD\ne\nf\ng\nh";
-        assert_eq!(line_diff(old, new, 1, 100), "@@ line 3 @@\n c\n-d\n+D\n e\n@@ line 7 @@\n g\n+h");
-    }
-
-    #[test]
-    fn normalising_drops_restrict_keys_and_versions() {
-        let dump = "\\restrict abc\n-- Dumped from database version 15.1\nCREATE TABLE a ();\n\\unrestrict abc";
-        assert_eq!(normalise(dump), "CREATE TABLE a ();");
-    }
 }

@@ -4,11 +4,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use app::cluster::Server;
 use app::migrations::{MigrationSet, MODULES};
+use devdb::Server;
 use xshell::{cmd, Shell};
 
-use super::pg::ScratchDb;
 use crate::steps::millis;
 
 /// Writes a chain of `n` migrations (at least 5) into `dir`, one folder per module.
@@ -96,8 +95,8 @@ pub fn bench(sh: &Shell) -> anyhow::Result<()> {
         write_chain(&dir, n)?;
         let set = MigrationSet::from_dir(&dir)?;
         let replay = {
-            let db = ScratchDb::create(&server, "bench_chain")?;
-            let mut client = db.connect()?;
+            let db = server.scratch_database("bench_chain")?;
+            let mut client = db.try_connect()?;
             let started = Instant::now();
             app::migrate::migrate(&mut client, &set)?;
             started.elapsed()
@@ -132,16 +131,16 @@ pub fn bench(sh: &Shell) -> anyhow::Result<()> {
 /// Times a fresh database from the (squashed) set in `dir`, and restoring a dump of its schema.
 fn fresh_and_restore(sh: &Shell, server: &Server, dir: &Path) -> anyhow::Result<(Duration, Duration)> {
     let set = MigrationSet::from_dir(dir)?;
-    let db = ScratchDb::create(server, "bench_fresh")?;
+    let db = server.scratch_database("bench_fresh")?;
     let started = Instant::now();
-    app::migrate::migrate(&mut db.connect()?, &set)?;
+    app::migrate::migrate(&mut db.try_connect()?, &set)?;
     let fresh = started.elapsed();
     let archive = std::env::temp_dir().join(format!("sdm-squash-bench-{}.dump", std::process::id()));
     let pg_dump = server.bin("pg_dump");
     let pg_restore = server.bin("pg_restore");
     let url = db.url();
     cmd!(sh, "{pg_dump} -Fc --no-owner --no-privileges -f {archive} -d {url}").secret().quiet().run()?;
-    let target = ScratchDb::create(server, "bench_restore")?;
+    let target = server.scratch_database("bench_restore")?;
     let url = target.url();
     let started = Instant::now();
     cmd!(sh, "{pg_restore} --no-owner --no-privileges --single-transaction -d {url} {archive}")

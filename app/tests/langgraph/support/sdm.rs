@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use app::cluster::TestDatabase;
+use devdb::TestDatabase;
 use serde_json::{json, Value};
 
 use super::{workspace, JOURNEY};

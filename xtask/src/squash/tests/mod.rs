@@ -9,10 +9,9 @@ mod safety;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use app::cluster::{test_server, Server};
 use app::migrations::MigrationSet;
+use devdb::{test_server, Schema, Server};
 
-use super::pg::ScratchDb;
 use super::{prove, squash_dir, Options, Report};
 
 /// A temp folder holding `migrations/` (and a `target/`), removed on drop.
@@ -109,12 +108,11 @@ fn paths(report: &Report) -> Vec<String> {
 
 /// Builds a fresh database from each folder and proves them equal, independently of the squash.
 fn assert_equivalent(old_dir: &Path, new_dir: &Path) {
-    let old = ScratchDb::create(server(), "test_old").unwrap();
-    let new = ScratchDb::create(server(), "test_new").unwrap();
-    app::migrate::migrate(&mut old.connect().unwrap(), &MigrationSet::from_dir(old_dir).unwrap()).unwrap();
-    app::migrate::migrate(&mut new.connect().unwrap(), &MigrationSet::from_dir(new_dir).unwrap()).unwrap();
-    let sh = xshell::Shell::new().unwrap();
-    let old_schema = super::pg::dump_plain(&sh, server(), &old).unwrap();
+    let old = server().scratch_database("test_old").unwrap();
+    let new = server().scratch_database("test_new").unwrap();
+    app::migrate::migrate(&mut old.connect(), &MigrationSet::from_dir(old_dir).unwrap()).unwrap();
+    app::migrate::migrate(&mut new.connect(), &MigrationSet::from_dir(new_dir).unwrap()).unwrap();
+    let old_schema = Schema::dump(server(), old.name(), &[]).unwrap();
     prove::prove(server(), &old_schema, &old, &new).unwrap_or_else(|e| panic!("{e:#}"));
 }
 

@@ -7,7 +7,6 @@ use std::path::Path;
 use app::migrations::MigrationSet;
 
 use super::{assert_equivalent, paths, server, Tree};
-use crate::squash::pg::ScratchDb;
 use crate::squash::{provenance, Outcome};
 
 const EVERY_KIND: &[(&str, &str)] = &[
@@ -154,8 +153,8 @@ fn both_oid_watermarks_name_the_same_creators() {
     let set = MigrationSet::from_dir(&tree.dir()).unwrap();
     let mut origins = Vec::new();
     for next_oid in [true, false] {
-        let db = ScratchDb::create(server(), "watermark").unwrap();
-        let mut client = db.connect().unwrap();
+        let db = server().scratch_database("watermark").unwrap();
+        let mut client = db.connect();
         let provenance = provenance::replay_with(&mut client, &set, next_oid).unwrap();
         let objects = client
             .query(

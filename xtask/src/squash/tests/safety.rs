@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use super::{server, small_chain, small_chain_before_and_after, Tree};
-use crate::squash::pg::ScratchDb;
 use crate::squash::{prove, squash_dir, swap, Options, Outcome, Step};
+use devdb::Schema;
 
 #[test]
 fn a_failing_migration_is_named_and_nothing_changes() {
@@ -29,13 +29,12 @@ fn a_failing_migration_is_named_and_nothing_changes() {
 #[test]
 fn the_proof_shows_what_differs() {
     let build = |sql: &str| {
-        let db = ScratchDb::create(server(), "proof").unwrap();
-        db.connect().unwrap().batch_execute(sql).unwrap();
+        let db = server().scratch_database("proof").unwrap();
+        db.connect().batch_execute(sql).unwrap();
         db
     };
-    let sh = xshell::Shell::new().unwrap();
     let old = build("CREATE TABLE account (id integer PRIMARY KEY, email text); INSERT INTO account VALUES (1, 'a');");
-    let old_schema = crate::squash::pg::dump_plain(&sh, server(), &old).unwrap();
+    let old_schema = Schema::dump(server(), old.name(), &[]).unwrap();
     let other_schema =
         build("CREATE TABLE account (id bigint PRIMARY KEY, email text); INSERT INTO account VALUES (1, 'a');");
     let error = format!("{:#}", prove::prove(server(), &old_schema, &old, &other_schema).unwrap_err());

@@ -1,0 +1,162 @@
+//! The ephemeral cluster's data folder: initdb once, start on demand, stop when the last user ends.
+//!
+//! The folder (by default `target/sdm-pg/`) holds `data/`, the server log and the lock files of
+//! [`lifetime`](crate::lifetime). The server listens on a Unix socket only, trusts local
+//! connections and runs with fsync off: it holds nothing that must survive.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::binaries::{self, chown_to_postgres, server_command};
+use crate::{lifetime, url, Error, Result};
+
+/// Settings appended to a new cluster's `postgresql.conf`: durability off, no TCP, enough
+/// connections for parallel tests.
+const CONF: &str = "\n# sdm ephemeral cluster\nlisten_addresses = ''\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 200\nshared_buffers = 128MB\nmax_wal_size = 1GB\ncheckpoint_timeout = 30min\nlog_min_messages = warning\n";
+
+/// An initialised data folder and, while this value lives, a running server using it.
+pub struct Cluster {
+    root: PathBuf,
+    socket_dir: PathBuf,
+    bin_dir: PathBuf,
+}
+
+impl Cluster {
+    /// Initialises `root` once, starts the server unless it is running, and registers this
+    /// process as a user of it until the value drops (or the process exits).
+    pub fn start(root: &Path) -> Result<Cluster> {
+        // A Ctrl-C during start waits for this guard, then stops what we started.
+        let _starting = lifetime::starting();
+        let bin_dir = binaries::find_bin_dir()?;
+        let root = usable_root(root)?;
+        let socket_dir = socket_dir_for(&root);
+        let _control = lifetime::lock_control(&root)?;
+        let data = root.join("data");
+        if !data.join("PG_VERSION").exists() {
+            initdb(&bin_dir, &data)?;
+        }
+        fs::create_dir_all(&socket_dir).map_err(|e| Error::io(&socket_dir, e))?;
+        chown_to_postgres(&socket_dir)?;
+        if !is_running(&bin_dir, &data) {
+            start_server(&bin_dir, &root, &data, &socket_dir)?;
+        }
+        let stop_bin_dir = bin_dir.clone();
+        lifetime::hold(&root, move || stop_server(&stop_bin_dir, &data))?;
+        Ok(Cluster { root, socket_dir, bin_dir })
+    }
+
+    /// Returns a URL for database `db` over the cluster's Unix socket.
+    pub fn url_for(&self, db: &str) -> String {
+        url::socket_url(&self.socket_dir, db)
+    }
+
+    /// Returns the cluster's folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Returns the folder of the server binaries this cluster runs.
+    pub fn bin_dir(&self) -> &Path {
+        &self.bin_dir
+    }
+
+    /// Unregisters this process; stops the server when no other process uses it.
+    pub fn stop(&mut self) -> Result<()> {
+        lifetime::release(&self.root)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if let Err(e) = self.stop() {
+            eprintln!("warning: {}", app::db::with_sources(&e));
+        }
+    }
+}
+
+/// Returns the workspace's default cluster folder: `$SDM_PG_DIR`, else `<target>/sdm-pg`.
+pub fn default_cluster_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("SDM_PG_DIR") {
+        return PathBuf::from(dir);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target"));
+    target.join("sdm-pg")
+}
+
+/// Returns `preferred` if the `postgres` user can work in it, else a folder under the temp dir.
+fn usable_root(preferred: &Path) -> Result<PathBuf> {
+    fs::create_dir_all(preferred).map_err(|e| Error::io(preferred, e))?;
+    let preferred = preferred.canonicalize().map_err(|e| Error::io(preferred, e))?;
+    chown_to_postgres(&preferred)?;
+    if binaries::postgres_can_write(&preferred) {
+        return Ok(preferred);
+    }
+    // A parent folder is closed to the postgres user (e.g. under /root): fall back to /tmp.
+    let fallback = std::env::temp_dir().join(format!("sdm-pg-{:016x}", fnv(preferred.to_string_lossy().as_bytes())));
+    fs::create_dir_all(&fallback).map_err(|e| Error::io(&fallback, e))?;
+    chown_to_postgres(&fallback)?;
+    Ok(fallback)
+}
+
+fn socket_dir_for(root: &Path) -> PathBuf {
+    let dir = root.join("socket");
+    // Unix socket paths are limited to 107 bytes, including "/.s.PGSQL.5432".
+    if dir.as_os_str().len() + 16 < 100 {
+        dir
+    } else {
+        std::env::temp_dir().join(format!("sdm-pg-sock-{:016x}", fnv(root.to_string_lossy().as_bytes())))
+    }
+}
+
+fn initdb(bin_dir: &Path, data: &Path) -> Result<()> {
+    let started = Instant::now();
+    let _ = fs::remove_dir_all(data);
+    let mut cmd = server_command(bin_dir, "initdb");
+    cmd.arg("-D").arg(data).args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"]);
+    binaries::run(cmd, &format!("initdb {}", data.display()), "")?;
+    let conf_path = data.join("postgresql.conf");
+    let mut text = fs::read_to_string(&conf_path).map_err(|e| Error::io(&conf_path, e))?;
+    text.push_str(CONF);
+    fs::write(&conf_path, text).map_err(|e| Error::io(&conf_path, e))?;
+    eprintln!("initialised local postgres in {} ({:.1}s)", data.display(), started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn is_running(bin_dir: &Path, data: &Path) -> bool {
+    let mut cmd = server_command(bin_dir, "pg_ctl");
+    cmd.arg("-D").arg(data).arg("status");
+    cmd.output().map(|o| o.status.success()).unwrap_or(false)
+}
+
+fn start_server(bin_dir: &Path, root: &Path, data: &Path, socket_dir: &Path) -> Result<()> {
+    let log = root.join("server.log");
+    if !log.exists() {
+        File::create(&log).map_err(|e| Error::io(&log, e))?;
+    }
+    chown_to_postgres(&log)?;
+    let mut cmd = server_command(bin_dir, "pg_ctl");
+    cmd.arg("-D")
+        .arg(data)
+        .arg("-l")
+        .arg(&log)
+        .args(["-w", "-t", "60", "-o"])
+        .arg(format!("-k {}", socket_dir.display()))
+        .arg("start");
+    // Our own process group for the server, so the terminal's Ctrl-C reaches us, not it; we stop it.
+    use std::os::unix::process::CommandExt;
+    cmd.process_group(0);
+    binaries::run(cmd, &format!("start postgres (log: {})", log.display()), "").map(drop)
+}
+
+fn stop_server(bin_dir: &Path, data: &Path) -> Result<()> {
+    let mut cmd = server_command(bin_dir, "pg_ctl");
+    cmd.arg("-D").arg(data).args(["-m", "fast", "-w", "-t", "60", "stop"]);
+    binaries::run(cmd, "stop postgres", "").map(drop)
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100000001b3))
+}

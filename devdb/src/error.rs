@@ -1,0 +1,82 @@
+//! The crate's typed error: each names the tool, file or statement that failed, and no password.
+
+use std::path::PathBuf;
+use std::process::ExitStatus;
+
+/// A result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything setting up, using or stopping a development database can fail with.
+///
+/// A message names what failed; the cause is its [`source`](std::error::Error::source), printed
+/// once by a reporter that walks the chain (`anyhow`'s `{:#}`, or [`app::db::with_sources`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `PG_BIN` names a folder without `initdb` and `postgres`.
+    #[error("PG_BIN={} has no initdb and postgres", .0.display())]
+    BadPgBin(PathBuf),
+    /// No Postgres server binaries are installed where they are looked for.
+    #[error("no Postgres server binaries found: install them (`apt-get install -y postgresql`) or set PG_BIN")]
+    NoServerBinaries,
+    /// A program (`initdb`, `pg_ctl`, `pg_dump`, ...) could not be started.
+    #[error("cannot run {what}")]
+    Spawn {
+        /// What was being run.
+        what: String,
+        /// Why it did not start.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A program ran and failed.
+    #[error("{what} failed ({status}): {output}")]
+    Failed {
+        /// What was being run.
+        what: String,
+        /// How it ended.
+        status: ExitStatus,
+        /// What it printed, passwords removed.
+        output: String,
+    },
+    /// A program printed something that is not UTF-8 text.
+    #[error("{what} printed invalid UTF-8")]
+    NotText {
+        /// What was being run.
+        what: String,
+        /// Where the text broke.
+        #[source]
+        source: std::string::FromUtf8Error,
+    },
+    /// A file or folder of the cluster could not be created, read, written or locked.
+    #[error("{}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A statement run to manage databases failed.
+    #[error("{what}")]
+    Sql {
+        /// What the statement was for, e.g. `create database sdm_scratch_1_2_3_test`.
+        what: String,
+        /// The server's error.
+        #[source]
+        source: postgres::Error,
+    },
+    /// Connecting, or migrating a template database, failed.
+    #[error(transparent)]
+    App(#[from] app::Error),
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io { path: path.into(), source }
+    }
+
+    pub(crate) fn sql(what: impl Into<String>) -> impl FnOnce(postgres::Error) -> Error {
+        let what = what.into();
+        move |source| Error::Sql { what, source }
+    }
+}

@@ -1,0 +1,158 @@
+//! A Postgres server to work on (`DATABASE_URL`'s, or the ephemeral cluster) and its databases.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use app::db::connect;
+
+use crate::cluster::{default_cluster_dir, Cluster};
+use crate::{binaries, url, Error, Result};
+
+/// The name of the main database on the ephemeral cluster.
+pub const DEFAULT_DATABASE: &str = "sdm";
+
+/// A Postgres server to work on: the one `DATABASE_URL` names, or the ephemeral local cluster.
+pub struct Server {
+    url: String,
+    bin_dir: Option<PathBuf>,
+    /// One administration connection, reused (declared before `cluster`: it closes first).
+    admin: Mutex<Option<postgres::Client>>,
+    /// Whether the server takes `CREATE DATABASE ... STRATEGY` (Postgres 15+), asked once.
+    file_copy: OnceLock<bool>,
+    cluster: Option<Cluster>,
+}
+
+impl Server {
+    /// Returns `DATABASE_URL`'s server when it is set, else starts (or joins) the ephemeral cluster.
+    pub fn from_env() -> Result<Server> {
+        match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.trim().is_empty() => Ok(Server::external(url)),
+            _ => Server::ephemeral(),
+        }
+    }
+
+    /// Returns a server for `url`; nothing is started.
+    pub fn external(url: String) -> Server {
+        Server::new(url, binaries::find_bin_dir().ok(), None)
+    }
+
+    /// Starts (or joins) the ephemeral cluster under the workspace's `target/` folder.
+    pub fn ephemeral() -> Result<Server> {
+        Server::ephemeral_at(&default_cluster_dir())
+    }
+
+    /// Starts (or joins) an ephemeral cluster in folder `root`.
+    pub fn ephemeral_at(root: &Path) -> Result<Server> {
+        let cluster = Cluster::start(root)?;
+        let url = cluster.url_for(DEFAULT_DATABASE);
+        let bin_dir = Some(cluster.bin_dir().to_path_buf());
+        let server = Server::new(url, bin_dir, Some(cluster));
+        server.ensure_database(DEFAULT_DATABASE)?;
+        Ok(server)
+    }
+
+    fn new(url: String, bin_dir: Option<PathBuf>, cluster: Option<Cluster>) -> Server {
+        Server { url, bin_dir, admin: Mutex::new(None), file_copy: OnceLock::new(), cluster }
+    }
+
+    /// Whether this is the throwaway local cluster (safe to drop without asking).
+    pub fn is_ephemeral(&self) -> bool {
+        self.cluster.is_some()
+    }
+
+    /// Returns the URL of the main database (`DATABASE_URL`, or `sdm` on the ephemeral cluster).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Returns the main database's name.
+    pub fn database_name(&self) -> String {
+        url::database_of(&self.url).unwrap_or_else(|| DEFAULT_DATABASE.to_string())
+    }
+
+    /// Returns the URL of database `db` on this server.
+    pub fn url_for(&self, db: &str) -> String {
+        url::with_database(&self.url, db)
+    }
+
+    /// Returns the path of a Postgres client tool (`pg_dump`, `psql`, ...) matching the server.
+    pub fn bin(&self, tool: &str) -> PathBuf {
+        match &self.bin_dir {
+            Some(dir) if dir.join(tool).exists() => dir.join(tool),
+            _ => PathBuf::from(tool),
+        }
+    }
+
+    /// Opens a connection to the main database.
+    pub fn connect(&self) -> Result<postgres::Client> {
+        Ok(connect(&self.url)?)
+    }
+
+    /// Runs `f` on the administration connection (the maintenance database `postgres`), opened
+    /// on first use and kept: each new connection costs a server process.
+    pub(crate) fn with_admin<T>(&self, f: impl FnOnce(&mut postgres::Client) -> Result<T>) -> Result<T> {
+        let mut guard = self.admin.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.as_ref().is_none_or(|c| c.is_closed()) {
+            *guard = Some(connect(&self.url_for("postgres")).or_else(|_| connect(&self.url))?);
+        }
+        f(guard.as_mut().expect("connected above"))
+    }
+
+    /// Whether `CREATE DATABASE ... STRATEGY FILE_COPY` works here (Postgres 15+), asked once.
+    pub(crate) fn has_file_copy(&self, admin: &mut postgres::Client) -> Result<bool> {
+        if let Some(known) = self.file_copy.get() {
+            return Ok(*known);
+        }
+        let row = admin.query_one("SHOW server_version_num", &[]).map_err(Error::sql("ask the server's version"))?;
+        let version: String = row.get(0);
+        Ok(*self.file_copy.get_or_init(|| version.parse::<u32>().unwrap_or(0) >= 150000))
+    }
+
+    /// Creates database `name`, optionally as a copy of `template`.
+    pub fn create_database(&self, name: &str, template: Option<&str>) -> Result<()> {
+        let sql = match template {
+            Some(t) => format!("CREATE DATABASE {} TEMPLATE {}", ident(name), ident(t)),
+            None => format!("CREATE DATABASE {}", ident(name)),
+        };
+        self.with_admin(|admin| admin.batch_execute(&sql).map_err(Error::sql(format!("create database {name}"))))
+    }
+
+    /// Creates database `name` unless it exists.
+    pub fn ensure_database(&self, name: &str) -> Result<()> {
+        self.with_admin(|admin| {
+            let what = format!("create database {name}");
+            let found = admin
+                .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+                .map_err(Error::sql(what.clone()))?;
+            if found.is_none() {
+                admin.batch_execute(&format!("CREATE DATABASE {}", ident(name))).map_err(Error::sql(what))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Drops database `name` if it exists, closing its connections first.
+    pub fn drop_database(&self, name: &str) -> Result<()> {
+        self.with_admin(|admin| drop_with(admin, name))
+    }
+
+    /// Stops the ephemeral cluster now if no other process is using it (also done on drop).
+    pub fn stop(&mut self) -> Result<()> {
+        match self.cluster.take() {
+            Some(mut cluster) => cluster.stop(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Drops database `name` if it exists, on the administration connection `admin`.
+pub(crate) fn drop_with(admin: &mut postgres::Client, name: &str) -> Result<()> {
+    // One statement per call: DROP DATABASE refuses to run inside a multi-statement batch.
+    let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(name));
+    admin.batch_execute(&sql).map_err(Error::sql(format!("drop database {name}")))
+}
+
+/// Quotes an SQL identifier.
+pub(crate) fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}

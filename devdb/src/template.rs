@@ -1,0 +1,91 @@
+//! Template databases: a migration set applied once per server, then cloned for every test.
+//!
+//! A template is named by a key of its migration files' contents, so a changed migration gets a
+//! new one. One process builds it under an advisory lock while others wait; `VACUUM FULL` leaves
+//! no dead catalog rows for every clone to copy.
+
+use app::migrations::MigrationSet;
+
+use crate::server::{drop_with, ident};
+use crate::{Error, Result, Server};
+
+/// Prefix of every template database's name; the rest is a key of the migration files.
+pub const TEMPLATE_PREFIX: &str = "sdm_tpl_";
+
+/// The advisory lock held while a template is built, so one process per server builds it.
+pub const TEMPLATE_LOCK_KEY: i64 = 7262841903;
+
+const IS_TEMPLATE: &str = "SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate";
+
+impl Server {
+    /// Returns the name of a template database migrated with `set`, building it on first use.
+    pub fn template_for(&self, set: &MigrationSet) -> Result<String> {
+        self.with_admin(|admin| self.template_with(admin, set))
+    }
+
+    /// Does [`Server::template_for`] on the administration connection `admin`.
+    pub(crate) fn template_with(&self, admin: &mut postgres::Client, set: &MigrationSet) -> Result<String> {
+        let name = template_name(set);
+        if is_built(admin, &name)? {
+            return Ok(name);
+        }
+        // One builder per server; others wait here and then find it built.
+        let lock = Error::sql(format!("lock template {name}"));
+        admin.execute("SELECT pg_advisory_lock($1)", &[&TEMPLATE_LOCK_KEY]).map_err(lock)?;
+        let result = self.build_template(admin, &name, set);
+        let unlock = Error::sql(format!("unlock template {name}"));
+        admin.execute("SELECT pg_advisory_unlock($1)", &[&TEMPLATE_LOCK_KEY]).map_err(unlock)?;
+        result.map(|()| name)
+    }
+
+    fn build_template(&self, admin: &mut postgres::Client, name: &str, set: &MigrationSet) -> Result<()> {
+        if is_built(admin, name)? {
+            return Ok(());
+        }
+        if self.is_ephemeral() {
+            drop_other_templates(admin, name)?;
+        }
+        let building = format!("{name}_building");
+        drop_with(admin, &building)?;
+        let what = format!("build template {name}");
+        admin.batch_execute(&format!("CREATE DATABASE {}", ident(&building))).map_err(Error::sql(what.clone()))?;
+        {
+            let mut client = app::db::connect(&self.url_for(&building))?;
+            app::migrate::migrate(&mut client, set)?;
+            // A chain of ALTERs leaves dead catalog rows; every clone would copy them.
+            client.batch_execute("VACUUM FULL").map_err(Error::sql(format!("vacuum template {name}")))?;
+        }
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE {b} RENAME TO {n}; ALTER DATABASE {n} IS_TEMPLATE true; ALTER DATABASE {n} ALLOW_CONNECTIONS false",
+                b = ident(&building),
+                n = ident(name)
+            ))
+            .map_err(Error::sql(what))
+    }
+}
+
+/// Returns the name of `set`'s template.
+fn template_name(set: &MigrationSet) -> String {
+    format!("{TEMPLATE_PREFIX}{}", &set.content_hash()[..16])
+}
+
+fn is_built(admin: &mut postgres::Client, name: &str) -> Result<bool> {
+    let row = admin.query_opt(IS_TEMPLATE, &[&name]).map_err(Error::sql(format!("look up template {name}")))?;
+    Ok(row.is_some())
+}
+
+/// Drops the templates of other migration sets: dead weight on a throwaway cluster.
+fn drop_other_templates(admin: &mut postgres::Client, keep: &str) -> Result<()> {
+    let pattern = format!("{}%", TEMPLATE_PREFIX.replace('_', "\\_"));
+    let stale = admin
+        .query("SELECT datname::text FROM pg_database WHERE datname LIKE $1 AND datname <> $2", &[&pattern, &keep])
+        .map_err(Error::sql("list old templates"))?;
+    for row in stale {
+        let old: String = row.get(0);
+        let sql = format!("ALTER DATABASE {} IS_TEMPLATE false", ident(&old));
+        admin.batch_execute(&sql).map_err(Error::sql(format!("drop old template {old}")))?;
+        drop_with(admin, &old)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,63 @@
+//! Connection strings: which database one names, the same server's other databases, socket URLs.
+
+use std::path::Path;
+
+/// Returns the database named in a URL or key=value connection string (Postgres defaults it to
+/// the user's name when none is given).
+pub fn database_of(url: &str) -> Option<String> {
+    let config: postgres::Config = url.parse().ok()?;
+    config.get_dbname().map(str::to_string).or_else(|| config.get_user().map(str::to_string))
+}
+
+/// Returns `url` pointing at database `db` instead (URL or key=value form).
+pub fn with_database(url: &str, db: &str) -> String {
+    if let Some(scheme_end) = url.find("://") {
+        let rest = &url[scheme_end + 3..];
+        let (authority, tail) = match rest.find(['/', '?']) {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        let query = tail.find('?').map(|i| &tail[i..]).unwrap_or("");
+        return format!("{}{}/{}{}", &url[..scheme_end + 3], authority, db, query);
+    }
+    let mut parts: Vec<String> =
+        url.split_whitespace().filter(|kv| !kv.starts_with("dbname=")).map(str::to_string).collect();
+    parts.push(format!("dbname={db}"));
+    parts.join(" ")
+}
+
+/// Returns the URL of database `db` as user `postgres` over the Unix socket in `socket_dir`.
+pub fn socket_url(socket_dir: &Path, db: &str) -> String {
+    format!("postgresql://postgres@{}/{}", percent_encode(&socket_dir.to_string_lossy()), db)
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn swaps_the_database_in_every_url_form() {
+        assert_eq!(
+            with_database("postgres://u:p@h:5432/sdm?sslmode=disable", "x"),
+            "postgres://u:p@h:5432/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+        assert_eq!(with_database("host=h dbname=sdm user=u", "x"), "host=h user=u dbname=x");
+        assert_eq!(database_of("postgres://u@h/sdm").as_deref(), Some("sdm"));
+        assert_eq!(database_of("host=h user=bob").as_deref(), Some("bob"));
+    }
+
+    #[test]
+    fn socket_urls_are_percent_encoded() {
+        assert_eq!(socket_url(Path::new("/tmp/a b"), "sdm"), "postgresql://postgres@%2Ftmp%2Fa%20b/sdm");
+    }
+}

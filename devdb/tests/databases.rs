@@ -1,0 +1,76 @@
+//! Scratch databases drop themselves, stale ones are cleaned up, and schemas compare as dumped.
+
+use devdb::{empty_database, test_server, Schema, Server, SCRATCH_PREFIX};
+
+fn exists(server: &Server, name: &str) -> bool {
+    let mut client = server.connect().unwrap();
+    client.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).unwrap().is_some()
+}
+
+#[test]
+fn a_scratch_database_is_dropped_with_its_guard() {
+    let server = test_server();
+    let db = server.scratch_database("guard").unwrap();
+    let name = db.name().to_string();
+    assert!(name.starts_with(SCRATCH_PREFIX) && name.ends_with("_guard"), "{name}");
+    db.connect().batch_execute("CREATE TABLE t (id int)").unwrap();
+    assert!(exists(server, &name));
+    drop(db);
+    assert!(!exists(server, &name), "{name} outlived its guard");
+}
+
+#[test]
+fn migrated_databases_are_clones_of_one_template() {
+    let server = test_server();
+    let set = app::migrations::MigrationSet::embedded().unwrap();
+    let template = server.template_for(&set).unwrap();
+    let (a, b) = (server.test_database(Some(&set)).unwrap(), server.test_database(Some(&set)).unwrap());
+    assert_ne!(a.name(), b.name());
+    assert_eq!(server.template_for(&set).unwrap(), template, "the template is built once");
+    let count = format!("SELECT count(*) FROM {}", app::migrate::HISTORY_TABLE);
+    let applied = |db: &devdb::TestDatabase| -> i64 { db.connect().query_one(&count, &[]).unwrap().get(0) };
+    assert_eq!(applied(&a), set.files.len() as i64);
+    assert_eq!(applied(&b), set.files.len() as i64);
+}
+
+#[test]
+fn stale_scratch_databases_of_dead_processes_are_dropped() {
+    // On the ephemeral cluster only (a real server's databases may belong to another machine).
+    let server = Server::ephemeral().unwrap();
+    // No process has pid 4194304 (above Linux's pid_max).
+    let stale = format!("{SCRATCH_PREFIX}4194304_1_0_killed");
+    server.create_database(&stale, None).unwrap();
+    let ours = server.scratch_database("alive").unwrap();
+    let dropped = server.drop_stale_databases().unwrap();
+    assert!(dropped.contains(&stale), "{dropped:?}");
+    assert!(!exists(&server, &stale));
+    assert!(exists(&server, ours.name()), "a live process's database was dropped");
+    let external = Server::external(server.url().to_string());
+    assert_eq!(external.drop_stale_databases().unwrap(), Vec::<String>::new(), "never on a real server");
+}
+
+#[test]
+fn a_schema_dump_shows_what_changed() {
+    let db = empty_database();
+    let mut client = db.connect();
+    client.batch_execute("CREATE TABLE note (id integer PRIMARY KEY, body text)").unwrap();
+    let before = Schema::dump(test_server(), db.name(), &["note"]).unwrap();
+    assert!(
+        before.text().contains("CREATE TABLE public.note (\n    id integer NOT NULL,\n    body text\n);"),
+        "{before}"
+    );
+    assert_eq!(before, Schema::dump(test_server(), db.name(), &[]).unwrap(), "the table is the whole schema");
+    client.batch_execute("ALTER TABLE note ALTER COLUMN body SET NOT NULL").unwrap();
+    let after = Schema::dump(test_server(), db.name(), &["note"]).unwrap();
+    let diff = before.diff(&after).expect("the column changed");
+    assert!(diff.contains("-    body text\n+    body text NOT NULL\n"), "{diff}");
+}
+
+#[test]
+fn a_missing_database_names_itself_without_the_password() {
+    let server = Server::external("postgres://sdm:hunter2@localhost:1/sdm".to_string());
+    let err = Schema::dump(&server, "nowhere", &[]).unwrap_err();
+    let message = app::db::with_sources(&err);
+    assert!(message.starts_with("pg_dump --schema-only of database nowhere failed"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+}

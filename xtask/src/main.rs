@@ -1,9 +1,10 @@
-//! `cargo xtask`: the SDM workspace's automation (reset, migrate, status, fixtures, verify, squash).
+//! `cargo xtask`: the SDM workspace's automation (reset, migrate, status, fixtures, verify, squash, langgraph).
 
 mod bench;
 mod database;
 mod fixtures;
 mod flags;
+mod langgraph;
 mod reset;
 mod squash;
 mod steps;
@@ -40,6 +41,7 @@ fn run() -> anyhow::Result<()> {
             json: cmd.json,
         }
         .run(&sh),
+        flags::XtaskCmd::Langgraph(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Bench(cmd) => cmd.run(&sh),
     }
 }

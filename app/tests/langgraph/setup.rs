@@ -53,6 +53,6 @@ fn the_reference_schema_is_what_the_pinned_library_creates() {
     assert_same_schema(
         &reference_schema(),
         &Schema::parse(&generated),
-        "xtask/test_data/langgraph-schema.sql is stale: regenerate it as python/README.md says",
+        "xtask/test_data/langgraph-schema.sql is stale: run `cargo xtask langgraph` and commit the result",
     );
 }

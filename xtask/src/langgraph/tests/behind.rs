@@ -1,0 +1,56 @@
+//! A tree whose checkpointer migration stops at step 8: `--check` names step 9, the command adds
+//! one migration for it, and then `--check` passes and a fresh database has `task_path`.
+
+use devdb::test_server;
+
+use super::{has_column, pinned_python, recorded_steps, shell, ScratchTree};
+use crate::langgraph::{check, update};
+
+const SETUP: &str = "llmchat/V11__setup_langgraph_checkpointer.sql";
+
+#[test]
+#[cfg_attr(sdm_skip_python, ignore = "SDM_SKIP_PYTHON=1; to run: python3 python/setup-venv.py, then unset it")]
+fn a_checkpointer_stopping_at_v8_gets_one_migration_for_step_9() {
+    let scratch = ScratchTree::copy("behind", |_| false);
+    let path = format!("migrations/{SETUP}");
+    let v9 = "-- v9\nALTER TABLE checkpoint_writes ADD COLUMN IF NOT EXISTS task_path TEXT NOT NULL DEFAULT '';\n\n";
+    let sql = scratch.read(&path);
+    assert!(sql.contains(v9) && sql.contains("generate_series(0, 9)"), "{SETUP} has step 9 to take out");
+    scratch.write(&path, &sql.replace(v9, "").replace("generate_series(0, 9)", "generate_series(0, 8)"));
+    let tree = &scratch.tree;
+    let (sh, server) = (shell(), test_server());
+    let python = pinned_python(&sh, tree);
+    let before = scratch.migrations();
+
+    let err = format!("{:#}", check(&sh, &python, server, tree).unwrap_err());
+    assert_eq!(
+        err,
+        "the migrations are behind langgraph-checkpoint-postgres 3.2.0: checkpointer step 9 missing (they record \
+         v0..v8, the library has v0..v9)\nRun `cargo xtask langgraph` and commit the result."
+    );
+
+    let lines = update(&sh, &python, server, tree).unwrap_or_else(|e| panic!("{e:#}"));
+    let added: Vec<String> = scratch.migrations().into_iter().filter(|m| !before.contains(m)).collect();
+    assert_eq!(added, ["llmchat/V24__upgrade_langgraph_checkpointer_to_v9.sql"], "{lines:#?}");
+    assert!(
+        lines.contains(
+            &"wrote migrations/llmchat/V24__upgrade_langgraph_checkpointer_to_v9.sql (checkpointer v9)".into()
+        ),
+        "{lines:#?}"
+    );
+    let new = scratch.read("migrations/llmchat/V24__upgrade_langgraph_checkpointer_to_v9.sql");
+    assert!(new.lines().any(|l| l == "-- squash: keep"), "{new}");
+    assert!(new.contains(
+        "\n-- v9\nALTER TABLE checkpoint_writes ADD COLUMN IF NOT EXISTS task_path TEXT NOT NULL DEFAULT '';\n"
+    ));
+    assert!(new.contains("generate_series(9, 9)"), "{new}");
+    assert_eq!(scratch.read(&path).matches("task_path").count(), 0, "the applied migration is left as it was");
+
+    let lines = check(&sh, &python, server, tree).unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(lines
+        .iter()
+        .any(|l| l.contains("checkpointer: the library has steps v0..v9; our migrations record v0..v9")));
+    let db = server.test_database(Some(&scratch.set())).unwrap();
+    assert_eq!(recorded_steps(&db), ((0..=9).collect(), (0..=3).collect()));
+    assert!(has_column(&db, "checkpoint_writes", "task_path"));
+}

@@ -1,0 +1,104 @@
+//! `cargo xtask langgraph` against the real Python library (the pinned release and an older one)
+//! and a real Postgres, on copies of the workspace. This module holds what the tests share.
+//!
+//! With `SDM_SKIP_PYTHON=1` at build time, xtask's build script sets `cfg(sdm_skip_python)` and
+//! the tests that need a venv are reported as ignored.
+
+mod behind;
+mod older_release;
+mod recorded;
+
+use std::path::PathBuf;
+
+use app::migrations::MigrationSet;
+use devdb::TestDatabase;
+use xshell::Shell;
+
+use super::{Python, Tree};
+
+/// A copy of the workspace's migrations, pins and reference schema in a temp folder, removed on drop.
+struct ScratchTree {
+    tree: Tree,
+}
+
+impl ScratchTree {
+    /// Copies the workspace's migrations (all but those `skip` accepts by file name), its
+    /// `python/requirements.txt` and its reference schema.
+    fn copy(name: &str, skip: impl Fn(&str) -> bool) -> ScratchTree {
+        let root = std::env::temp_dir().join(format!("sdm-langgraph-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let scratch = ScratchTree { tree: Tree::at(root) };
+        let workspace = Tree::at(crate::project_root());
+        for file in MigrationSet::from_dir(&workspace.migrations()).unwrap().files {
+            if !skip(&file.relative_path()) {
+                scratch.write(&format!("migrations/{}", file.relative_path()), &file.sql);
+            }
+        }
+        scratch.write("python/requirements.txt", &std::fs::read_to_string(workspace.requirements()).unwrap());
+        scratch.write("xtask/test_data/langgraph-schema.sql", &std::fs::read_to_string(workspace.reference()).unwrap());
+        scratch
+    }
+
+    fn write(&self, path: &str, text: &str) {
+        let path = self.tree.root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.tree.root.join(path)).unwrap_or_else(|e| panic!("read {path}: {e}"))
+    }
+
+    /// Returns the migration files by relative path.
+    fn migrations(&self) -> Vec<String> {
+        self.set().files.iter().map(|f| f.relative_path()).collect()
+    }
+
+    fn set(&self) -> MigrationSet {
+        MigrationSet::from_dir(&self.tree.migrations()).unwrap()
+    }
+}
+
+impl Drop for ScratchTree {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.tree.root);
+    }
+}
+
+/// Returns a shell at the workspace root, where the scripts under `python/` are.
+fn shell() -> Shell {
+    let sh = Shell::new().unwrap();
+    sh.change_dir(crate::project_root());
+    sh
+}
+
+/// Returns the workspace's interpreter (the pinned release), checked against `tree`'s pins.
+fn pinned_python(sh: &Shell, tree: &Tree) -> Python {
+    let python = Python::workspace(sh, &crate::project_root()).unwrap_or_else(|e| panic!("{e:#}"));
+    Python { requirements: tree.requirements(), ..python }
+}
+
+/// Returns an interpreter for the pins in `tree`, from a venv under `target/` named `name`,
+/// built once per requirements hash.
+fn python_for(sh: &Shell, tree: &Tree, name: &str) -> Python {
+    let venv: PathBuf = crate::project_root().join("target/langgraph-venvs").join(name);
+    Python::venv(sh, &tree.requirements(), &venv).unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+/// Returns the steps `checkpoint_migrations` and `store_migrations` record in `db`.
+fn recorded_steps(db: &TestDatabase<'_>) -> (Vec<i32>, Vec<i32>) {
+    let mut client = db.connect();
+    (super::steps::CHECKPOINTER.recorded(&mut client).unwrap(), super::steps::STORE.recorded(&mut client).unwrap())
+}
+
+/// Whether table `table` of `db` has column `column`.
+fn has_column(db: &TestDatabase<'_>, table: &str, column: &str) -> bool {
+    db.connect()
+        .query_opt(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 \
+             AND column_name = $2",
+            &[&table, &column],
+        )
+        .unwrap()
+        .is_some()
+}

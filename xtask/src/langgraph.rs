@@ -36,10 +36,16 @@ impl flags::Langgraph {
         let python = Python::workspace(sh, &tree.root)?;
         let server = crate::database::server()?;
         let started = std::time::Instant::now();
-        let lines = if self.check { check(sh, &python, &server, &tree)? } else { update(sh, &python, &server, &tree)? };
+        let mut lines = Vec::new();
+        let result = if self.check {
+            check(sh, &python, &server, &tree, &mut lines)
+        } else {
+            update(sh, &python, &server, &tree, &mut lines)
+        };
         for line in lines {
             println!("{line}");
         }
+        result?;
         eprintln!("langgraph: done in {:.1}s", started.elapsed().as_secs_f64());
         Ok(())
     }
@@ -49,10 +55,12 @@ impl flags::Langgraph {
 pub fn verify(sh: &Shell, server: &Server) -> anyhow::Result<()> {
     let tree = Tree::at(sh.current_dir());
     let python = Python::workspace(sh, &tree.root)?;
-    for line in check(sh, &python, server, &tree)? {
+    let mut lines = Vec::new();
+    let result = check(sh, &python, server, &tree, &mut lines);
+    for line in lines {
         eprintln!("    {}", line.trim_start());
     }
-    Ok(())
+    result
 }
 
 /// A workspace (or a copy of one): its migrations, pins and reference schema.
@@ -96,6 +104,8 @@ struct Comparison {
     sides: Vec<(Side, Vec<i32>, std::ops::Range<usize>)>,
     /// Whether the committed reference schema is what the library creates.
     reference_fresh: bool,
+    /// The committed reference schema (`None` when the file is missing).
+    reference: Option<String>,
 }
 
 /// Reads the library, migrates a scratch database with the tree's migrations and compares.
@@ -110,12 +120,14 @@ fn compare(sh: &Shell, python: &Python, server: &Server, tree: &Tree) -> anyhow:
         let missing = side.missing(&recorded, &library)?;
         sides.push((side, recorded, missing));
     }
-    let reference_fresh = match std::fs::read_to_string(tree.reference()) {
-        Ok(text) => Schema::parse(&text) == Schema::parse(&library.reference),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+    let reference = match std::fs::read_to_string(tree.reference()) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e).with_context(|| format!("read {}", tree.reference().display())),
     };
-    Ok(Comparison { library, set, sides, reference_fresh })
+    let reference_fresh =
+        reference.as_deref().is_some_and(|text| Schema::parse(text) == Schema::parse(&library.reference));
+    Ok(Comparison { library, set, sides, reference_fresh, reference })
 }
 
 impl Comparison {
@@ -151,16 +163,19 @@ impl Comparison {
 }
 
 /// Fails when the tree's migrations lack steps the pinned library has, or its reference schema
-/// is stale; returns the summary otherwise.
-pub fn check(sh: &Shell, python: &Python, server: &Server, tree: &Tree) -> anyhow::Result<Vec<String>> {
+/// is stale; adds what it compared to `lines` either way.
+pub fn check(sh: &Shell, python: &Python, server: &Server, tree: &Tree, lines: &mut Vec<String>) -> anyhow::Result<()> {
     let comparison = compare(sh, python, server, tree)?;
+    lines.extend(comparison.summary(tree));
     let mut problems = Vec::new();
     for (side, recorded, missing) in &comparison.sides {
         if !missing.is_empty() {
             let steps: Vec<String> = missing.clone().map(|v| v.to_string()).collect();
             let noun = if steps.len() == 1 { "step" } else { "steps" };
+            let verb = if steps.len() == 1 { "is" } else { "are" };
             problems.push(format!(
-                "the migrations are behind {PACKAGE} {}: {} {noun} {} missing (they record {}, the library has {})",
+                "the migrations are behind {PACKAGE} {}: {} {noun} {} {verb} missing (they record {}, the library \
+                 has {})",
                 comparison.library.version(),
                 side.name,
                 steps.join(", "),
@@ -169,16 +184,19 @@ pub fn check(sh: &Shell, python: &Python, server: &Server, tree: &Tree) -> anyho
             ));
         }
     }
-    if !comparison.reference_fresh {
-        let committed = std::fs::read_to_string(tree.reference()).unwrap_or_default();
-        let diff = Schema::parse(&committed).diff(&Schema::parse(&comparison.library.reference)).unwrap_or_default();
-        let shown: String = diff.lines().take(40).map(|l| format!("  {l}\n")).collect();
-        problems.push(format!(
-            "{} is stale: it is not what {PACKAGE} {} creates (- committed, + the library's):\n{}",
-            tree.show(&tree.reference()),
-            comparison.library.version(),
-            shown.trim_end()
-        ));
+    match &comparison.reference {
+        _ if comparison.reference_fresh => {}
+        None => problems.push(format!("{} is missing", tree.show(&tree.reference()))),
+        Some(committed) => {
+            let diff = Schema::parse(committed).diff(&Schema::parse(&comparison.library.reference)).unwrap_or_default();
+            let shown: String = diff.lines().take(40).map(|l| format!("  {l}\n")).collect();
+            problems.push(format!(
+                "{} is stale: it is not what {PACKAGE} {} creates (- committed, + the library's):\n{}",
+                tree.show(&tree.reference()),
+                comparison.library.version(),
+                shown.trim_end()
+            ));
+        }
     }
     if problems.is_empty() {
         let db = server.test_database(Some(&comparison.set))?;
@@ -187,46 +205,49 @@ pub fn check(sh: &Shell, python: &Python, server: &Server, tree: &Tree) -> anyho
     if !problems.is_empty() {
         bail!("{}\n{FIX}", problems.join("\n"));
     }
-    let mut lines = comparison.summary(tree);
     lines.push(format!("langgraph: the migrations follow {PACKAGE} {}", comparison.library.version()));
-    Ok(lines)
+    Ok(())
 }
 
 /// Writes the steps the tree's migrations lack as one new migration per side, proves them on a
-/// scratch database, and regenerates the reference schema; returns what it did. Nothing is
-/// written unless the proof passes.
-pub fn update(sh: &Shell, python: &Python, server: &Server, tree: &Tree) -> anyhow::Result<Vec<String>> {
+/// scratch database, and regenerates the reference schema; adds what it did to `lines`.
+/// Nothing is written unless the proof passes.
+pub fn update(
+    sh: &Shell,
+    python: &Python,
+    server: &Server,
+    tree: &Tree,
+    lines: &mut Vec<String>,
+) -> anyhow::Result<()> {
     let comparison = compare(sh, python, server, tree)?;
-    let mut lines = comparison.summary(tree);
+    lines.extend(comparison.summary(tree));
     let mut candidate = comparison.set.clone();
     let mut new_files: Vec<(Side, String, MigrationFile)> = Vec::new();
     for (side, _, missing) in &comparison.sides {
         if !missing.is_empty() {
             let version = steps::next_version(&candidate);
-            let file = side.migration(&comparison.library, missing.clone(), version, &tree.migrations());
+            let flat = comparison.set.files.iter().all(|f| f.module.is_none());
+            let file = side.migration(&comparison.library, missing.clone(), version, &tree.migrations(), flat);
             candidate.files.push(file.clone());
             new_files.push((*side, list(missing.clone()), file));
         }
     }
     prove(sh, python, server, &candidate, &comparison)
         .context("the migrations do not give the library's tables; nothing was written")?;
-    for (side, steps, file) in &new_files {
-        crate::fixtures::write_atomically(&file.path, &file.sql)?;
-        lines.push(format!("wrote {} ({} {steps})", tree.show(&file.path), side.name));
-    }
     lines.push(format!(
         "proved on a scratch database: the migrations record {}, the LangGraph tables are the library's, and \
          Python's setup() changes nothing",
         SIDES.map(|s| format!("{} {}", s.name, list(0..s.steps(&comparison.library).len()))).join(" and ")
     ));
+    for (side, steps, file) in &new_files {
+        write_file(&file.path, &file.sql)?;
+        lines.push(format!("wrote {} ({} {steps})", tree.show(&file.path), side.name));
+    }
     if comparison.reference_fresh {
         lines.push(format!("{} is up to date", tree.show(&tree.reference())));
     } else {
         let path = tree.reference();
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
-        }
-        crate::fixtures::write_atomically(&path, &comparison.library.reference)?;
+        write_file(&path, &comparison.library.reference)?;
         lines.push(format!("wrote {}", tree.show(&path)));
     }
     if new_files.is_empty() && comparison.reference_fresh {
@@ -235,7 +256,15 @@ pub fn update(sh: &Shell, python: &Python, server: &Server, tree: &Tree) -> anyh
             comparison.library.version()
         ));
     }
-    Ok(lines)
+    Ok(())
+}
+
+/// Writes `text` to `path` through a rename, making its folder first.
+fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    }
+    crate::fixtures::write_atomically(path, text)
 }
 
 /// Migrates a scratch database with `set` and checks it is what the library's `setup()`s make:

@@ -102,14 +102,15 @@ impl Side {
         Ok(next..count)
     }
 
-    /// Returns the new migration applying steps `missing` of `library`, numbered after `set`
-    /// (`version` is the next free one).
+    /// Returns the new migration applying steps `missing` of `library` as version `version`, in
+    /// this side's module folder of `migrations_dir` (or in the folder itself when `flat`).
     pub fn migration(
         &self,
         library: &Library,
         missing: Range<usize>,
         version: i32,
         migrations_dir: &std::path::Path,
+        flat: bool,
     ) -> MigrationFile {
         let last = missing.end - 1;
         let name = if missing.start == 0 {
@@ -118,9 +119,10 @@ impl Side {
             format!("upgrade_langgraph_{}_to_v{last}", self.name)
         };
         let file_name = format!("V{version}__{name}.sql");
-        let path = migrations_dir.join(self.module).join(&file_name);
+        let module = (!flat).then(|| self.module.to_string());
+        let path = migrations_dir.join(module.as_deref().unwrap_or_default()).join(&file_name);
         let sql = self.migration_sql(library, missing);
-        MigrationFile { version, name, module: Some(self.module.to_string()), path, sql, keep: true }
+        MigrationFile { version, name, module, path, sql, keep: true }
     }
 
     /// Writes the SQL of the migration applying steps `missing`, each as the library has it but
@@ -130,14 +132,16 @@ impl Side {
         let steps = if first == last { format!("step v{first}") } else { format!("steps v{first}..v{last}") };
         let verb = if first == 0 { "Sets up" } else { "Upgrades" };
         let mut sql = format!(
-            "-- {verb} the LangGraph {name} tables as {package} {version}'s {class}.setup() does: {steps}.\n\
+            "-- {verb} the LangGraph {name} tables: {steps} of {class}.setup() in\n\
+             -- {package} {version}.\n\
              {KEEP_MARKER}\n\
              --\n\
-             -- Written by `cargo xtask langgraph` from the library's {class}.MIGRATIONS. Never edit it once\n\
-             -- applied: a newer library's steps go into a new migration. {table} records each step, so a\n\
-             -- later Python setup() runs only the steps after them; it never records a step not applied here.\n\
-             -- The library builds indexes CONCURRENTLY, which cannot run inside a migration's transaction;\n\
-             -- a plain CREATE INDEX leaves the same schema.\n",
+             -- Written by `cargo xtask langgraph` from the library's {class}.MIGRATIONS; never edit it\n\
+             -- once applied: a newer library's steps go into a new migration.\n\
+             -- {table} records exactly the steps applied here, so a later Python setup() runs\n\
+             -- only the steps after them.\n\
+             -- The library builds indexes CONCURRENTLY, which cannot run inside a migration's transaction; a\n\
+             -- plain CREATE INDEX leaves the same schema.\n",
             name = self.name,
             package = super::library::PACKAGE,
             version = library.version(),

@@ -3,8 +3,7 @@
 
 use devdb::test_server;
 
-use super::{has_column, pinned_python, recorded_steps, shell, ScratchTree};
-use crate::langgraph::{check, update};
+use super::{check, has_column, pinned_python, recorded_steps, shell, update, ScratchTree};
 
 const SETUP: &str = "llmchat/V11__setup_langgraph_checkpointer.sql";
 
@@ -18,18 +17,18 @@ fn a_checkpointer_stopping_at_v8_gets_one_migration_for_step_9() {
     assert!(sql.contains(v9) && sql.contains("generate_series(0, 9)"), "{SETUP} has step 9 to take out");
     scratch.write(&path, &sql.replace(v9, "").replace("generate_series(0, 9)", "generate_series(0, 8)"));
     let tree = &scratch.tree;
-    let (sh, server) = (shell(), test_server());
-    let python = pinned_python(&sh, tree);
+    let server = test_server();
+    let python = pinned_python(&shell(), tree);
     let before = scratch.migrations();
 
-    let err = format!("{:#}", check(&sh, &python, server, tree).unwrap_err());
+    let err = check(&python, tree).unwrap_err();
     assert_eq!(
         err,
-        "the migrations are behind langgraph-checkpoint-postgres 3.2.0: checkpointer step 9 missing (they record \
+        "the migrations are behind langgraph-checkpoint-postgres 3.2.0: checkpointer step 9 is missing (they record \
          v0..v8, the library has v0..v9)\nRun `cargo xtask langgraph` and commit the result."
     );
 
-    let lines = update(&sh, &python, server, tree).unwrap_or_else(|e| panic!("{e:#}"));
+    let lines = update(&python, tree);
     let added: Vec<String> = scratch.migrations().into_iter().filter(|m| !before.contains(m)).collect();
     assert_eq!(added, ["llmchat/V24__upgrade_langgraph_checkpointer_to_v9.sql"], "{lines:#?}");
     assert!(
@@ -46,7 +45,7 @@ fn a_checkpointer_stopping_at_v8_gets_one_migration_for_step_9() {
     assert!(new.contains("generate_series(9, 9)"), "{new}");
     assert_eq!(scratch.read(&path).matches("task_path").count(), 0, "the applied migration is left as it was");
 
-    let lines = check(&sh, &python, server, tree).unwrap_or_else(|e| panic!("{e:#}"));
+    let lines = check(&python, tree).unwrap();
     assert!(lines
         .iter()
         .any(|l| l.contains("checkpointer: the library has steps v0..v9; our migrations record v0..v9")));

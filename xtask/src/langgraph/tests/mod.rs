@@ -11,7 +11,7 @@ mod recorded;
 use std::path::PathBuf;
 
 use app::migrations::MigrationSet;
-use devdb::TestDatabase;
+use devdb::{test_server, TestDatabase};
 use xshell::Shell;
 
 use super::{Python, Tree};
@@ -83,6 +83,22 @@ fn pinned_python(sh: &Shell, tree: &Tree) -> Python {
 fn python_for(sh: &Shell, tree: &Tree, name: &str) -> Python {
     let venv: PathBuf = crate::project_root().join("target/langgraph-venvs").join(name);
     Python::venv(sh, &tree.requirements(), &venv).unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+/// Runs `cargo xtask langgraph` on `tree` and returns what it printed; panics with its error.
+fn update(python: &Python, tree: &Tree) -> Vec<String> {
+    let mut lines = Vec::new();
+    super::update(&shell(), python, test_server(), tree, &mut lines).unwrap_or_else(|e| panic!("{e:#}\n{lines:#?}"));
+    lines
+}
+
+/// Runs `cargo xtask langgraph --check` on `tree`: what it printed, or its error.
+fn check(python: &Python, tree: &Tree) -> Result<Vec<String>, String> {
+    let mut lines = Vec::new();
+    match super::check(&shell(), python, test_server(), tree, &mut lines) {
+        Ok(()) => Ok(lines),
+        Err(e) => Err(format!("{e:#}")),
+    }
 }
 
 /// Returns the steps `checkpoint_migrations` and `store_migrations` record in `db`.

@@ -5,8 +5,8 @@
 
 use devdb::{test_server, Schema, TestDatabase};
 
-use super::{has_column, pinned_python, python_for, recorded_steps, shell, ScratchTree};
-use crate::langgraph::{check, update, Python};
+use super::{check, has_column, pinned_python, python_for, recorded_steps, shell, update, ScratchTree};
+use crate::langgraph::Python;
 
 /// The older release: checkpointer steps v0..v7, store steps v0..v1.
 const OLDER_PINS: &str = "# langgraph-checkpoint-postgres 2.0.11: before task_path (checkpointer) and TTL (store).\n\
@@ -23,7 +23,7 @@ fn moving_the_pin_to_the_current_release_leaves_setup_nothing_to_do() {
     let (sh, server) = (shell(), test_server());
     let older = python_for(&sh, tree, "langgraph-checkpoint-postgres-2.0.11");
 
-    let lines = update(&sh, &older, server, tree).unwrap_or_else(|e| panic!("{e:#}"));
+    let lines = update(&older, tree);
     assert!(lines
         .contains(&"  checkpointer: the library has steps v0..v7; our migrations record none; missing v0..v7".into()));
     assert!(lines.contains(&"  store: the library has steps v0..v1; our migrations record none; missing v0..v1".into()));
@@ -35,7 +35,7 @@ fn moving_the_pin_to_the_current_release_leaves_setup_nothing_to_do() {
     );
     let setup = scratch.read("migrations/llmchat/V24__setup_langgraph_checkpointer.sql");
     assert!(!setup.contains("INDEX CONCURRENTLY"), "{setup}");
-    check(&sh, &older, server, tree).unwrap_or_else(|e| panic!("{e:#}"));
+    check(&older, tree).unwrap();
     let older_set = scratch.set();
     // A database deployed before the upgrade, which the older Python library set up nothing on.
     let existing = server.test_database(Some(&older_set)).unwrap();
@@ -47,16 +47,15 @@ fn moving_the_pin_to_the_current_release_leaves_setup_nothing_to_do() {
         "python/requirements.txt",
         &std::fs::read_to_string(crate::project_root().join("python/requirements.txt")).unwrap(),
     );
-    let err =
-        format!("{:#}", check(&sh, &Python { requirements: tree.requirements(), ..older }, server, tree).unwrap_err());
+    let err = check(&Python { requirements: tree.requirements(), ..older }, tree).unwrap_err();
     assert!(err.contains("langgraph-checkpoint-postgres 2.0.11 (pinned 3.2.0)"), "{err}");
     let current = pinned_python(&sh, tree);
-    let err = format!("{:#}", check(&sh, &current, server, tree).unwrap_err());
+    let err = check(&current, tree).unwrap_err();
     assert!(
         err.starts_with(
-            "the migrations are behind langgraph-checkpoint-postgres 3.2.0: checkpointer steps 8, 9 missing (they \
+            "the migrations are behind langgraph-checkpoint-postgres 3.2.0: checkpointer steps 8, 9 are missing (they \
              record v0..v7, the library has v0..v9)\nthe migrations are behind langgraph-checkpoint-postgres 3.2.0: \
-             store steps 2, 3 missing (they record v0..v1, the library has v0..v3)\n\
+             store steps 2, 3 are missing (they record v0..v1, the library has v0..v3)\n\
              xtask/test_data/langgraph-schema.sql is stale: it is not what langgraph-checkpoint-postgres 3.2.0 creates"
         ),
         "{err}"
@@ -67,13 +66,13 @@ fn moving_the_pin_to_the_current_release_leaves_setup_nothing_to_do() {
         "{err}"
     );
 
-    update(&sh, &current, server, tree).unwrap_or_else(|e| panic!("{e:#}"));
+    update(&current, tree);
     let added: Vec<String> = scratch.migrations().into_iter().filter(|m| !first.contains(m)).collect();
     assert_eq!(
         added,
         ["llmchat/V26__upgrade_langgraph_checkpointer_to_v9.sql", "memory/V27__upgrade_langgraph_store_to_v3.sql"]
     );
-    check(&sh, &current, server, tree).unwrap_or_else(|e| panic!("{e:#}"));
+    check(&current, tree).unwrap();
     let workspace_reference =
         std::fs::read_to_string(crate::project_root().join("xtask/test_data/langgraph-schema.sql")).unwrap();
     assert_eq!(

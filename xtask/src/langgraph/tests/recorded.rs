@@ -48,7 +48,7 @@ fn the_migration_applies_the_steps_then_records_them() {
     let mut library = library(10, 4);
     library.checkpointer[9] =
         "\n    CREATE INDEX CONCURRENTLY IF NOT EXISTS w_idx ON checkpoint_writes(task_id)\n    ".into();
-    let file = CHECKPOINTER.migration(&library, 8..10, 24, std::path::Path::new("migrations"));
+    let file = CHECKPOINTER.migration(&library, 8..10, 24, std::path::Path::new("migrations"), false);
     assert_eq!(file.relative_path(), "llmchat/V24__upgrade_langgraph_checkpointer_to_v9.sql");
     assert!(file.keep, "kept across squashes");
     let body = file.sql.split_once("\n\n").unwrap().1;
@@ -57,7 +57,12 @@ fn the_migration_applies_the_steps_then_records_them() {
         "-- v8\nSELECT 8;\n\n-- v9\nCREATE INDEX IF NOT EXISTS w_idx ON checkpoint_writes(task_id);\n\n\
          INSERT INTO checkpoint_migrations (v)\nSELECT v FROM generate_series(8, 9) AS v\nON CONFLICT (v) DO NOTHING;\n"
     );
-    let store = STORE.migration(&library, 0..4, 25, std::path::Path::new("migrations"));
+    let store = STORE.migration(&library, 0..4, 25, std::path::Path::new("migrations"), false);
     assert_eq!(store.relative_path(), "memory/V25__setup_langgraph_store.sql");
     assert!(store.sql.contains("CREATE TABLE IF NOT EXISTS store_migrations"), "{}", store.sql);
+    let flat = STORE.migration(&library, 0..4, 25, std::path::Path::new("migrations"), true);
+    assert_eq!(
+        (flat.relative_path(), flat.path),
+        ("V25__setup_langgraph_store.sql".into(), "migrations/V25__setup_langgraph_store.sql".into())
+    );
 }

@@ -168,7 +168,7 @@ impl Library {
 }
 
 /// Returns the `name==version` pins of a requirements file, names normalised as PyPI does.
-fn pins(requirements: &str) -> Vec<(String, String)> {
+pub(super) fn pins(requirements: &str) -> Vec<(String, String)> {
     requirements
         .lines()
         .map(|line| line.split('#').next().unwrap_or_default().trim())

@@ -3,23 +3,26 @@
 
 use devdb::test_server;
 
-use super::{check, has_column, pinned_python, recorded_steps, shell, update, ScratchTree};
-
-const SETUP: &str = "llmchat/V11__setup_langgraph_checkpointer.sql";
+use super::{check, has_column, pin, recorded_steps, shell, update, ScratchTree, PINS_3_2_0};
 
 #[test]
 #[cfg_attr(sdm_skip_python, ignore = "SDM_SKIP_PYTHON=1; to run: python3 python/setup-venv.py, then unset it")]
 fn a_checkpointer_stopping_at_v8_gets_one_migration_for_step_9() {
-    let scratch = ScratchTree::copy("behind", |_| false);
-    let path = format!("migrations/{SETUP}");
+    // The workspace's set-up migration (steps v0..v9), without later upgrades, on 3.2.0 (v0..v9).
+    let scratch = ScratchTree::copy("behind", |path| path.contains("__upgrade_langgraph_"));
+    let (sh, server) = (shell(), test_server());
+    let python = pin(&sh, &scratch, PINS_3_2_0, "langgraph-checkpoint-postgres-3.2.0");
+    let library = python.describe(&sh, server).unwrap_or_else(|e| panic!("{e:#}"));
+    scratch.write("xtask/test_data/langgraph-schema.sql", &library.reference);
+    let migrations = scratch.migrations();
+    let setup =
+        migrations.iter().find(|m| m.ends_with("__setup_langgraph_checkpointer.sql")).expect("set-up migration");
+    let path = format!("migrations/{setup}");
     let v9 = "-- v9\nALTER TABLE checkpoint_writes ADD COLUMN IF NOT EXISTS task_path TEXT NOT NULL DEFAULT '';\n\n";
     let sql = scratch.read(&path);
-    assert!(sql.contains(v9) && sql.contains("generate_series(0, 9)"), "{SETUP} has step 9 to take out");
+    assert!(sql.contains(v9) && sql.contains("generate_series(0, 9)"), "{setup} has step 9 to take out");
     scratch.write(&path, &sql.replace(v9, "").replace("generate_series(0, 9)", "generate_series(0, 8)"));
     let tree = &scratch.tree;
-    let server = test_server();
-    let python = pinned_python(&shell(), tree);
-    let before = scratch.migrations();
 
     let err = check(&python, tree).unwrap_err();
     assert_eq!(
@@ -29,15 +32,11 @@ fn a_checkpointer_stopping_at_v8_gets_one_migration_for_step_9() {
     );
 
     let lines = update(&python, tree);
-    let added: Vec<String> = scratch.migrations().into_iter().filter(|m| !before.contains(m)).collect();
-    assert_eq!(added, ["llmchat/V24__upgrade_langgraph_checkpointer_to_v9.sql"], "{lines:#?}");
-    assert!(
-        lines.contains(
-            &"wrote migrations/llmchat/V24__upgrade_langgraph_checkpointer_to_v9.sql (checkpointer v9)".into()
-        ),
-        "{lines:#?}"
-    );
-    let new = scratch.read("migrations/llmchat/V24__upgrade_langgraph_checkpointer_to_v9.sql");
+    let expected = format!("llmchat/V{}__upgrade_langgraph_checkpointer_to_v9.sql", scratch.next_version() - 1);
+    let added: Vec<String> = scratch.migrations().into_iter().filter(|m| !migrations.contains(m)).collect();
+    assert_eq!(added, [expected.as_str()], "{lines:#?}");
+    assert!(lines.contains(&format!("wrote migrations/{expected} (checkpointer v9)")), "{lines:#?}");
+    let new = scratch.read(&format!("migrations/{expected}"));
     assert!(new.lines().any(|l| l == "-- squash: keep"), "{new}");
     assert!(new.contains(
         "\n-- v9\nALTER TABLE checkpoint_writes ADD COLUMN IF NOT EXISTS task_path TEXT NOT NULL DEFAULT '';\n"

@@ -14,6 +14,7 @@ use app::migrations::MigrationSet;
 use devdb::{test_server, TestDatabase};
 use xshell::Shell;
 
+use super::library::pins;
 use super::{Python, Tree};
 
 /// A copy of the workspace's migrations, pins and reference schema in a temp folder, removed on drop.
@@ -54,6 +55,11 @@ impl ScratchTree {
         self.set().files.iter().map(|f| f.relative_path()).collect()
     }
 
+    /// Returns the version a new migration would get.
+    fn next_version(&self) -> i32 {
+        self.set().files.last().map_or(1, |f| f.version + 1)
+    }
+
     fn set(&self) -> MigrationSet {
         MigrationSet::from_dir(&self.tree.migrations()).unwrap()
     }
@@ -72,17 +78,24 @@ fn shell() -> Shell {
     sh
 }
 
-/// Returns the workspace's interpreter (the pinned release), checked against `tree`'s pins.
-fn pinned_python(sh: &Shell, tree: &Tree) -> Python {
-    let python = Python::workspace(sh, &crate::project_root()).unwrap_or_else(|e| panic!("{e:#}"));
-    Python { requirements: tree.requirements(), ..python }
-}
+/// The release the tests move to, pinned here (the workspace's pins when they were written) so
+/// that they keep their meaning when `python/requirements.txt` moves on.
+const PINS_3_2_0: &str = "langgraph==1.2.24\nlanggraph-checkpoint-postgres==3.2.0\npsycopg[binary]==3.3.9\n";
 
-/// Returns an interpreter for the pins in `tree`, from a venv under `target/` named `name`,
-/// built once per requirements hash.
-fn python_for(sh: &Shell, tree: &Tree, name: &str) -> Python {
-    let venv: PathBuf = crate::project_root().join("target/langgraph-venvs").join(name);
-    Python::venv(sh, &tree.requirements(), &venv).unwrap_or_else(|e| panic!("{e:#}"))
+/// Pins `scratch` to `requirements` and returns an interpreter that has them: the workspace's
+/// venv when its pins are the same, else the venv `target/langgraph-venvs/NAME`, built once per
+/// requirements hash.
+fn pin(sh: &Shell, scratch: &ScratchTree, requirements: &str, name: &str) -> Python {
+    scratch.write("python/requirements.txt", requirements);
+    let tree = &scratch.tree;
+    let workspace = Tree::at(crate::project_root());
+    let python = if pins(&std::fs::read_to_string(workspace.requirements()).unwrap()) == pins(requirements) {
+        Python::workspace(sh, &workspace.root).map(|python| Python { requirements: tree.requirements(), ..python })
+    } else {
+        let venv: PathBuf = workspace.root.join("target/langgraph-venvs").join(name);
+        Python::venv(sh, &tree.requirements(), &venv)
+    };
+    python.unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 /// Runs `cargo xtask langgraph` on `tree` and returns what it printed; panics with its error.

@@ -5,7 +5,7 @@
 
 use devdb::{test_server, Schema, TestDatabase};
 
-use super::{check, has_column, pinned_python, python_for, recorded_steps, shell, update, ScratchTree};
+use super::{check, has_column, pin, recorded_steps, shell, update, ScratchTree, PINS_3_2_0};
 use crate::langgraph::Python;
 
 /// The older release: checkpointer steps v0..v7, store steps v0..v1.
@@ -17,11 +17,13 @@ const OLDER_PINS: &str = "# langgraph-checkpoint-postgres 2.0.11: before task_pa
 #[cfg_attr(sdm_skip_python, ignore = "SDM_SKIP_PYTHON=1; to run: python3 python/setup-venv.py, then unset it")]
 fn moving_the_pin_to_the_current_release_leaves_setup_nothing_to_do() {
     // The workspace without its LangGraph set-up migrations, pinned to the older release.
-    let scratch = ScratchTree::copy("older", |path| path.contains("__setup_langgraph_"));
-    scratch.write("python/requirements.txt", OLDER_PINS);
+    let scratch = ScratchTree::copy("older", |path| {
+        path.contains("_langgraph_checkpointer") || path.contains("_langgraph_store")
+    });
     let tree = &scratch.tree;
     let (sh, server) = (shell(), test_server());
-    let older = python_for(&sh, tree, "langgraph-checkpoint-postgres-2.0.11");
+    let older = pin(&sh, &scratch, OLDER_PINS, "langgraph-checkpoint-postgres-2.0.11");
+    let n = scratch.next_version();
 
     let lines = update(&older, tree);
     assert!(lines
@@ -29,11 +31,12 @@ fn moving_the_pin_to_the_current_release_leaves_setup_nothing_to_do() {
     assert!(lines.contains(&"  store: the library has steps v0..v1; our migrations record none; missing v0..v1".into()));
     assert!(lines.iter().any(|l| l.starts_with("  store vector steps v0..v2 skipped: ")), "{lines:#?}");
     let first = scratch.migrations();
-    assert_eq!(
-        first[first.len() - 2..],
-        ["llmchat/V24__setup_langgraph_checkpointer.sql", "memory/V25__setup_langgraph_store.sql"]
-    );
-    let setup = scratch.read("migrations/llmchat/V24__setup_langgraph_checkpointer.sql");
+    let setup_files = [
+        format!("llmchat/V{n}__setup_langgraph_checkpointer.sql"),
+        format!("memory/V{}__setup_langgraph_store.sql", n + 1),
+    ];
+    assert_eq!(first[first.len() - 2..], setup_files);
+    let setup = scratch.read(&format!("migrations/{}", setup_files[0]));
     assert!(!setup.contains("INDEX CONCURRENTLY"), "{setup}");
     check(&older, tree).unwrap();
     let older_set = scratch.set();
@@ -43,13 +46,9 @@ fn moving_the_pin_to_the_current_release_leaves_setup_nothing_to_do() {
     setup_changes_nothing(&sh, &older, &existing);
 
     // The pin moves; the venv that still has the older release is refused.
-    scratch.write(
-        "python/requirements.txt",
-        &std::fs::read_to_string(crate::project_root().join("python/requirements.txt")).unwrap(),
-    );
+    let current = pin(&sh, &scratch, PINS_3_2_0, "langgraph-checkpoint-postgres-3.2.0");
     let err = check(&Python { requirements: tree.requirements(), ..older }, tree).unwrap_err();
     assert!(err.contains("langgraph-checkpoint-postgres 2.0.11 (pinned 3.2.0)"), "{err}");
-    let current = pinned_python(&sh, tree);
     let err = check(&current, tree).unwrap_err();
     assert!(
         err.starts_with(
@@ -70,20 +69,16 @@ fn moving_the_pin_to_the_current_release_leaves_setup_nothing_to_do() {
     let added: Vec<String> = scratch.migrations().into_iter().filter(|m| !first.contains(m)).collect();
     assert_eq!(
         added,
-        ["llmchat/V26__upgrade_langgraph_checkpointer_to_v9.sql", "memory/V27__upgrade_langgraph_store_to_v3.sql"]
+        [
+            format!("llmchat/V{}__upgrade_langgraph_checkpointer_to_v9.sql", n + 2),
+            format!("memory/V{}__upgrade_langgraph_store_to_v3.sql", n + 3)
+        ]
     );
     check(&current, tree).unwrap();
-    let workspace_reference =
-        std::fs::read_to_string(crate::project_root().join("xtask/test_data/langgraph-schema.sql")).unwrap();
-    assert_eq!(
-        Schema::parse(&scratch.read("xtask/test_data/langgraph-schema.sql")),
-        Schema::parse(&workspace_reference),
-        "the regenerated reference is the committed one"
-    );
 
     // The existing database takes the two new migrations; a fresh one gets all four.
     let applied = app::migrate::migrate(&mut existing.connect(), &scratch.set()).unwrap();
-    assert_eq!(applied.iter().map(|m| m.version).collect::<Vec<_>>(), [26, 27]);
+    assert_eq!(applied.iter().map(|m| m.version).collect::<Vec<_>>(), [n + 2, n + 3]);
     let fresh = server.test_database(Some(&scratch.set())).unwrap();
     for db in [&existing, &fresh] {
         assert_eq!(recorded_steps(db), ((0..=9).collect(), (0..=3).collect()));

@@ -308,8 +308,8 @@ fn same_tables(server: &Server, db: &str, comparison: &Comparison) -> anyhow::Re
     if let Some(diff) = Schema::parse(&comparison.library.reference).diff(&ours) {
         bail!(
             "the LangGraph tables our migrations create differ from what {PACKAGE} {} creates, although they \
-             record every step: a step changed in the library; write a migration that makes them equal \
-             (- the library's, + ours):\n{diff}",
+             record every step (a migration does not do what its step does, or the library changed a step): \
+             write a migration that makes them equal (- the library's, + ours):\n{diff}",
             comparison.library.version()
         );
     }

@@ -139,23 +139,32 @@ impl Side {
              -- Written by `cargo xtask langgraph` from the library's {class}.MIGRATIONS; never edit it\n\
              -- once applied: a newer library's steps go into a new migration.\n\
              -- {table} records exactly the steps applied here, so a later Python setup() runs\n\
-             -- only the steps after them.\n\
-             -- The library builds indexes CONCURRENTLY, which cannot run inside a migration's transaction; a\n\
-             -- plain CREATE INDEX leaves the same schema.\n",
+             -- only the steps after them.\n",
             name = self.name,
             package = super::library::PACKAGE,
             version = library.version(),
             class = self.class,
             table = self.table,
         );
+        let mut made_plain = false;
+        let mut body = String::new();
+        for v in missing {
+            let written = dedent(&self.steps(library)[v]);
+            let step = without_concurrently(&written);
+            made_plain |= step != written;
+            let end = if step.trim_end().ends_with(';') { "" } else { ";" };
+            body.push_str(&format!("\n-- v{v}\n{step}{end}\n"));
+        }
+        if made_plain {
+            sql.push_str(
+                "-- The library builds indexes CONCURRENTLY, which cannot run inside a migration's transaction; a\n\
+                 -- plain CREATE INDEX leaves the same schema.\n",
+            );
+        }
         if let (Some(prologue), 0) = (self.prologue, first) {
             sql.push_str(&format!("\n-- setup() creates {} before the steps.\n{prologue}\n", self.table));
         }
-        for v in missing {
-            let step = without_concurrently(&dedent(&self.steps(library)[v]));
-            let end = if step.trim_end().ends_with(';') { "" } else { ";" };
-            sql.push_str(&format!("\n-- v{v}\n{step}{end}\n"));
-        }
+        sql.push_str(&body);
         sql.push_str(&format!(
             "\nINSERT INTO {table} (v)\nSELECT v FROM generate_series({first}, {last}) AS v\nON CONFLICT (v) DO NOTHING;\n",
             table = self.table

@@ -51,6 +51,7 @@ fn the_migration_applies_the_steps_then_records_them() {
     let file = CHECKPOINTER.migration(&library, 8..10, 24, std::path::Path::new("migrations"), false);
     assert_eq!(file.relative_path(), "llmchat/V24__upgrade_langgraph_checkpointer_to_v9.sql");
     assert!(file.keep, "kept across squashes");
+    assert!(file.sql.contains("\n-- The library builds indexes CONCURRENTLY"), "{}", file.sql);
     let body = file.sql.split_once("\n\n").unwrap().1;
     assert_eq!(
         body,
@@ -60,6 +61,7 @@ fn the_migration_applies_the_steps_then_records_them() {
     let store = STORE.migration(&library, 0..4, 25, std::path::Path::new("migrations"), false);
     assert_eq!(store.relative_path(), "memory/V25__setup_langgraph_store.sql");
     assert!(store.sql.contains("CREATE TABLE IF NOT EXISTS store_migrations"), "{}", store.sql);
+    assert!(!store.sql.contains("CONCURRENTLY"), "no step was made plain: {}", store.sql);
     let flat = STORE.migration(&library, 0..4, 25, std::path::Path::new("migrations"), true);
     assert_eq!(
         (flat.relative_path(), flat.path),

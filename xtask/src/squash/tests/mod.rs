@@ -3,6 +3,7 @@
 
 mod chains;
 mod kept;
+mod no_transaction;
 mod objects;
 mod safety;
 

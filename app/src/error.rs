@@ -210,7 +210,7 @@ pub enum Error {
     ///
     /// `postgres::Error` says only `db error` and keeps the report in its source, so the message
     /// holds the report and the variant has no source: the report is printed once.
-    #[error("database: {}", crate::migrate::diagnosis::report(.0))]
+    #[error("database: {}", crate::db::report(.0))]
     Db(postgres::Error),
     /// Reading or writing a file or folder failed.
     #[error("{path}")]

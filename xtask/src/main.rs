@@ -17,7 +17,15 @@ use xshell::Shell;
 
 fn main() {
     if let Err(e) = run() {
-        eprintln!("error: {e:#}");
+        if devdb::interrupted() {
+            // The signal handler stops the local Postgres and ends the process with 130.
+            eprintln!(
+                "error: interrupted (Ctrl-C or SIGTERM), which stops the local Postgres; what was running \
+                 then stopped with: {e:#}"
+            );
+        } else {
+            eprintln!("error: {e:#}");
+        }
         std::process::exit(1);
     }
 }

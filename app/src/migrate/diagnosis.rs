@@ -48,7 +48,7 @@ pub(super) fn sql_failure(
         failing_statement(client, sent, &code)
     });
     let (line, column) = offset.map_or((1, 1), |o| line_column(&file.sql, o));
-    let mut message = report(error);
+    let mut message = crate::db::report(error);
     message.push_str(&caret(&file.sql, offset));
     message.push_str(&advice(client, error));
     message.push_str(&format!(
@@ -97,25 +97,6 @@ pub(super) fn advice(client: &mut Client, error: &postgres::Error) -> String {
         );
     }
     String::new()
-}
-
-/// Returns Postgres's full report of `error` (severity, SQLSTATE, message, detail, hint, context),
-/// or for an error that did not come from the server, its message and causes.
-///
-/// `postgres::Error` itself says only `db error`; the report is what is worth showing.
-pub(crate) fn report(error: &postgres::Error) -> String {
-    let Some(db) = error.as_db_error() else { return crate::db::with_sources(error) };
-    let mut text = format!("{} {}: {}", db.severity(), db.code().code(), db.message());
-    if let Some(detail) = db.detail() {
-        text.push_str(&format!("\nDETAIL: {detail}"));
-    }
-    if let Some(hint) = db.hint() {
-        text.push_str(&format!("\nHINT: {hint}"));
-    }
-    if let Some(context) = db.where_() {
-        text.push_str(&format!("\nCONTEXT: {context}"));
-    }
-    text
 }
 
 /// Whether `error` means the connection is gone (closed, broken, or ended by the server's
@@ -174,11 +155,5 @@ mod tests {
         let offset = sql.chars().position(|c| c == 'B').unwrap();
         assert_eq!(line_column(sql, offset), (3, 3));
         assert_eq!(line_column(sql, 0), (1, 1));
-    }
-
-    #[test]
-    fn reports_a_client_side_error_with_its_causes() {
-        let error = "port=not-a-number".parse::<postgres::Config>().unwrap_err();
-        assert_eq!(report(&error), "invalid connection string: invalid value for option `port`");
     }
 }

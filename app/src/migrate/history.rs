@@ -71,7 +71,7 @@ const WHO_AND_WHERE: &str = "SELECT current_user::text, (pg_catalog.current_sche
 /// Explains why the history table could not be created, with the statements that fix it.
 fn privilege_error(client: &mut Client, error: &postgres::Error) -> Error {
     let step = format!("create the history table {HISTORY_TABLE}");
-    let report = super::diagnosis::report(error);
+    let report = crate::db::report(error);
     let Ok(row) = client.query_one(WHO_AND_WHERE, &[]) else {
         return Error::Privilege { step, message: report };
     };

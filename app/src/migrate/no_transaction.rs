@@ -25,7 +25,7 @@ pub(super) fn apply(client: &mut Client, file: &MigrationFile, spans: &[Range<us
             return Err(Error::ConnectionLost {
                 name: file.label(),
                 path: file.path.clone(),
-                cause: diagnosis::report(&error),
+                cause: crate::db::report(&error),
                 state: format!(
                     "this is no fault of its SQL. The file runs without a transaction (`{NO_TRANSACTION_MARKER}`): \
                      {}; statement {} (line {line}) was running and may or may not have completed, and the \
@@ -41,7 +41,7 @@ pub(super) fn apply(client: &mut Client, file: &MigrationFile, spans: &[Range<us
             .unwrap_or_else(|| statement[..statements::first_token(statement)].chars().count());
         let offset = file.sql[..span.start].chars().count() + within;
         let (line_at, column_at) = diagnosis::line_column(&file.sql, offset);
-        let mut message = diagnosis::report(&error);
+        let mut message = crate::db::report(&error);
         message.push_str(&diagnosis::caret(&file.sql, Some(offset)));
         message.push_str(&format!(
             "\nThe file runs without a transaction (`{NO_TRANSACTION_MARKER}`): {}; statement {} (line {line}) \
@@ -64,7 +64,7 @@ pub(super) fn apply(client: &mut Client, file: &MigrationFile, spans: &[Range<us
     client.batch_execute(&insert).map_err(|error| Error::NotRecorded {
         label: file.label(),
         path: file.path.clone(),
-        message: format!("{}; record it by hand once the cause is fixed: {insert};", diagnosis::report(&error)),
+        message: format!("{}; record it by hand once the cause is fixed: {insert};", crate::db::report(&error)),
     })
 }
 

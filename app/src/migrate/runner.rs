@@ -124,7 +124,7 @@ fn apply_one(client: &mut Client, file: &MigrationFile, sql: &str, table: &str) 
         return Err(Error::ConnectionLost {
             name: file.label(),
             path: file.path.clone(),
-            cause: diagnosis::report(&error),
+            cause: crate::db::report(&error),
             state: format!(
                 "this is no fault of its SQL. {} and its history row are one transaction, so the database has \
                  all of it or none of it: once the server is back, `sdm showmigrations` shows it as applied \
@@ -141,7 +141,7 @@ fn apply_one(client: &mut Client, file: &MigrationFile, sql: &str, table: &str) 
         return Err(Error::HistoryWrite {
             label: file.label(),
             path: file.path.clone(),
-            message: diagnosis::report(&error),
+            message: crate::db::report(&error),
         });
     }
     Err(diagnosis::sql_failure(client, file, sql, &error, offset))

@@ -227,15 +227,25 @@ pub fn redact(text: &str) -> String {
     ConnInfo::parse(text).redacted()
 }
 
-/// Returns `text` with parameter `key` set to `value`: the value is appended, and libpq and the
-/// driver use the last value given for a key.
+/// Returns `text` with parameter `key` set to `value`.
+///
+/// In key=value form the value replaces the last one written for `key` (or is appended); a URL
+/// gets it as a query parameter, which the driver and libpq read after the URL's other parts.
 pub fn with_param(text: &str, key: &str, value: &str) -> String {
     if ["postgresql://", "postgres://"].iter().any(|prefix| text.starts_with(prefix)) {
         let separator = if text.contains('?') { '&' } else { '?' };
         return format!("{text}{separator}{}={}", encode(key), encode(value));
     }
-    let quoted = value.replace('\\', "\\\\").replace('\'', "\\'");
-    format!("{} {key}='{quoted}'", text.trim_end())
+    let quoted = if !value.is_empty() && !value.bytes().any(|b| b.is_ascii_whitespace() || b == b'\'' || b == b'\\') {
+        value.to_string()
+    } else {
+        format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
+    };
+    let info = ConnInfo::parse(text);
+    match info.params.iter().rev().find(|p| p.key == key) {
+        Some(param) => format!("{}{quoted}{}", &text[..param.span.start], &text[param.span.end..]),
+        None => format!("{} {key}={quoted}", text.trim_end()),
+    }
 }
 
 fn is_secret(key: &str) -> bool {
@@ -358,6 +368,7 @@ mod tests {
         assert_eq!(ConnInfo::parse(&url).values("password").collect::<Vec<_>>(), ["a b&c"]);
         let pairs = with_param("host=h", "password", "it's");
         assert_eq!(pairs, "host=h password='it\\'s'");
+        assert_eq!(with_param("host=h dbname = 'a  b' user=u", "dbname", "x"), "host=h dbname = x user=u");
         let config: postgres::Config = pairs.parse().unwrap();
         assert_eq!(config.get_password(), Some("it's".as_bytes()));
     }

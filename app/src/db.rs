@@ -36,7 +36,7 @@ pub fn redact(url: &str) -> String {
 /// the TCP connect, so a server that accepts and never answers would otherwise hang forever.
 pub fn connect(url: &str) -> Result<postgres::Client> {
     let failed = |message: String| Error::Connect { url: redact(url), message: scrub(&message, url) };
-    let mut config: postgres::Config = url.parse().map_err(|e| failed(with_sources(&e)))?;
+    let mut config: postgres::Config = url.parse().map_err(|e| failed(report(&e)))?;
     let timeout = connect_timeout(url, std::env::var("PGCONNECT_TIMEOUT").ok());
     if let Some(timeout) = timeout {
         config.connect_timeout(timeout);
@@ -56,7 +56,7 @@ pub fn connect(url: &str) -> Result<postgres::Client> {
     };
     match outcome {
         Some(Ok(client)) => Ok(client),
-        Some(Err(e)) => Err(failed(with_sources(&e))),
+        Some(Err(e)) => Err(failed(report(&e))),
         None => {
             let seconds = timeout.unwrap_or_default().as_secs();
             Err(failed(format!(

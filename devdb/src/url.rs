@@ -20,10 +20,7 @@ pub fn with_database(url: &str, db: &str) -> String {
         let query = tail.find('?').map(|i| &tail[i..]).unwrap_or("");
         return format!("{}{}/{}{}", &url[..scheme_end + 3], authority, db, query);
     }
-    let mut parts: Vec<String> =
-        url.split_whitespace().filter(|kv| !kv.starts_with("dbname=")).map(str::to_string).collect();
-    parts.push(format!("dbname={db}"));
-    parts.join(" ")
+    app::conninfo::with_param(url, "dbname", db)
 }
 
 /// Returns the URL of database `db` as user `postgres` over the Unix socket in `socket_dir`.
@@ -51,7 +48,12 @@ mod tests {
             "postgres://u:p@h:5432/x?sslmode=disable"
         );
         assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
-        assert_eq!(with_database("host=h dbname=sdm user=u", "x"), "host=h user=u dbname=x");
+        assert_eq!(with_database("host=h dbname=sdm user=u", "x"), "host=h dbname=x user=u");
+        assert_eq!(
+            with_database("host=h password='a  b' user=u", "x"),
+            "host=h password='a  b' user=u dbname=x",
+            "quoted values keep their spaces"
+        );
         assert_eq!(database_of("postgres://u@h/sdm").as_deref(), Some("sdm"));
         assert_eq!(database_of("host=h user=bob").as_deref(), Some("bob"));
     }

@@ -4,6 +4,7 @@ mod bench;
 mod database;
 mod fixtures;
 mod flags;
+mod machine;
 mod reset;
 mod squash;
 mod steps;

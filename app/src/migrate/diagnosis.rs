@@ -51,10 +51,13 @@ pub(super) fn sql_failure(
     let mut message = crate::db::report(error);
     message.push_str(&caret(&file.sql, offset));
     message.push_str(&advice(client, error));
-    message.push_str(&format!(
-        "\nThe migration was rolled back and nothing of it is applied; fix {} and migrate again.",
-        file.path.display()
-    ));
+    let fix = match error.code() {
+        Some(code) if *code == SqlState::INSUFFICIENT_PRIVILEGE => {
+            "migrate again once the role has the privilege".to_string()
+        }
+        _ => format!("fix {} and migrate again", file.path.display()),
+    };
+    message.push_str(&format!("\nThe migration was rolled back and nothing of it is applied; {fix}."));
     Error::MigrationFailed { name: file.label(), path: file.path.clone(), line, column, message }
 }
 

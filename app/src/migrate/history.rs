@@ -52,6 +52,11 @@ impl HistoryRow {
 /// A role that may not create it (on Postgres 15 and later only the database owner may create
 /// tables in `public`) gets [`Error::Privilege`], naming the role, the schema and the fix.
 pub(super) fn create(client: &mut Client) -> Result<String> {
+    // CREATE TABLE IF NOT EXISTS needs CREATE on the schema even when the table exists.
+    let exists: bool = client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&HISTORY_TABLE])?.get(0);
+    if exists {
+        return Ok(client.query_one(QUALIFIED_NAME, &[&HISTORY_TABLE])?.get(0));
+    }
     if let Err(error) = client.batch_execute(&create_table_sql()) {
         return Err(match error.code() {
             Some(code) if *code == SqlState::INSUFFICIENT_PRIVILEGE || *code == SqlState::INVALID_SCHEMA_NAME => {

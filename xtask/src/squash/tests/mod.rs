@@ -5,6 +5,7 @@ mod chains;
 mod kept;
 mod no_transaction;
 mod objects;
+mod roles;
 mod safety;
 
 use std::collections::BTreeMap;

@@ -25,16 +25,7 @@ pub fn with_database(url: &str, db: &str) -> String {
 
 /// Returns the URL of database `db` as user `postgres` over the Unix socket in `socket_dir`.
 pub fn socket_url(socket_dir: &Path, db: &str) -> String {
-    format!("postgresql://postgres@{}/{}", percent_encode(&socket_dir.to_string_lossy()), db)
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    format!("postgresql://postgres@{}/{}", app::conninfo::encode(&socket_dir.to_string_lossy()), db)
 }
 
 #[cfg(test)]

@@ -102,6 +102,17 @@ pub(super) fn advice(client: &mut Client, error: &postgres::Error) -> String {
     String::new()
 }
 
+/// Returns the error for `file` whose connection was lost with `error`; `state` says what of it
+/// may be applied.
+pub(super) fn lost(file: &MigrationFile, error: &postgres::Error, state: String) -> Error {
+    Error::ConnectionLost {
+        name: file.label(),
+        path: file.path.clone(),
+        cause: crate::db::report(error),
+        state: format!("this is no fault of its SQL. {state}"),
+    }
+}
+
 /// Whether `error` means the connection is gone (closed, broken, or ended by the server's
 /// shutdown), rather than that a statement failed.
 pub(crate) fn connection_lost(error: &postgres::Error) -> bool {

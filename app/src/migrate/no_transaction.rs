@@ -22,19 +22,14 @@ pub(super) fn apply(client: &mut Client, file: &MigrationFile, spans: &[Range<us
         let Err(error) = client.batch_execute(statement) else { continue };
         let (line, _) = start_line_column(file, span);
         if diagnosis::connection_lost(&error) {
-            return Err(Error::ConnectionLost {
-                name: file.label(),
-                path: file.path.clone(),
-                cause: crate::db::report(&error),
-                state: format!(
-                    "this is no fault of its SQL. The file runs without a transaction (`{NO_TRANSACTION_MARKER}`): \
-                     {}; statement {} (line {line}) was running and may or may not have completed, and the \
-                     migration is not recorded as applied. {}",
-                    applied_before(n, spans, file),
-                    n + 1,
-                    what_to_do(file, &insert),
-                ),
-            });
+            let state = format!(
+                "The file runs without a transaction (`{NO_TRANSACTION_MARKER}`): {}; statement {} (line {line}) was \
+                 running and may or may not have completed, and the migration is not recorded as applied. {}",
+                applied_before(n, spans, file),
+                n + 1,
+                what_to_do(file, &insert),
+            );
+            return Err(diagnosis::lost(file, &error, state));
         }
         // Postgres's position counts characters in the statement it was sent.
         let within = diagnosis::char_offset(&error, statement, 0)
@@ -91,7 +86,7 @@ fn applied_before(n: usize, spans: &[Range<usize>], file: &MigrationFile) -> Str
 fn leftover(statement: &str) -> &'static str {
     let words = statements::leading_words(statement, 4);
     if words.first().is_some_and(|w| w == "create") && words.iter().any(|w| w == "concurrently") {
-        " (a failed CREATE INDEX CONCURRENTLY leaves an invalid index behind: drop it with DROP INDEX \
+        " (a CREATE INDEX CONCURRENTLY that fails part-way can leave an invalid index behind: drop it with DROP INDEX \
          CONCURRENTLY IF EXISTS before running the file again)"
     } else {
         ""

@@ -121,17 +121,13 @@ fn apply_one(client: &mut Client, file: &MigrationFile, sql: &str, table: &str) 
     };
     let Err(error) = result else { return Ok(()) };
     if diagnosis::connection_lost(&error) {
-        return Err(Error::ConnectionLost {
-            name: file.label(),
-            path: file.path.clone(),
-            cause: crate::db::report(&error),
-            state: format!(
-                "this is no fault of its SQL. {} and its history row are one transaction, so the database has \
-                 all of it or none of it: once the server is back, `sdm showmigrations` shows it as applied \
-                 ([X]) if it committed, and `sdm migrate` runs it again if it did not",
-                file.label()
-            ),
-        });
+        let state = format!(
+            "{} and its history row are one transaction, so the database has all of it or none of it: once the \
+             server is back, `sdm showmigrations` shows it as applied ([X]) if it committed, and `sdm migrate` runs \
+             it again if it did not",
+            file.label()
+        );
+        return Err(diagnosis::lost(file, &error, state));
     }
     // A failed COMMIT has rolled back already; ROLLBACK then only warns.
     let _ = client.batch_execute("ROLLBACK");

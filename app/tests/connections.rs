@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use devdb::test_server;
+use devdb::{endpoint, test_server, Endpoint};
 
 /// A socket on 127.0.0.1 that accepts connections and never says a word; it stops by itself.
 struct SilentServer {
@@ -82,14 +82,15 @@ fn a_server_that_never_answers_is_given_up_on_naming_the_host() {
 #[test]
 fn no_form_of_a_password_appears_in_sdm_messages() {
     // A real server's own error (no such database) and a refused port, in every form.
-    let socket = socket_dir();
+    let Endpoint { host, port, user } = endpoint(test_server().url()).expect("the test server's address");
+    let encoded = app::conninfo::encode(&host);
     let forms = [
-        format!("postgres://postgres:Hunter2Secret@{}/no_such_db", encode(&socket)),
-        format!("postgres://postgres:Hunter2%20Secret@{}/no_such_db", encode(&socket)),
-        format!("postgresql://{}/no_such_db?user=postgres&password=Hunter2Secret", encode(&socket)),
-        format!("host={socket} user=postgres password = Hunter2Secret dbname=no_such_db"),
-        format!("host={socket} user=postgres password='Hunter2 Secret' dbname=no_such_db"),
-        format!("host={socket} user=postgres password='Hunter2\\'s' dbname=no_such_db"),
+        format!("postgres://{user}:Hunter2Secret@{encoded}:{port}/no_such_db"),
+        format!("postgres://{user}:Hunter2%20Secret@{encoded}:{port}/no_such_db"),
+        format!("postgresql://{encoded}:{port}/no_such_db?user={user}&password=Hunter2Secret"),
+        format!("host={host} port={port} user={user} password = Hunter2Secret dbname=no_such_db"),
+        format!("host={host} port={port} user={user} password='Hunter2 Secret' dbname=no_such_db"),
+        format!("host={host} port={port} user={user} password='Hunter2\\'s' dbname=no_such_db"),
         "postgres://sdm:Hunter2Secret@127.0.0.1:1/sdm".to_string(),
         "host=127.0.0.1 port=1 password = 'Hunter2 Secret' dbname=sdm".to_string(),
         "host=127.0.0.1 port=1 password='Hunter2 Secret".to_string(),
@@ -106,17 +107,4 @@ fn no_form_of_a_password_appears_in_sdm_messages() {
         }
         eprintln!("{err}");
     }
-}
-
-/// Returns the folder of the test server's Unix socket (the ephemeral cluster's, or /tmp).
-fn socket_dir() -> String {
-    let config: postgres::Config = test_server().url().parse().unwrap();
-    match config.get_hosts().first() {
-        Some(postgres::config::Host::Unix(path)) => path.display().to_string(),
-        _ => "/tmp".to_string(),
-    }
-}
-
-fn encode(path: &str) -> String {
-    path.replace('/', "%2F")
 }

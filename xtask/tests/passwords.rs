@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use devdb::test_server;
+use devdb::{endpoint, test_server, Endpoint};
 
 const SECRETS: [&str; 2] = ["Hunter2", "Secret"];
 
@@ -28,20 +28,11 @@ fn assert_no_secret(url: &str, args: &[&str], out: &Output) -> String {
     text
 }
 
-/// Returns the test server's Unix socket folder (the ephemeral cluster's).
-fn socket_dir() -> String {
-    let config: postgres::Config = test_server().url().parse().unwrap();
-    match config.get_hosts().first() {
-        Some(postgres::config::Host::Unix(path)) => path.display().to_string(),
-        _ => "/tmp".to_string(),
-    }
-}
-
 /// Every form of a password, on a server that refuses the connection and on a real one that
 /// has no such database.
 fn forms() -> Vec<String> {
-    let socket = socket_dir();
-    let encoded = socket.replace('/', "%2F");
+    let Endpoint { host, port, user } = endpoint(test_server().url()).expect("the test server's address");
+    let encoded = app::conninfo::encode(&host);
     vec![
         "postgres://sdm:Hunter2Secret@127.0.0.1:1/sdm".to_string(),
         "postgres://sdm:Hunter2%20Secret@localhost:1/sdm".to_string(),
@@ -49,8 +40,8 @@ fn forms() -> Vec<String> {
         "host=127.0.0.1 port=1 user=sdm password = Hunter2Secret dbname=sdm".to_string(),
         "host=127.0.0.1 port=1 user=sdm password='Hunter2 Secret' dbname=sdm".to_string(),
         "host=127.0.0.1 port=1 user=sdm password='Hunter2\\'s Secret' dbname=sdm".to_string(),
-        format!("postgres://postgres:Hunter2Secret@{encoded}/no_such_db"),
-        format!("host={socket} user=postgres password = 'Hunter2 Secret' dbname=no_such_db"),
+        format!("postgres://{user}:Hunter2Secret@{encoded}:{port}/no_such_db"),
+        format!("host={host} port={port} user={user} password = 'Hunter2 Secret' dbname=no_such_db"),
     ]
 }
 

@@ -160,3 +160,22 @@ fn a_no_transaction_file_cannot_control_transactions() {
     assert!(matches!(&error, Error::MigrationRefused { line: 3, .. }), "{error}");
     assert!(!table_exists(&mut client, "nt"));
 }
+
+#[test]
+fn a_no_transaction_file_whose_history_row_fails_says_it_is_applied_but_not_recorded() {
+    let dir = TempDir::new();
+    dir.write("V1__a.sql", "CREATE TABLE nr_a (id int);\n").write(
+        "V2__rogue.sql",
+        "-- no-transaction\nCREATE TABLE nr_b (id int);\nALTER TABLE refinery_schema_history RENAME TO nr_history;\n",
+    );
+    let db = empty_database();
+    let mut client = db.connect();
+    let error = migrate(&mut client, &dir.set()).unwrap_err();
+    assert!(matches!(&error, Error::NotRecorded { label, .. } if label == "V2__rogue"), "{error}");
+    let shown = error.to_string();
+    eprintln!("{shown}");
+    assert!(shown.contains("ran without a transaction and all of it is applied, but recording it"), "{shown}");
+    assert!(shown.contains("record it by hand once the cause is fixed: INSERT INTO"), "{shown}");
+    assert!(!shown.contains("rolled back"), "{shown}");
+    assert!(table_exists(&mut client, "nr_b"));
+}

@@ -5,6 +5,7 @@ mod database;
 mod fixtures;
 mod flags;
 mod langgraph;
+mod machine;
 mod reset;
 mod squash;
 mod steps;
@@ -18,7 +19,15 @@ use xshell::Shell;
 
 fn main() {
     if let Err(e) = run() {
-        eprintln!("error: {e:#}");
+        if devdb::interrupted() {
+            // The signal handler stops the local Postgres and ends the process with 130.
+            eprintln!(
+                "error: interrupted (Ctrl-C or SIGTERM), which stops the local Postgres; what was running \
+                 then stopped with: {e:#}"
+            );
+        } else {
+            eprintln!("error: {e:#}");
+        }
         std::process::exit(1);
     }
 }

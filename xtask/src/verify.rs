@@ -38,6 +38,12 @@ impl flags::Verify {
 
     fn run_steps(&self, sh: &Shell, steps: &mut Steps<&'static str>) -> anyhow::Result<()> {
         let root = sh.current_dir();
+        // First, so that an unreachable DATABASE_URL fails at once, not after the lints.
+        let server = steps.run("start database server", || {
+            let server = crate::database::server()?;
+            drop(server.connect()?);
+            Ok(server)
+        })?;
         steps.run("cargo fmt --check", || Ok(cmd!(sh, "cargo fmt --all -- --check").run()?))?;
         steps.run("cargo clippy (warnings denied)", || {
             Ok(cmd!(sh, "cargo clippy --quiet --workspace --all-targets -- -D warnings").run()?)
@@ -48,7 +54,6 @@ impl flags::Verify {
             Ok(set)
         })?;
         steps.run("fixtures are in sync", || crate::fixtures::check(&root))?;
-        let server = steps.run("start database server", crate::database::server)?;
         let db = server.test_database(None)?;
         steps.run("fresh database: migrate, all applied, second migrate applies nothing", || {
             fresh_database(&db, &set)

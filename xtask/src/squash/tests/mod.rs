@@ -3,7 +3,9 @@
 
 mod chains;
 mod kept;
+mod no_transaction;
 mod objects;
+mod roles;
 mod safety;
 
 use std::collections::BTreeMap;

@@ -1,9 +1,10 @@
-//! `cargo xtask`: the SDM workspace's automation (reset, migrate, status, fixtures, verify, squash).
+//! `cargo xtask`: the SDM workspace's automation (reset, migrate, status, fixtures, lock, verify, squash).
 
 mod bench;
 mod database;
 mod fixtures;
 mod flags;
+mod lock;
 mod reset;
 mod squash;
 mod steps;
@@ -31,6 +32,7 @@ fn run() -> anyhow::Result<()> {
         flags::XtaskCmd::Migrate(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Status(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Fixtures(cmd) => cmd.run(&sh),
+        flags::XtaskCmd::Lock(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Verify(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Squash(cmd) => squash::Squash {
             migrations: cmd.migrations,

@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use postgres::Client;
 
+use super::follow::{self, FollowedSquash};
 use super::{diagnosis, history, statements};
 use crate::migrations::{MigrationFile, MigrationSet};
 use crate::{Error, Result};
@@ -27,6 +28,35 @@ pub struct AppliedMigration {
     pub name: String,
     /// Wall time of the migration's transaction, in milliseconds.
     pub millis: f64,
+}
+
+/// What one run did: the squashes it followed, then the migrations it applied.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MigrationRun {
+    /// Squashes whose replaced chain the database had applied, which it now records as squashed.
+    pub followed: Vec<FollowedSquash>,
+    /// The migrations applied after that, in version order.
+    pub applied: Vec<AppliedMigration>,
+}
+
+/// Applies pending migrations like [`migrate`], first moving a database migrated with a chain a
+/// squash replaced onto the squashed set (see [`FollowedSquash`]), and says what it did.
+///
+/// Fails with [`Error::SquashNotFollowed`], changing nothing, when such a database stopped
+/// part-way through the replaced chain, applied another version of one of its migrations, or
+/// has another schema than the chain builds.
+///
+/// ```no_run
+/// let set = app::migrations::MigrationSet::embedded()?;
+/// let mut client = app::db::connect("postgres://localhost/sdm")?;
+/// let run = app::migrate::run(&mut client, &set)?;
+/// for squash in &run.followed {
+///     println!("{}", squash.describe().join("\n"));
+/// }
+/// # Ok::<(), app::Error>(())
+/// ```
+pub fn run(client: &mut Client, set: &MigrationSet) -> Result<MigrationRun> {
+    run_each(client, set, &mut |_, _| Ok(()))
 }
 
 /// Applies every migration of `set` that `client`'s database has not applied yet, in version order.
@@ -60,6 +90,14 @@ pub fn migrate_each(
     set: &MigrationSet,
     after_each: &mut dyn FnMut(&mut Client, &MigrationFile) -> Result<()>,
 ) -> Result<Vec<AppliedMigration>> {
+    run_each(client, set, after_each).map(|run| run.applied)
+}
+
+fn run_each(
+    client: &mut Client,
+    set: &MigrationSet,
+    after_each: &mut dyn FnMut(&mut Client, &MigrationFile) -> Result<()>,
+) -> Result<MigrationRun> {
     client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])?;
     let result = apply_pending(client, set, after_each);
     // A broken connection has released the session lock already; report the run's own error.
@@ -73,8 +111,9 @@ fn apply_pending(
     client: &mut Client,
     set: &MigrationSet,
     after_each: &mut dyn FnMut(&mut Client, &MigrationFile) -> Result<()>,
-) -> Result<Vec<AppliedMigration>> {
+) -> Result<MigrationRun> {
     let table = history::create(client)?;
+    let followed = follow::follow(client, &table, set, &mut |client, file| apply_one(client, file, &table))?;
     let applied_rows = history::read(client)?;
     history::check(&applied_rows, set)?;
 
@@ -89,7 +128,7 @@ fn apply_pending(
         });
         after_each(client, file)?;
     }
-    Ok(applied)
+    Ok(MigrationRun { followed, applied })
 }
 
 /// Runs one migration and records it in `table`, in one transaction and one round trip.

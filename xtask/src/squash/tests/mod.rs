@@ -2,8 +2,11 @@
 //! holds the fixtures the tests share; the tests are grouped by concern in its submodules.
 
 mod chains;
+mod existing;
+mod follow;
 mod kept;
 mod objects;
+mod refusals;
 mod safety;
 
 use std::collections::BTreeMap;

@@ -141,3 +141,48 @@ pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(&tmp, text).with_context(|| format!("write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("rename {} to {}", tmp.display(), path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::tests::scratch_tree;
+
+    #[test]
+    fn a_fixture_edit_reaches_a_migrated_database_through_a_new_migration() {
+        let tree = scratch_tree("fixture-edit");
+        let dir = tree.join("migrations");
+        let server = devdb::test_server();
+        let set = migrations_in(&dir).unwrap();
+        let db = server.test_database(Some(&set)).unwrap();
+        let load = dir.join("journeys/V14__load_journeys.sql");
+        let applied = std::fs::read(&load).unwrap();
+        assert!(update(&tree, server, false).unwrap().is_none(), "nothing to write before the edit");
+
+        let fixture = tree.join("fixtures/journeys/knee-osteoarthritis-treatment.json");
+        let text = std::fs::read_to_string(&fixture).unwrap();
+        std::fs::write(&fixture, text.replacen("\"title\": \"", "\"title\": \"Revised: ", 1)).unwrap();
+        let err = format!("{:#}", check(&tree, &mut db.connect()).unwrap_err());
+        assert!(err.contains("1 statement(s) would change rows (journey `knee-osteoarthritis-treatment`)"), "{err}");
+
+        let written = update(&tree, server, false).unwrap().expect("a change to write");
+        assert_eq!(written.path, dir.join("journeys/V24__update_journeys.sql"));
+        assert!(written.text.lines().nth(2) == Some(app::migrations::KEEP_MARKER), "{}", written.text);
+        assert!(written.text.contains("'Revised: "), "{}", written.text);
+        assert!(written.lock.starts_with("wrote "), "{}", written.lock);
+        assert_eq!(std::fs::read(&load).unwrap(), applied, "the applied migration is left as it was");
+
+        let set = migrations_in(&dir).unwrap();
+        crate::lock::check(&set, &crate::lock::fresh_schema(server, &set).unwrap()).expect("the lock records it");
+        let mut client = db.connect();
+        let run = app::migrate::run(&mut client, &set).unwrap();
+        assert_eq!(run.applied.iter().map(|m| m.version).collect::<Vec<_>>(), [24]);
+        let title: String = client
+            .query_one("SELECT title FROM journeys_journey WHERE slug = 'knee-osteoarthritis-treatment'", &[])
+            .unwrap()
+            .get(0);
+        assert!(title.starts_with("Revised: "), "{title}");
+        check(&tree, &mut client).expect("the migrated database holds the fixtures");
+        assert!(update(&tree, server, false).unwrap().is_none(), "nothing more to write");
+        std::fs::remove_dir_all(tree).unwrap();
+    }
+}

@@ -105,3 +105,62 @@ pub fn check(set: &MigrationSet, schema: &Snapshot) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::tests::scratch_tree;
+
+    #[test]
+    fn the_committed_lock_is_up_to_date() {
+        let set = migrations_in(&crate::project_root().join("migrations")).unwrap();
+        check(&set, &fresh_schema(devdb::test_server(), &set).unwrap()).unwrap_or_else(|e| panic!("{e:#}"));
+    }
+
+    #[test]
+    fn editing_a_recorded_migration_fails_with_what_to_do() {
+        let tree = scratch_tree("lock-edit");
+        let dir = tree.join("migrations");
+        let load = dir.join("journeys/V14__load_journeys.sql");
+        let text = std::fs::read_to_string(&load).unwrap();
+        std::fs::write(&load, text.replacen("'Managing early-stage", "'Managing early", 1)).unwrap();
+        let set = migrations_in(&dir).unwrap();
+        let schema = fresh_schema(devdb::test_server(), &set).unwrap();
+        let err = format!("{:#}", check(&set, &schema).unwrap_err());
+        assert!(err.contains("recorded migrations were changed"), "{err}");
+        assert!(
+            err.contains(&format!(
+                "{} was edited after it was recorded: the lock has V14__load_journeys with checksum",
+                load.display()
+            )),
+            "{err}"
+        );
+        assert!(err.contains(&format!("restore the file (`git checkout -- {}`)", load.display())), "{err}");
+        assert!(err.contains("`cargo xtask fixtures` writes it"), "{err}");
+        let err = format!("{:#}", write(&dir, &set, schema.clone(), None).unwrap_err());
+        assert!(err.contains("not written") && err.contains("--amend <version>"), "{err}");
+        assert!(write(&dir, &set, schema, Some(14)).unwrap().starts_with("wrote "));
+        std::fs::remove_dir_all(tree).unwrap();
+    }
+
+    #[test]
+    fn a_new_migration_makes_the_lock_stale_until_it_is_written() {
+        let tree = scratch_tree("lock-stale");
+        let dir = tree.join("migrations");
+        std::fs::write(
+            dir.join("users/V24__users_nickname.sql"),
+            "ALTER TABLE users_account ADD COLUMN nickname text;\n",
+        )
+        .unwrap();
+        let set = migrations_in(&dir).unwrap();
+        let schema = fresh_schema(devdb::test_server(), &set).unwrap();
+        let err = format!("{:#}", check(&set, &schema).unwrap_err());
+        assert!(err.contains("migrations.lock.json is stale:"), "{err}");
+        assert!(err.contains("V24__users_nickname.sql is not recorded yet"), "{err}");
+        assert!(err.contains("column public.users_account.nickname: not expected (found `text`)"), "{err}");
+        assert!(err.ends_with("Run `cargo xtask lock` and commit the result."), "{err}");
+        write(&dir, &set, schema.clone(), None).unwrap();
+        check(&migrations_in(&dir).unwrap(), &schema).unwrap();
+        std::fs::remove_dir_all(tree).unwrap();
+    }
+}

@@ -99,13 +99,13 @@ pub fn langgraph_schema(sh: &Shell, server: &Server, db: &str) -> anyhow::Result
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
 
     /// Copies the workspace's migrations and fixtures into a fresh folder the test may break.
-    fn scratch_tree(name: &str) -> PathBuf {
+    pub(crate) fn scratch_tree(name: &str) -> PathBuf {
         let root = crate::project_root();
         let dir = std::env::temp_dir().join(format!("sdm-verify-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);

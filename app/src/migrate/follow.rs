@@ -52,6 +52,8 @@ pub struct FollowedSquash {
     pub squashed: Vec<String>,
     /// How many schema objects were compared with the record and found equal.
     pub schema_objects: usize,
+    /// Wall time of the checks and the rewrite, in milliseconds.
+    pub millis: f64,
 }
 
 impl FollowedSquash {
@@ -69,12 +71,14 @@ impl FollowedSquash {
         };
         lines.push(format!(
             "Followed squash {} ({}): the schema is what the {} replaced migrations build ({} objects compared), so \
-             the history now records the {} squashed migrations ({squashed}) in their place; none of them ran",
+             the history now records the {} squashed migrations ({squashed}) in their place; none of them ran \
+             ({:.1} ms)",
             self.squash,
             self.record.display(),
             self.replaced,
             self.schema_objects,
-            self.squashed.len()
+            self.squashed.len(),
+            self.millis
         ));
         lines
     }
@@ -175,6 +179,7 @@ fn move_onto(
     record: &SquashRecord,
     caught_up: Vec<AppliedMigration>,
 ) -> Result<FollowedSquash> {
+    let started = Instant::now();
     check_squashed_files(set, record)?;
     let mut tx = client.transaction()?;
     // refinery's own runner takes no advisory lock: keep it out while the rows are rewritten.
@@ -203,6 +208,7 @@ fn move_onto(
         replaced: record.replaced.len(),
         squashed: record.squashed.iter().map(RecordedMigration::label).collect(),
         schema_objects: live.objects.len(),
+        millis: started.elapsed().as_secs_f64() * 1e3,
     })
 }
 

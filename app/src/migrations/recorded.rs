@@ -139,14 +139,20 @@ pub(super) fn layout(fields: &[(&str, Field)]) -> String {
 
 /// Parses a record file's JSON into `T`, naming the file and line on failure.
 pub(super) fn parse<T: serde::de::DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| Error::MigrationFile {
-        path: path.to_path_buf(),
-        message: format!(
-            "line {}, column {}: {e}; this file is written by cargo xtask, restore it from git (`git checkout -- {}`)",
-            e.line(),
-            e.column(),
-            path.display()
-        ),
+    serde_json::from_slice(bytes).map_err(|e| {
+        // serde_json ends its message with the position, which comes first here.
+        let full = e.to_string();
+        let message = full.rfind(" at line ").map_or(full.as_str(), |at| &full[..at]);
+        Error::MigrationFile {
+            path: path.to_path_buf(),
+            message: format!(
+                "line {}, column {}: {message}; this file is written by cargo xtask, restore it from git \
+                 (`git checkout -- {}`)",
+                e.line(),
+                e.column(),
+                path.display()
+            ),
+        }
     })
 }
 

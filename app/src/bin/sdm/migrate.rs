@@ -26,7 +26,8 @@ impl flags::Migrate {
             .iter()
             .map(|f| {
                 json!({"squash": f.squash, "record": f.record, "caught_up": applied(&f.caught_up),
-                       "replaced": f.replaced, "squashed": f.squashed, "schema_objects": f.schema_objects})
+                       "replaced": f.replaced, "squashed": f.squashed, "schema_objects": f.schema_objects,
+                       "millis": f.millis})
             })
             .collect();
         out.print(&json!({ "followed": followed, "applied": applied(&run.applied) }), || {

@@ -8,6 +8,7 @@ mod kept;
 mod objects;
 mod refusals;
 mod safety;
+mod twice;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -123,6 +123,20 @@ fn a_hand_made_record_is_followed_and_an_edited_squashed_file_is_refused() {
 }
 
 #[test]
+fn an_edited_file_of_the_squashed_set_is_named_as_such_not_as_another_version_of_the_old_chain() {
+    let (schema, _) = old_database();
+    let folder = squashed_folder(schema);
+    let db = empty_database();
+    let mut client = db.connect();
+    migrate::migrate(&mut client, &folder.set()).unwrap();
+    // The squashed V1 keeps the name of the V1 it replaced; the database ran the squashed one.
+    folder.write(NEW.0, &format!("{}-- edited\n", NEW.1));
+    let error = migrate::run(&mut client, &folder.set()).unwrap_err();
+    assert!(matches!(error, Error::MigrationChanged { .. }), "{error}");
+    assert!(error.to_string().contains("migration V1__users_initial was changed after it was applied"), "{error}");
+}
+
+#[test]
 fn the_part_way_message_names_the_commit_of_the_old_chain() {
     let (schema, _) = old_database();
     let folder = squashed_folder(schema);
@@ -160,7 +174,7 @@ fn broken_records_are_refused_naming_the_file() {
     folder.write("squashes/notes.txt", "");
     assert!(folder.error().contains("`notes.txt` is not a squash record"), "{}", folder.error());
     folder.remove("squashes/notes.txt");
-    folder.write("squashes/README.md", "What the records are.\n");
+    folder.write("squashes/.gitkeep", "");
     folder.write("migrations.lock.json", "[]");
     let error = folder.error();
     assert!(

@@ -71,7 +71,7 @@ pub fn update(root: &Path, server: &Server, dry_run: bool) -> anyhow::Result<Opt
         return Ok(None);
     }
     let (path, text) = new_migration(&dir, &set, &journeys, &changes);
-    let subjects = format!("{} statements: {}", changes.len(), subjects(&changes));
+    let subjects = format!("{} statement(s): {}", changes.len(), subjects(&changes));
     if dry_run {
         return Ok(Some(Written { path, text, subjects, lock: String::new() }));
     }

@@ -99,12 +99,22 @@ pub(super) enum Position<'a> {
 /// Finds where `history` stands: the current set's, or a chain one of the records replaced
 /// (newest first, since the same label can belong to two squashes' sets).
 pub(super) fn position<'a>(history: &[HistoryRow], set: &'a MigrationSet) -> Position<'a> {
-    if history.iter().all(|row| set.get(row.version).is_some_and(|file| row.is(file))) {
+    let current = history.iter().filter(|row| set.get(row.version).is_some_and(|file| row.is(file))).count();
+    if current == history.len() {
         return Position::Current;
     }
     for record in set.squashes.iter().rev() {
         let entry = |row: &HistoryRow| record.replaced.iter().find(|m| m.version == row.version && m.name == row.name);
         if !history.iter().all(|row| entry(row).is_some()) {
+            continue;
+        }
+        let exact = history
+            .iter()
+            .filter(|row| entry(row).is_some_and(|m| row.checksum.as_deref() == Some(m.checksum.as_str())))
+            .count();
+        // Squashed files often keep the names of the ones they replaced: a history closer to the
+        // current set is the current set's, with its own problems (an edited file).
+        if exact <= current {
             continue;
         }
         let mismatched: Vec<(&HistoryRow, &RecordedMigration)> = history
@@ -329,14 +339,30 @@ fn mismatch_message(record: &SquashRecord, mismatched: &[(&HistoryRow, &Recorded
             )
         })
         .collect();
+    let show = match &record.old_chain_commit {
+        Some(commit) => {
+            let short: String = commit.chars().take(12).collect();
+            let files: Vec<String> =
+                mismatched.iter().map(|(_, m)| format!("`git show {short}:migrations/{}`", m.path)).collect();
+            format!(" with the replaced file ({})", files.join(", "))
+        }
+        None => " with the replaced file (in the commit before the squash)".to_string(),
+    };
+    let updates: Vec<String> = mismatched
+        .iter()
+        .map(|(_, m)| {
+            format!("UPDATE {} SET checksum = '{}' WHERE version = {};", super::HISTORY_TABLE, m.checksum, m.version)
+        })
+        .collect();
     format!(
         "it applied another version of {} than the chain the squash replaced:\n{}\nThe squash's proof covers only the \
-         chain it replaced. Migrate this database with the build it was migrated with ({}), make the difference a new \
-         migration there if it should stay, and compare its schema (`sdm check`); or drop it and migrate it from \
-         scratch.",
+         chain it replaced. Compare what this database ran{show}. Then either drop the database and migrate it from \
+         scratch, or make it hold what the replaced file gives (its rows too: the schema check does not see them) and \
+         record that file's checksum (`{}`): `sdm migrate` still compares the schema before it moves anything. A \
+         difference that should stay belongs in a new migration after the squash.",
         if mismatched.len() == 1 { "a migration" } else { "some migrations" },
         lines.join("\n"),
-        old_build(record)
+        updates.join(" ")
     )
 }
 

@@ -38,7 +38,7 @@ fn databases_one_and_two_squashes_behind_follow_both() {
     edited_fixtures(&tree);
     let written = crate::fixtures::update(&tree.root, server(), false).unwrap().expect("the edit is a change");
     assert!(written.path.ends_with("journeys/V9__update_journeys.sql"), "{}", written.path.display());
-    assert!(written.subjects.contains(&format!("1 statements: journey `{KNEE}`")), "{}", written.subjects);
+    assert!(written.subjects.contains(&format!("1 statement(s): journey `{KNEE}`")), "{}", written.subjects);
     tree.write("users/V10__users_note.sql", "CREATE TABLE users_note (id bigint PRIMARY KEY, body text NOT NULL);\n");
     let between = MigrationSet::from_dir(&tree.dir()).unwrap();
     assert_eq!(between.added_since_last_squash().len(), 2);

@@ -159,11 +159,7 @@ pub(super) fn follow(
             Position::Current => break,
             Position::Refused(record, refusal, message) => return Err(refused(record, refusal, message)),
             Position::Behind(record, missing) => {
-                let previous = set.squashes.iter().find(|r| r.squash + 1 == record.squash);
-                // Before the first of them runs, the database must have what the previous squash wrote.
-                if let Some(previous) = previous.filter(|_| missing.len() == record.kept_sql().count()) {
-                    check_schema(client, previous, record)?;
-                }
+                check_behind(client, set, record, &missing)?;
                 for m in missing {
                     let Some(file) = m.to_file(&record.path) else { continue };
                     let started = Instant::now();
@@ -231,10 +227,21 @@ pub(super) fn check(client: &mut Client, set: &MigrationSet, position: Position<
             check_squashed_files(set, record)?;
             check_replaced_schema(record, &Snapshot::read(client)?)
         }
-        Position::Behind(record, missing) => match set.squashes.iter().find(|r| r.squash + 1 == record.squash) {
-            Some(previous) if missing.len() == record.kept_sql().count() => check_schema(client, previous, record),
-            _ => Ok(()),
-        },
+        Position::Behind(record, missing) => check_behind(client, set, record, &missing),
+    }
+}
+
+/// Fails unless a database that has not run any of `record`'s kept migrations yet (`missing` are
+/// all of them) has what the previous squash wrote, before the first of them runs.
+fn check_behind(
+    client: &mut Client,
+    set: &MigrationSet,
+    record: &SquashRecord,
+    missing: &[&RecordedMigration],
+) -> Result<()> {
+    match set.squashes.iter().find(|r| r.squash + 1 == record.squash) {
+        Some(previous) if missing.len() == record.kept_sql().count() => check_schema(client, previous, record),
+        _ => Ok(()),
     }
 }
 

@@ -1,9 +1,11 @@
-//! `cargo xtask`: the SDM workspace's automation (reset, migrate, status, fixtures, lock, verify, squash).
+//! `cargo xtask`: the SDM workspace's automation (reset, migrate, status, fixtures, lock, verify, squash,
+//! langgraph).
 
 mod bench;
 mod database;
 mod fixtures;
 mod flags;
+mod langgraph;
 mod lock;
 mod reset;
 mod squash;
@@ -42,6 +44,7 @@ fn run() -> anyhow::Result<()> {
             json: cmd.json,
         }
         .run(&sh),
+        flags::XtaskCmd::Langgraph(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Bench(cmd) => cmd.run(&sh),
     }
 }

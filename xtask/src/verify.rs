@@ -10,6 +10,9 @@ use crate::database::migrations_in;
 use crate::flags;
 use crate::steps::{StepRow, Steps};
 
+/// The step that runs `cargo xtask langgraph --check`.
+const LANGGRAPH_STEPS: &str = "LangGraph set-up migrations follow the pinned library (cargo xtask langgraph --check)";
+
 #[derive(Serialize)]
 struct Report<'a> {
     ok: bool,
@@ -58,6 +61,11 @@ impl flags::Verify {
             steps.run("python venv with the LangGraph library (python/requirements.txt)", || {
                 Ok(cmd!(sh, "python3 python/setup-venv.py").run()?)
             })?;
+        }
+        if self.skip_python {
+            eprintln!("==> {LANGGRAPH_STEPS}: skipped (--skip-python)");
+        } else {
+            steps.run(LANGGRAPH_STEPS, || crate::langgraph::verify(sh, &server))?;
         }
         steps.run("checklist and all tests", || {
             let url = server.url().to_string();

@@ -84,12 +84,7 @@ pub fn check(set: &MigrationSet, schema: &Snapshot) -> anyhow::Result<()> {
     let edits: Vec<String> =
         mismatches.iter().filter(|m| !matches!(m, LockMismatch::Unrecorded(_))).map(|m| format!("  {m}")).collect();
     if !edits.is_empty() {
-        bail!(
-            "{} (checked against {}):\n{}",
-            "recorded migrations were changed",
-            lock.path.display(),
-            edits.join("\n")
-        );
+        bail!("recorded migrations were changed (checked against {}):\n{}", lock.path.display(), edits.join("\n"));
     }
     let mut stale: Vec<String> = mismatches.iter().map(|m| format!("  {m}")).collect();
     let differences = lock.schema.diff(schema);

@@ -85,6 +85,19 @@ pub enum Error {
         /// The first version no file and no applied migration uses.
         next_free: i32,
     },
+    /// A database whose history is a chain a squash replaced cannot be moved onto the squashed
+    /// set; its history was left as it was.
+    #[error("this database cannot follow squash {squash} ({}), so nothing was changed: {message}", record.display())]
+    SquashNotFollowed {
+        /// The squash's number.
+        squash: u32,
+        /// The squash's record, e.g. `migrations/squashes/0001.json`.
+        record: PathBuf,
+        /// Why it was refused.
+        refusal: crate::migrate::Refusal,
+        /// What differs and the ways forward.
+        message: String,
+    },
     /// A migration ran but its history row could not be recorded, so it was rolled back.
     #[error(
         "recording migration {label} ({path}) in {table} failed, so it was rolled back: {message}; \

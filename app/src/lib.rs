@@ -8,7 +8,8 @@
 //!
 //! 1. `error`, `conninfo`, `db`, `sql`: the typed error, connection strings, connections, SQL
 //!    literals;
-//! 2. `migrations`, `migrate`, `fixtures`: the migration set, its runner, journey fixtures;
+//! 2. `schema`, `migrations`, `migrate`, `fixtures`: a live database's schema from its catalogs,
+//!    the migration set with its records, its runner, journey fixtures;
 //! 3. `langgraph`: LangGraph's checkpoint and store tables;
 //! 4. `users`, `journeys`, `points`: entities that need no other entity;
 //! 5. `conversations` (journeys, langgraph);
@@ -22,6 +23,7 @@ pub mod db;
 pub mod fixtures;
 pub mod migrate;
 pub mod migrations;
+pub mod schema;
 pub mod sql;
 
 pub mod langgraph;

@@ -1,5 +1,6 @@
-//! Journey fixtures: the committed load_journeys migration is current, bad fixtures are rejected
-//! with file and line, and loading into a real database is all-or-nothing and idempotent.
+//! Journey fixtures: the migrations load the committed fixtures exactly, an edit becomes a new
+//! migration of the changes, bad fixtures are rejected with file and line, and loading into a
+//! real database is all-or-nothing and idempotent.
 
 use std::path::{Path, PathBuf};
 
@@ -16,15 +17,45 @@ fn migrations_dir() -> PathBuf {
 }
 
 #[test]
-fn committed_load_journeys_migration_matches_the_fixtures() {
+fn a_migrated_database_holds_the_fixtures_exactly() {
     let journeys = fixtures::load_dir(&fixtures_dir()).unwrap_or_else(|e| panic!("load fixtures: {e}"));
+    let db = devdb::test_database();
+    let changes = fixtures::changes(&mut db.connect(), &journeys).unwrap();
+    let subjects: Vec<&str> = changes.iter().map(|c| c.subject.as_str()).collect();
+    assert!(
+        subjects.is_empty(),
+        "the migrations do not load fixtures/journeys/ as it is ({subjects:?}). Run `cargo xtask fixtures` and commit the result."
+    );
+    // The first load is the whole fixture set, as `cargo xtask fixtures` first wrote it.
     let path = fixtures::migration_path(&migrations_dir()).unwrap_or_else(|e| panic!("{e}"));
     let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    assert!(
-        committed == fixtures::to_sql(&journeys),
-        "{} is stale: it does not match fixtures/journeys/*.json. Run `cargo xtask fixtures` and commit the result.",
-        path.display()
+    assert!(committed.starts_with("-- Loads the journeys"), "{}", path.display());
+}
+
+#[test]
+fn changes_are_what_an_edit_makes_and_the_update_migration_applies_them() {
+    let mut journeys = fixtures::load_dir(&fixtures_dir()).unwrap();
+    let db = devdb::test_database();
+    let mut client = db.connect();
+    journeys[0].title.push_str(" (revised)");
+    let point = journeys[1].conversation_points[0].id.clone();
+    journeys[1].conversation_points[0].covered_when.push("a new phrase".into());
+    let changes = fixtures::changes(&mut client, &journeys).unwrap();
+    let subjects: Vec<String> = changes.iter().map(|c| c.subject.clone()).collect();
+    assert_eq!(
+        subjects,
+        [
+            format!("journey `{}`", journeys[0].slug),
+            format!("conversation point `{point}` of journey `{}`", journeys[1].slug)
+        ]
     );
+    let sql = fixtures::update_sql(&changes);
+    assert!(sql.starts_with("-- Updates the journeys and conversation points that changed"), "{sql}");
+    assert_eq!(sql.lines().nth(2), Some("-- squash: keep"));
+    // Finding the changes changed nothing; applying them does, once.
+    assert_eq!(fixtures::changes(&mut client, &journeys).unwrap().len(), 2);
+    client.batch_execute(&sql).unwrap();
+    assert!(fixtures::changes(&mut client, &journeys).unwrap().is_empty());
 }
 
 #[test]

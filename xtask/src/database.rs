@@ -43,11 +43,14 @@ impl flags::Migrate {
             }
             return Ok(());
         }
-        let applied = app::migrate::migrate(&mut client, &set)?;
-        for m in &applied {
+        let run = app::migrate::run(&mut client, &set)?;
+        for line in run.followed.iter().flat_map(|f| f.describe()) {
+            println!("{line}");
+        }
+        for m in &run.applied {
             println!("applied V{}__{} ({:.1} ms)", m.version, m.name, m.millis);
         }
-        println!("{} migration(s) applied to {}", applied.len(), app::db::redact(server.url()));
+        println!("{} migration(s) applied to {}", run.applied.len(), app::db::redact(server.url()));
         Ok(())
     }
 }
@@ -56,8 +59,10 @@ impl flags::Status {
     pub fn run(self, _sh: &Shell) -> anyhow::Result<()> {
         let server = server()?;
         let mut client = server.connect()?;
-        let statuses = app::migrate::status(&mut client, &migrations()?)?;
+        let set = migrations()?;
+        let statuses = app::migrate::status(&mut client, &set)?;
         print!("{}", app::migrate::show_migrations(&statuses));
+        app::migrate::check_history(&mut client, &set).context("`sdm migrate` would refuse this database")?;
         Ok(())
     }
 }

@@ -22,12 +22,21 @@ xflags::xflags! {
         }
         /// List every migration as applied [X] or pending [ ] (as `sdm showmigrations`).
         cmd status {}
-        /// Regenerate the load-journeys migration from fixtures/journeys/.
+        /// Write a new migration with the journeys and points that changed in fixtures/journeys/
+        /// (applied migrations are never rewritten), and record it in the lock file.
         cmd fixtures {
-            /// Fail if the committed migration is stale instead of rewriting it.
+            /// Fail if the migrations do not load the fixtures as they are, instead of writing.
             optional --check
-            /// Say whether the migration would be rewritten, and show the change; write nothing.
+            /// Show the migration that would be written; write nothing.
             optional --dry-run
+        }
+        /// Write migrations/migrations.lock.json: every migration's checksum and the schema a
+        /// fresh database migrated with them has (what `sdm check` compares with).
+        cmd lock {
+            /// Fail if the file is stale or a recorded migration was edited; write nothing.
+            optional --check
+            /// Allow rewriting the recorded checksum of this version (a migration never applied anywhere).
+            optional --amend version: i32
         }
         /// The CI gate: format, lints, migrations, fixtures, a fresh database, LangGraph schema,
         /// the checklist and every test. Stops at the first failure.

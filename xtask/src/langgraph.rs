@@ -247,6 +247,12 @@ pub fn update(
         write_file(&file.path, &file.sql)?;
         lines.push(format!("wrote {} ({} {steps})", tree.show(&file.path), side.name));
     }
+    if !new_files.is_empty() {
+        // The lock file records the new migrations and the schema they give.
+        let set = crate::database::migrations_in(&tree.migrations())?;
+        let schema = crate::lock::fresh_schema(server, &set)?;
+        lines.push(crate::lock::write(&tree.migrations(), &set, schema, None)?);
+    }
     if comparison.reference_fresh {
         lines.push(format!("{} is up to date", tree.show(&tree.reference())));
     } else {

@@ -1,10 +1,12 @@
-//! `cargo xtask`: the SDM workspace's automation (reset, migrate, status, fixtures, verify, squash, langgraph).
+//! `cargo xtask`: the SDM workspace's automation (reset, migrate, status, fixtures, lock, verify, squash,
+//! langgraph).
 
 mod bench;
 mod database;
 mod fixtures;
 mod flags;
 mod langgraph;
+mod lock;
 mod machine;
 mod reset;
 mod squash;
@@ -41,6 +43,7 @@ fn run() -> anyhow::Result<()> {
         flags::XtaskCmd::Migrate(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Status(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Fixtures(cmd) => cmd.run(&sh),
+        flags::XtaskCmd::Lock(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Verify(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Squash(cmd) => squash::Squash {
             migrations: cmd.migrations,

@@ -5,7 +5,8 @@
 //! (`plan`, `generate`), gives one initial migration per module in foreign-key order; migrations
 //! marked `-- squash: keep` follow unchanged; rows the chain leaves behind go into data migrations
 //! (`data`). A fresh database built from the new set must match the old chain's schema and rows
-//! (`prove`) before the folder is swapped, atomically (`swap`).
+//! (`prove`) before the folder is swapped, atomically (`swap`). The new folder holds a record of
+//! what was replaced (`record`), so databases migrated with the old chain follow the squash.
 //!
 //! Squashing a squashed folder regenerates the same bytes, so nothing is written (a fixed point);
 //! `--check` fails exactly when a squash would change the folder.
@@ -16,6 +17,7 @@ mod pg;
 mod plan;
 mod prove;
 mod provenance;
+mod record;
 mod report;
 mod swap;
 mod synthetic;
@@ -126,7 +128,9 @@ impl Step {
             Step::Data => {
                 "build the new set in a fresh database, carrying the rows the chain leaves into data migrations"
             }
-            Step::Prove => "prove: the new set's database has the old chain's schema and rows",
+            Step::Prove => {
+                "prove: the new set's database has the old chain's schema and rows; record what the squash replaced"
+            }
             Step::Swap => "swap the old folder for the new one in one atomic rename",
             Step::Backup => "move the old files into target/squash-backup/",
         }
@@ -223,7 +227,9 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
         if let Err(e) = server.drop_stale_databases() {
             notes.push(format!("could not drop scratch databases of killed runs: {e:#}"));
         }
-        crate::database::migrations_in(dir)
+        let set = crate::database::migrations_in(dir)?;
+        record::check_recorded(&set)?;
+        Ok(set)
     })?;
     let before: Vec<PathBuf> = set.files.iter().map(|f| PathBuf::from(f.relative_path())).collect();
 
@@ -385,8 +391,15 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
 
     let masked = progress.run(Step::Prove, || {
         let old_schema = Schema::parse(&pg::restore_text(&sh, server, &archive)?);
-        prove::prove(server, &old_schema, &old_db, &new_db)
-            .context("the new set is not equivalent; nothing was changed")
+        let masked = prove::prove(server, &old_schema, &old_db, &new_db)
+            .context("the new set is not equivalent; nothing was changed")?;
+        let recorded = record::stage(&sh, dir, &staging.path, &set, &old_db, &new_db)?;
+        report.notes.push(format!(
+            "recorded the squash in {recorded} and a new {}: databases migrated with the old chain follow it on \
+             `sdm migrate`",
+            app::migrations::LOCK_FILE
+        ));
+        Ok(masked)
     })?;
     drop(old_db);
     drop(new_db);

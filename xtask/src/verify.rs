@@ -53,11 +53,14 @@ impl flags::Verify {
             eprintln!("    {} migrations", set.files.len());
             Ok(set)
         })?;
-        steps.run("fixtures are in sync", || crate::fixtures::check(&root))?;
         let db = server.test_database(None)?;
         steps.run("fresh database: migrate, all applied, second migrate applies nothing", || {
             fresh_database(&db, &set)
         })?;
+        steps.run("migrations match migrations.lock.json (checksums, expected schema)", || {
+            crate::lock::check(&set, &app::schema::Snapshot::read(&mut app::db::connect(db.url())?)?)
+        })?;
+        steps.run("fixtures are in sync", || crate::fixtures::check(&root, &mut app::db::connect(db.url())?))?;
         steps.run("LangGraph tables match the Python library's schema", || langgraph_schema(sh, &server, db.name()))?;
         if !self.skip_python {
             steps.run("python venv with the LangGraph library (python/requirements.txt)", || {
@@ -109,13 +112,13 @@ pub fn langgraph_schema(sh: &Shell, server: &Server, db: &str) -> anyhow::Result
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
 
     /// Copies the workspace's migrations and fixtures into a fresh folder the test may break.
-    fn scratch_tree(name: &str) -> PathBuf {
+    pub(crate) fn scratch_tree(name: &str) -> PathBuf {
         let root = crate::project_root();
         let dir = std::env::temp_dir().join(format!("sdm-verify-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -168,16 +171,18 @@ mod tests {
     #[test]
     fn verify_fails_on_stale_fixtures_and_names_the_fix() {
         let tree = scratch_tree("stale");
-        crate::fixtures::check(&tree).expect("the committed fixtures are in sync");
+        let set = migrations_in(&tree.join("migrations")).unwrap();
+        let db = devdb::test_server().test_database(Some(&set)).unwrap();
+        crate::fixtures::check(&tree, &mut db.connect()).expect("the committed fixtures are in sync");
         let fixture = std::fs::read_dir(tree.join("fixtures/journeys")).unwrap().next().unwrap().unwrap().path();
         let text = std::fs::read_to_string(&fixture).unwrap();
         let edited = text.replacen("\"title\": \"", "\"title\": \"Revised: ", 1);
         assert_ne!(text, edited, "fixture {} has a title to edit", fixture.display());
         std::fs::write(&fixture, edited).unwrap();
-        let err = format!("{:#}", crate::fixtures::check(&tree).unwrap_err());
-        assert!(err.contains("load_journeys.sql is stale"), "{err}");
-        assert!(err.contains("cargo xtask fixtures"), "{err}");
-        assert!(err.contains("Revised: "), "the diff shows the change: {err}");
+        let err = format!("{:#}", crate::fixtures::check(&tree, &mut db.connect()).unwrap_err());
+        assert!(err.contains("fixtures/journeys/ changed since the migrations last loaded it"), "{err}");
+        assert!(err.contains("1 statement(s) would change rows (journey `"), "{err}");
+        assert!(err.contains("Run `cargo xtask fixtures`"), "{err}");
         std::fs::remove_dir_all(tree).unwrap();
     }
 

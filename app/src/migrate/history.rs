@@ -5,7 +5,7 @@
 //! other migrated.
 
 use postgres::error::SqlState;
-use postgres::Client;
+use postgres::{Client, GenericClient};
 
 use crate::migrations::{MigrationFile, MigrationSet};
 use crate::{Error, Result};
@@ -42,8 +42,16 @@ pub(super) struct HistoryRow {
 }
 
 impl HistoryRow {
-    fn label(&self) -> String {
+    /// Returns the label the database recorded, e.g. `V1__users_initial`.
+    pub fn label(&self) -> String {
         format!("V{}__{}", self.version, self.name)
+    }
+
+    /// Whether the row records exactly `file`: same version, name and checksum.
+    pub fn is(&self, file: &MigrationFile) -> bool {
+        self.version == file.version
+            && self.name == file.name
+            && self.checksum.as_deref() == Some(file.checksum().to_string().as_str())
     }
 }
 
@@ -103,24 +111,28 @@ fn privilege_error(client: &mut Client, error: &postgres::Error) -> Error {
 /// so the row goes in the same round trip as the migration; everything is qualified because the
 /// migration may have changed `search_path` (SET LOCAL).
 pub(super) fn insert_sql(table: &str, file: &MigrationFile) -> Result<String> {
-    // The name is inlined as a literal: only characters that need no quoting get that far.
-    if !file.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(Error::MigrationFile {
-            path: file.path.clone(),
-            message: format!("migration name `{}` may hold only letters, digits and underscores", file.name),
-        });
+    insert_row_sql(table, file.version, &file.name, &file.checksum().to_string())
+        .map_err(|message| Error::MigrationFile { path: file.path.clone(), message })
+}
+
+/// Returns the statement that records migration `V{version}__{name}` with `checksum` in `table`,
+/// or what is wrong with the name or checksum.
+pub(super) fn insert_row_sql(table: &str, version: i32, name: &str, checksum: &str) -> Result<String, String> {
+    // Name and checksum are inlined as literals: only characters that need no quoting get that far.
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(format!("migration name `{name}` may hold only letters, digits and underscores"));
+    }
+    if checksum.is_empty() || !checksum.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("checksum `{checksum}` of V{version}__{name} is not a decimal number"));
     }
     Ok(format!(
-        "INSERT INTO {table} (version, name, applied_on, checksum) VALUES ({}, '{}', \
-         pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '{}')",
-        file.version,
-        file.name,
-        file.checksum()
+        "INSERT INTO {table} (version, name, applied_on, checksum) VALUES ({version}, '{name}', \
+         pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '{checksum}')"
     ))
 }
 
 /// Returns what the database has applied, oldest first (no rows when there is no history table).
-pub(super) fn read(client: &mut Client) -> Result<Vec<HistoryRow>> {
+pub(super) fn read(client: &mut impl GenericClient) -> Result<Vec<HistoryRow>> {
     let exists: bool = client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&HISTORY_TABLE])?.get(0);
     if !exists {
         return Ok(Vec::new());

@@ -4,9 +4,12 @@
 //! This replaces refinery 0.10's runner, which commits a migration's SQL and its history row in
 //! two transactions, takes no lock (two runners both apply the same migration), and reports a
 //! failing statement as `db error`. The history table and its rows stay refinery's, so either
-//! runner can take over a database the other migrated.
+//! runner can take over a database the other migrated. A database migrated with a chain that a
+//! squash replaced follows the squash (`follow`).
 
 pub(crate) mod diagnosis;
+mod drift;
+mod follow;
 mod history;
 mod no_transaction;
 mod runner;
@@ -14,6 +17,8 @@ mod statements;
 mod status;
 mod transactions;
 
+pub use drift::{drift, Drift};
+pub use follow::{FollowedSquash, Refusal};
 pub use history::HISTORY_TABLE;
-pub use runner::{migrate, migrate_each, AppliedMigration, MIGRATION_LOCK_KEY};
-pub use status::{show_migrations, status, MigrationStatus};
+pub use runner::{migrate, migrate_each, run, AppliedMigration, MigrationRun, MIGRATION_LOCK_KEY};
+pub use status::{check_history, show_migrations, status, MigrationState, MigrationStatus};

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use postgres::Client;
 
+use super::follow::{self, FollowedSquash};
 use super::transactions::{self, Plan};
 use super::{diagnosis, history, no_transaction, statements};
 use crate::migrations::{MigrationFile, MigrationSet};
@@ -29,6 +30,35 @@ pub struct AppliedMigration {
     pub name: String,
     /// Wall time of the migration's transaction, in milliseconds.
     pub millis: f64,
+}
+
+/// What one run did: the squashes it followed, then the migrations it applied.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MigrationRun {
+    /// Squashes whose replaced chain the database had applied, which it now records as squashed.
+    pub followed: Vec<FollowedSquash>,
+    /// The migrations applied after that, in version order.
+    pub applied: Vec<AppliedMigration>,
+}
+
+/// Applies pending migrations like [`migrate`], first moving a database migrated with a chain a
+/// squash replaced onto the squashed set (see [`FollowedSquash`]), and says what it did.
+///
+/// Fails with [`Error::SquashNotFollowed`], changing nothing, when such a database stopped
+/// part-way through the replaced chain, applied another version of one of its migrations, or
+/// has another schema than the chain builds.
+///
+/// ```no_run
+/// let set = app::migrations::MigrationSet::embedded()?;
+/// let mut client = app::db::connect("postgres://localhost/sdm")?;
+/// let run = app::migrate::run(&mut client, &set)?;
+/// for squash in &run.followed {
+///     println!("{}", squash.describe().join("\n"));
+/// }
+/// # Ok::<(), app::Error>(())
+/// ```
+pub fn run(client: &mut Client, set: &MigrationSet) -> Result<MigrationRun> {
+    run_each(client, set, &mut |_, _| Ok(()))
 }
 
 /// Applies every migration of `set` that `client`'s database has not applied yet, in version order.
@@ -66,6 +96,14 @@ pub fn migrate_each(
     set: &MigrationSet,
     after_each: &mut dyn FnMut(&mut Client, &MigrationFile) -> Result<()>,
 ) -> Result<Vec<AppliedMigration>> {
+    run_each(client, set, after_each).map(|run| run.applied)
+}
+
+fn run_each(
+    client: &mut Client,
+    set: &MigrationSet,
+    after_each: &mut dyn FnMut(&mut Client, &MigrationFile) -> Result<()>,
+) -> Result<MigrationRun> {
     client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])?;
     let result = apply_pending(client, set, after_each);
     // A broken connection has released the session lock already; report the run's own error.
@@ -79,7 +117,14 @@ fn apply_pending(
     client: &mut Client,
     set: &MigrationSet,
     after_each: &mut dyn FnMut(&mut Client, &MigrationFile) -> Result<()>,
-) -> Result<Vec<AppliedMigration>> {
+) -> Result<MigrationRun> {
+    // Only a database that already has a history can be behind a squash.
+    let followed = if history::read(client)?.is_empty() {
+        Vec::new()
+    } else {
+        let table = history::create(client)?;
+        follow::follow(client, &table, set, &mut |client, file| apply_file(client, file, &table))?
+    };
     let applied_rows = history::read(client)?;
     history::check(&applied_rows, set)?;
     let pending: Vec<&MigrationFile> =
@@ -91,10 +136,7 @@ fn apply_pending(
     let mut applied = Vec::new();
     for (file, plan) in pending.into_iter().zip(plans) {
         let started = Instant::now();
-        match &plan {
-            Plan::OneTransaction(sql) => apply_one(client, file, sql, &table)?,
-            Plan::NoTransaction(statements) => no_transaction::apply(client, file, statements, &table)?,
-        }
+        apply_planned(client, file, &plan, &table)?;
         applied.push(AppliedMigration {
             version: file.version,
             name: file.name.clone(),
@@ -102,7 +144,20 @@ fn apply_pending(
         });
         after_each(client, file)?;
     }
-    Ok(applied)
+    Ok(MigrationRun { followed, applied })
+}
+
+/// Judges one migration's transaction control, then runs and records it in `table`.
+fn apply_file(client: &mut Client, file: &MigrationFile, table: &str) -> Result<()> {
+    apply_planned(client, file, &transactions::plan(file)?, table)
+}
+
+/// Runs one migration as `plan` says: in one transaction, or statement by statement.
+fn apply_planned(client: &mut Client, file: &MigrationFile, plan: &Plan, table: &str) -> Result<()> {
+    match plan {
+        Plan::OneTransaction(sql) => apply_one(client, file, sql, table),
+        Plan::NoTransaction(statements) => no_transaction::apply(client, file, statements, table),
+    }
 }
 
 /// Runs one migration (`sql`: its file's SQL as it is sent) and records it in `table`, in one

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::lock::{parse_lock, MigrationLock, LOCK_FILE};
+use super::squashes::{check_chain, parse_record, record_number, SquashRecord, SQUASHES_DIR};
 use super::{checksum, names};
 use crate::{Error, Result};
 
@@ -87,11 +89,15 @@ impl MigrationFile {
     }
 }
 
-/// A validated set of migrations, sorted by version.
+/// A validated set of migrations, sorted by version, with the records kept next to them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MigrationSet {
     /// The migration files, sorted by version; versions are unique.
     pub files: Vec<MigrationFile>,
+    /// What each squash replaced (`squashes/<n>.json`), oldest first.
+    pub squashes: Vec<SquashRecord>,
+    /// The committed checksums and expected schema (`migrations.lock.json`), when there is one.
+    pub lock: Option<MigrationLock>,
 }
 
 /// One entry under the migrations root: a folder, or a file whose content is read on demand.
@@ -158,6 +164,28 @@ impl MigrationSet {
     pub fn get(&self, version: i32) -> Option<&MigrationFile> {
         self.files.binary_search_by_key(&version, |f| f.version).ok().map(|i| &self.files[i])
     }
+
+    /// Returns the record of the latest squash, if the set was ever squashed.
+    pub fn last_squash(&self) -> Option<&SquashRecord> {
+        self.squashes.last()
+    }
+
+    /// Returns the migrations written after the latest squash (every migration when the set was
+    /// never squashed): the ones a reviewer, or a linter, looks at.
+    ///
+    /// ```no_run
+    /// let set = app::migrations::MigrationSet::embedded()?;
+    /// for file in set.added_since_last_squash() {
+    ///     println!("{}", file.path.display());
+    /// }
+    /// # Ok::<(), app::Error>(())
+    /// ```
+    pub fn added_since_last_squash(&self) -> &[MigrationFile] {
+        let Some(last) = self.last_squash() else { return &self.files };
+        let newest = last.squashed.iter().map(|m| m.version).max().unwrap_or(i32::MIN);
+        let start = self.files.partition_point(|f| f.version <= newest);
+        &self.files[start..]
+    }
 }
 
 /// Lists every folder and file under `dir` (relative components in `prefix`), sorted by name.
@@ -187,14 +215,27 @@ fn walk(dir: &Path, prefix: &mut Vec<String>, out: &mut Vec<Entry<'static>>) -> 
 pub(super) fn from_entries(root: &Path, entries: Vec<Entry<'_>>) -> Result<MigrationSet> {
     let display = |components: &[String]| components.iter().fold(root.to_path_buf(), |p, c| p.join(c));
     let is_dir = |e: &Entry| matches!(e.content, Content::Dir);
-    let modular = entries.iter().any(|e| e.components.len() == 1 && is_dir(e));
+    let is_records = |e: &Entry| e.components.first().is_some_and(|c| c == SQUASHES_DIR);
+    let modular = entries.iter().any(|e| e.components.len() == 1 && is_dir(e) && !is_records(e));
     let module_list = MODULES.join(", ");
 
     let mut files: Vec<MigrationFile> = Vec::new();
+    let mut squashes: Vec<SquashRecord> = Vec::new();
+    let mut lock = None;
     for entry in &entries {
         let path = display(&entry.components);
         let file_name = entry.components.last().map(String::as_str).unwrap_or_default();
         let depth = entry.components.len();
+        if is_records(entry) {
+            if let Some(record) = record_entry(entry, &path, file_name, depth)? {
+                squashes.push(record);
+            }
+            continue;
+        }
+        if depth == 1 && file_name == LOCK_FILE && !is_dir(entry) {
+            lock = Some(parse_lock(&path, &read_bytes(entry, &path)?)?);
+            continue;
+        }
         if is_dir(entry) {
             if depth == 1 && !MODULES.contains(&file_name) {
                 return Err(Error::MigrationFile {
@@ -228,14 +269,7 @@ pub(super) fn from_entries(root: &Path, entries: Vec<Entry<'_>>) -> Result<Migra
         }
         let (version, name) = names::parse_file_name(file_name)
             .map_err(|message| Error::MigrationFile { path: path.clone(), message })?;
-        let bytes: std::borrow::Cow<[u8]> = match &entry.content {
-            Content::Disk(disk) => {
-                std::fs::read(disk).map_err(|source| Error::Io { path: path.clone(), source })?.into()
-            }
-            Content::Embedded(bytes) => (*bytes).into(),
-            Content::Dir => unreachable!("folders are handled above"),
-        };
-        let sql = String::from_utf8(bytes.into_owned()).map_err(|e| Error::MigrationFile {
+        let sql = String::from_utf8(read_bytes(entry, &path)?).map_err(|e| Error::MigrationFile {
             path: path.clone(),
             message: format!("not valid UTF-8 (byte {}): save the file as UTF-8", e.utf8_error().valid_up_to()),
         })?;
@@ -263,7 +297,50 @@ pub(super) fn from_entries(root: &Path, entries: Vec<Entry<'_>>) -> Result<Migra
         by_version.insert(file.version, i);
     }
     files.sort_by_key(|f| f.version);
-    Ok(MigrationSet { files })
+    squashes.sort_by_key(|r| r.squash);
+    check_chain(&squashes)?;
+    Ok(MigrationSet { files, squashes, lock })
+}
+
+/// Returns an entry's bytes (read from disk, or compiled in).
+fn read_bytes(entry: &Entry<'_>, path: &Path) -> Result<Vec<u8>> {
+    match &entry.content {
+        Content::Disk(disk) => std::fs::read(disk).map_err(|source| Error::Io { path: path.to_path_buf(), source }),
+        Content::Embedded(bytes) => Ok(bytes.to_vec()),
+        Content::Dir => Err(Error::MigrationFile { path: path.to_path_buf(), message: "is a folder".into() }),
+    }
+}
+
+/// Reads an entry of the squash records folder: `None` for the folder itself and allowed extras.
+fn record_entry(entry: &Entry<'_>, path: &Path, file_name: &str, depth: usize) -> Result<Option<SquashRecord>> {
+    let is_dir = matches!(entry.content, Content::Dir);
+    if depth == 1 && is_dir {
+        return Ok(None);
+    }
+    if depth > 2 || is_dir {
+        return Err(Error::MigrationFile {
+            path: path.to_path_buf(),
+            message: format!("nested folder: {SQUASHES_DIR}/ holds only the squash records (<n>.json)"),
+        });
+    }
+    if depth == 1 || names::ALLOWED_EXTRAS.contains(&file_name) {
+        return match depth {
+            1 => Err(Error::MigrationFile {
+                path: path.to_path_buf(),
+                message: format!("`{SQUASHES_DIR}` must be a folder of squash records"),
+            }),
+            _ => Ok(None),
+        };
+    }
+    let Some(number) = record_number(file_name) else {
+        return Err(Error::MigrationFile {
+            path: path.to_path_buf(),
+            message: format!(
+                "`{file_name}` is not a squash record: {SQUASHES_DIR}/ holds only the files `cargo xtask squash` writes                  (<n>.json, e.g. 0001.json); move it elsewhere"
+            ),
+        });
+    };
+    parse_record(path, number, &read_bytes(entry, path)?).map(Some)
 }
 
 #[cfg(test)]
@@ -293,7 +370,7 @@ mod tests {
 
     #[test]
     fn content_hash_changes_with_path_or_sql() {
-        let a = MigrationSet { files: vec![file(1, "a", "SELECT 1;")] };
+        let a = MigrationSet { files: vec![file(1, "a", "SELECT 1;")], ..MigrationSet::default() };
         let mut b = a.clone();
         b.files[0].sql.push(' ');
         let mut c = a.clone();

@@ -10,10 +10,15 @@ xflags::xflags! {
         /// Print JSON for scripts instead of text.
         optional --json
 
-        /// Apply the embedded migrations the database has not applied yet.
+        /// Apply the embedded migrations the database has not applied yet; a database migrated
+        /// with a chain a squash replaced is first moved onto the squashed set (checked, nothing rerun).
         cmd migrate {}
-        /// List every embedded migration by module, marking the applied ones with [X].
+        /// List every embedded migration by module: [X] applied, [ ] pending, [=] squashed,
+        /// [!] flagged (exit 1 when `sdm migrate` would refuse the database).
         cmd showmigrations {}
+        /// Compare the database's schema with the one its migrations give (the committed
+        /// record) and list what differs; exit 1 unless equal.
+        cmd check {}
         /// Insert or update journeys (with their conversation points) from fixture files.
         cmd load-journeys {
             /// Folder of journey JSON files (default: fixtures/journeys).

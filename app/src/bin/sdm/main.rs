@@ -8,6 +8,7 @@ mod flags;
 mod output;
 
 mod chat;
+mod check;
 mod conversation;
 mod history;
 mod journey;
@@ -38,6 +39,7 @@ fn run(flags: flags::Sdm) -> anyhow::Result<()> {
     match flags.subcommand {
         flags::SdmCmd::Migrate(cmd) => cmd.run(client, &out),
         flags::SdmCmd::Showmigrations(cmd) => cmd.run(client, &out),
+        flags::SdmCmd::Check(cmd) => cmd.run(client, &out),
         flags::SdmCmd::LoadJourneys(cmd) => cmd.run(client, &out),
         flags::SdmCmd::User(cmd) => cmd.run(client, &out),
         flags::SdmCmd::Journey(cmd) => cmd.run(client, &out),

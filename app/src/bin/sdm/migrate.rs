@@ -1,4 +1,5 @@
-//! `sdm migrate`: apply the embedded migrations the database has not applied yet.
+//! `sdm migrate`: apply the embedded migrations the database has not applied yet, first moving a
+//! database migrated with a chain a squash replaced onto the squashed set.
 
 use std::time::Instant;
 
@@ -12,22 +13,32 @@ use crate::flags;
 use crate::output::Output;
 
 impl flags::Migrate {
-    /// Applies pending migrations; prints each with its time, then the total.
+    /// Applies pending migrations; prints each squash followed, each migration with its time, then the total.
     pub fn run(self, client: &mut Client, out: &Output) -> anyhow::Result<()> {
         let set = migrations::MigrationSet::embedded().context("read the embedded migrations")?;
         let started = Instant::now();
-        let applied = migrate::migrate(client, &set)?;
-        let rows: Vec<Value> =
-            applied.iter().map(|m| json!({"version": m.version, "name": m.name, "millis": m.millis})).collect();
-        out.print(&json!({ "applied": rows }), || {
-            let mut text: Vec<String> =
-                applied.iter().map(|m| format!("Applied V{}__{} ({:.1} ms)", m.version, m.name, m.millis)).collect();
-            if applied.is_empty() {
+        let run = migrate::run(client, &set)?;
+        let applied = |list: &[migrate::AppliedMigration]| -> Vec<Value> {
+            list.iter().map(|m| json!({"version": m.version, "name": m.name, "millis": m.millis})).collect()
+        };
+        let followed: Vec<Value> = run
+            .followed
+            .iter()
+            .map(|f| {
+                json!({"squash": f.squash, "record": f.record, "caught_up": applied(&f.caught_up),
+                       "replaced": f.replaced, "squashed": f.squashed, "schema_objects": f.schema_objects,
+                       "millis": f.millis})
+            })
+            .collect();
+        out.print(&json!({ "followed": followed, "applied": applied(&run.applied) }), || {
+            let mut text: Vec<String> = run.followed.iter().flat_map(|f| f.describe()).collect();
+            text.extend(run.applied.iter().map(|m| format!("Applied V{}__{} ({:.1} ms)", m.version, m.name, m.millis)));
+            if run.applied.is_empty() {
                 text.push("No migrations to apply.".into());
             } else {
                 text.push(format!(
                     "{} migration(s) applied in {:.1} ms.",
-                    applied.len(),
+                    run.applied.len(),
                     started.elapsed().as_secs_f64() * 1e3
                 ));
             }

@@ -42,6 +42,8 @@ fn a_checkpointer_stopping_at_v8_gets_one_migration_for_step_9() {
     let added: Vec<String> = scratch.migrations().into_iter().filter(|m| !migrations.contains(m)).collect();
     assert_eq!(added, [expected.as_str()], "{lines:#?}");
     assert!(lines.contains(&format!("wrote migrations/{expected} (checkpointer v9)")), "{lines:#?}");
+    let set = scratch.set();
+    assert!(set.lock.as_ref().is_some_and(|lock| lock.mismatches(&set.files).is_empty()), "the lock records it");
     let new = scratch.read(&format!("migrations/{expected}"));
     assert!(new.lines().any(|l| l == "-- squash: keep"), "{new}");
     assert!(new.contains(

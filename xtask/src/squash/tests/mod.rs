@@ -2,11 +2,15 @@
 //! holds the fixtures the tests share; the tests are grouped by concern in its submodules.
 
 mod chains;
+mod existing;
+mod follow;
 mod kept;
 mod no_transaction;
 mod objects;
+mod refusals;
 mod roles;
 mod safety;
+mod twice;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,111 @@
+//! `sdm check` and `sdm showmigrations` through the binary, as a user runs them: drift listed
+//! object by object, and a history that does not match the files flagged with a non-zero exit.
+
+use std::process::{Command, Output};
+
+use app::migrate::HISTORY_TABLE;
+use devdb::{empty_database, test_database};
+
+fn sdm(url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sdm"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .output()
+        .unwrap_or_else(|e| panic!("run sdm {args:?}: {e}"))
+}
+
+/// Returns (exit code, stdout, stderr).
+fn run(url: &str, args: &[&str]) -> (i32, String, String) {
+    let out = sdm(url, args);
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(!stderr.contains("panicked"), "sdm {args:?} panicked: {stderr}");
+    (out.status.code().unwrap_or(-1), stdout, stderr)
+}
+
+#[test]
+fn check_passes_on_a_migrated_database_and_lists_each_drifted_object() {
+    let db = test_database();
+    let (code, stdout, stderr) = run(db.url(), &["check"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.starts_with("The schema matches migrations/migrations.lock.json ("), "{stdout}");
+    assert!(stdout.trim_end().ends_with("objects)."), "{stdout}");
+
+    db.connect()
+        .batch_execute(
+            "CREATE INDEX users_account_created_idx ON users_account (created_at);
+             ALTER TABLE users_account ALTER COLUMN display_name DROP NOT NULL;
+             DROP INDEX evidence_document_owner_idx;",
+        )
+        .unwrap();
+    let (code, stdout, stderr) = run(db.url(), &["check"]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stdout.starts_with("The schema differs from migrations/migrations.lock.json in 3 object(s)"), "{stdout}");
+    for line in [
+        "  column public.users_account.display_name: expected `text NOT NULL DEFAULT ''::text`, found `text DEFAULT ''::text`",
+        "  index public.evidence_document_owner_idx: missing (expected `CREATE INDEX evidence_document_owner_idx ON public.evidence_document USING btree (owner_id)`)",
+        "  index public.users_account_created_idx: not expected (found `CREATE INDEX users_account_created_idx ON public.users_account USING btree (created_at)`)",
+    ] {
+        assert!(stdout.contains(line), "expected {line:?} in:\n{stdout}");
+    }
+    assert!(
+        stderr.starts_with("error: the schema differs from the one its migrations give in 3 object(s)"),
+        "{stderr}"
+    );
+
+    let (code, stdout, _) = run(db.url(), &["--json", "check"]);
+    assert_eq!(code, 1);
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["equal"], false);
+    assert_eq!(json["differences"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn check_on_a_database_that_is_not_migrated_says_to_migrate_first() {
+    let db = empty_database();
+    let (code, stdout, stderr) = run(db.url(), &["check"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stderr.contains("error: this database has not applied 23 of its 23 migrations (V1__users_initial, "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("run `sdm migrate` first"), "{stderr}");
+}
+
+#[test]
+fn showmigrations_flags_a_history_that_does_not_match_the_files() {
+    let db = test_database();
+    let (code, stdout, _) = run(db.url(), &["showmigrations"]);
+    assert_eq!(code, 0);
+    assert!(!stdout.contains("[!]") && !stdout.contains("[ ]"), "{stdout}");
+
+    // Another V4 than the file (the bug a version-only match hid), and an edited V8.
+    let mut client = db.connect();
+    client
+        .batch_execute(&format!(
+            "UPDATE {HISTORY_TABLE} SET name = 'llmchat_initial' WHERE version = 4;
+             UPDATE {HISTORY_TABLE} SET checksum = '42' WHERE version = 8;"
+        ))
+        .unwrap();
+    let (code, stdout, stderr) = run(db.url(), &["showmigrations"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains(" [!] V4__users_display_name  (the database applied V4__llmchat_initial as version 4)\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            " [!] V8__evidence_source_url  (the database applied another version of it: checksum 42, the file's is "
+        ),
+        "{stdout}"
+    );
+    assert!(stderr.starts_with("error: `sdm migrate` would refuse this database: migration V4__llmchat_initial was changed after it was applied"), "{stderr}");
+
+    let (code, stdout, _) = run(db.url(), &["--json", "showmigrations"]);
+    assert_eq!(code, 1);
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let v4 = json["migrations"].as_array().unwrap().iter().find(|m| m["version"] == 4).unwrap().clone();
+    assert_eq!(v4["state"]["changed"]["recorded"], "V4__llmchat_initial");
+    assert!(v4["applied_on"].is_null(), "V4__users_display_name is not applied: {v4}");
+    assert!(json["problem"].as_str().unwrap().contains("V4__llmchat_initial"));
+}

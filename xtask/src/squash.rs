@@ -11,12 +11,15 @@
 //! `--check` fails exactly when a squash would change the folder.
 
 mod data;
+mod facts;
 mod generate;
+mod header;
 mod pg;
 mod plan;
 mod prove;
 mod provenance;
 mod report;
+mod shape;
 mod swap;
 mod synthetic;
 #[cfg(test)]
@@ -251,16 +254,23 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
         pg::dump_custom(&sh, server, &old_db, &archive)?;
         let entries = toc::parse(&pg::list(&sh, server, &archive)?)?;
         let plan = plan::plan(&entries, &provenance, &set)?;
+        let facts = facts::Facts::read(&mut old_db.try_connect()?).context("read the chain's catalog")?;
+        let sources =
+            generate::Sources { server, archive: &archive, work: &work.path, entries: &entries, facts: &facts };
         // One pg_restore per generated file; they only read the archive, so they run side by side.
         let texts: Vec<anyhow::Result<Option<String>>> = std::thread::scope(|scope| {
             let jobs: Vec<_> = plan
                 .files
                 .iter()
                 .map(|file| {
-                    let (archive, work, entries) = (&archive, &work.path, &entries);
+                    let sources = &sources;
+                    let replaced = match file.kind {
+                        FileKind::Initial => header::replaced(&set, file.module.as_deref()),
+                        _ => None,
+                    };
                     scope.spawn(move || match file.kind {
                         FileKind::Kept => Ok(None),
-                        _ => generate::schema_sql(&Shell::new()?, server, archive, work, file, entries).map(Some),
+                        _ => generate::schema_sql(&Shell::new()?, sources, file, replaced.as_ref()).map(Some),
                     })
                 })
                 .collect();

@@ -11,7 +11,7 @@ use app::migrations::{MigrationSet, KEEP_MARKER};
 use app::sql::quote_literal;
 use postgres::Client;
 
-use super::generate::GENERATED_MARK;
+use super::header::{header, Contents};
 use super::provenance::KeptWrite;
 
 /// A user table as the data migration needs it.
@@ -164,12 +164,7 @@ pub fn carry(
     let files = files
         .into_iter()
         .map(|(module, parts)| {
-            let whose = module.as_deref().map(|m| format!(" in module {m}'s tables")).unwrap_or_default();
-            let text = format!(
-                "{GENERATED_MARK}; it carries data, edit it with care.\n-- Contains the rows the squashed chain left{whose} \
-                 (rows that kept migrations write are not repeated) and sequence positions.\n\n{}",
-                parts.join("\n")
-            );
+            let text = format!("{}\n{}", header(Contents::Data(module.as_deref()), None, &[]), parts.join("\n"));
             (module, text)
         })
         .collect();

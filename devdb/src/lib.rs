@@ -33,7 +33,7 @@ pub use binaries::find_bin_dir;
 pub use cluster::{default_cluster_dir, Cluster};
 pub use diff::line_diff;
 pub use error::{Error, Result};
-pub use schema::Schema;
+pub use schema::{Privileges, Schema};
 pub use scratch::{TestDatabase, SCRATCH_PREFIX};
 pub use server::{Server, DEFAULT_DATABASE};
 pub use template::{TEMPLATE_LOCK_KEY, TEMPLATE_PREFIX};

@@ -48,6 +48,23 @@ pub fn carry(
         "the chain leaves {large_objects} large objects, which squash cannot carry: mark the migrations that \
          create them with a `{KEEP_MARKER}` line"
     );
+    // Rows hidden by row-level security would be missed silently: fail instead.
+    old.batch_execute("SET row_security = off")?;
+    new.batch_execute("SET row_security = off")?;
+    let carried = carry_rows(old, new, set, module_order, object_modules, kept_writes);
+    new.batch_execute("RESET row_security")?;
+    carried
+}
+
+/// Does [`carry`]'s work, once reading rows is sure to see them all.
+fn carry_rows(
+    old: &mut Client,
+    new: &mut Client,
+    set: &MigrationSet,
+    module_order: &[Option<String>],
+    object_modules: &HashMap<u32, Option<String>>,
+    kept_writes: &[KeptWrite],
+) -> anyhow::Result<DataFiles> {
     let tables = tables_in_fk_order(old)?;
     let names: Vec<String> = tables.iter().map(|(_, name)| name.clone()).collect();
     let filled_old = super::prove::filled_tables(old, &names)?;
@@ -86,7 +103,13 @@ pub fn carry(
         rows_total += carried.len();
         let oid = table.oid_in(new)?;
         let triggers = enabled_triggers(new, oid)?;
+        // Policies a table forces on its owner could refuse or hide the rows: lift them meanwhile.
+        let forced: bool =
+            new.query_one("SELECT relforcerowsecurity FROM pg_catalog.pg_class WHERE oid = $1", &[&oid])?.get(0);
         let mut sql = String::new();
+        if forced {
+            sql.push_str(&format!("ALTER TABLE {} NO FORCE ROW LEVEL SECURITY;\n", table.name));
+        }
         for (name, _) in &triggers {
             sql.push_str(&format!("ALTER TABLE {} DISABLE TRIGGER {name};\n", table.name));
         }
@@ -94,6 +117,9 @@ pub fn carry(
         for (name, always) in &triggers {
             let how = if *always { "ENABLE ALWAYS" } else { "ENABLE" };
             sql.push_str(&format!("ALTER TABLE {} {how} TRIGGER {name};\n", table.name));
+        }
+        if forced {
+            sql.push_str(&format!("ALTER TABLE {} FORCE ROW LEVEL SECURITY;\n", table.name));
         }
         by_module.entry(module).or_default().push(sql);
     }

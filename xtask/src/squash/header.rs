@@ -46,7 +46,7 @@ pub fn header(contents: Contents<'_>, replaced: Option<&Replaced>, roles: &[Stri
         Contents::Data(module) => format!(
             "{GENERATED_MARK}: the rows the squashed chain left{} (kept migrations write their own) and sequence \
              positions. It carries data: edit it with care.\n",
-            module.map(|m| format!(" in module {m}'s tables")).unwrap_or_default()
+            module.map(|m| format!(" in the tables of module {m}")).unwrap_or_default()
         ),
     };
     if let Some(r) = replaced {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Context;
 use app::migrate::HISTORY_TABLE;
-use devdb::{Schema, Server, TestDatabase};
+use devdb::{Privileges, Schema, Server, TestDatabase};
 use postgres::Client;
 
 /// Fails with a readable difference unless `new` holds the same schema and rows as `old`, whose
@@ -18,7 +18,9 @@ pub fn prove(
 ) -> anyhow::Result<Vec<String>> {
     // pg_dump and the row hashes of both databases are independent: run them side by side.
     let (new_schema, old_rows, new_rows) = std::thread::scope(|scope| {
-        let dump = scope.spawn(|| Schema::dump(server, new.name(), &[]).context("dump the new set's schema"));
+        let dump = scope.spawn(|| {
+            Schema::dump_with(server, new.name(), &[], Privileges::Included).context("dump the new set's schema")
+        });
         let old_rows = scope.spawn(|| row_hashes(&mut old.try_connect()?).context("hash the old chain's rows"));
         let new_rows = new
             .try_connect()
@@ -54,6 +56,8 @@ pub fn prove(
 /// Returns `relation -> content hash` for every table and materialized view (rows) and sequence
 /// (position), leaving out the runner's history, plus the columns left out of the comparison.
 pub fn row_hashes(client: &mut Client) -> anyhow::Result<(BTreeMap<String, String>, Vec<String>)> {
+    // Rows hidden by row-level security would be missed silently: fail instead.
+    client.batch_execute("SET row_security = off")?;
     let relations = client.query(
         "SELECT format('%I.%I', n.nspname, c.relname), c.relkind::text, c.relispopulated
            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

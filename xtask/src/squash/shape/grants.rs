@@ -31,7 +31,7 @@ pub fn for_current_role(sql: &str, role: &str) -> String {
 }
 
 /// Returns the roles the statements in `sql` grant to, revoke from or set defaults for, other
-/// than `PUBLIC` and `CURRENT_ROLE`, in order of first mention.
+/// than `PUBLIC` and `CURRENT_ROLE`, sorted.
 pub fn roles(sql: &str) -> Vec<String> {
     let mut roles: Vec<String> = Vec::new();
     for statement in statements(sql) {
@@ -46,6 +46,7 @@ pub fn roles(sql: &str) -> Vec<String> {
             }
         }
     }
+    roles.sort();
     roles
 }
 
@@ -105,13 +106,13 @@ mod tests {
         let sql = "REVOKE ALL ON FUNCTION public.f() FROM PUBLIC;\nGRANT ALL ON FUNCTION public.f() TO reader;\n\
 GRANT SELECT ON TABLE public.t TO \"Odd \"\"Role\" WITH GRANT OPTION;\nGRANT SELECT ON TABLE public.u TO owner_role;\n\
 ALTER DEFAULT PRIVILEGES FOR ROLE owner_role IN SCHEMA public GRANT SELECT ON TABLES  TO reader;";
-        assert_eq!(roles(sql), ["reader", "Odd \"Role", "owner_role"]);
+        assert_eq!(roles(sql), ["Odd \"Role", "owner_role", "reader"]);
         let rewritten = for_current_role(sql, "owner_role");
         assert!(rewritten.contains("GRANT SELECT ON TABLE public.u TO CURRENT_ROLE;"), "{rewritten}");
         assert!(
             rewritten.contains("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO reader;"),
             "{rewritten}"
         );
-        assert_eq!(roles(&rewritten), ["reader", "Odd \"Role"]);
+        assert_eq!(roles(&rewritten), ["Odd \"Role", "reader"]);
     }
 }

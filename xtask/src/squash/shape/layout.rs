@@ -32,6 +32,8 @@ const ATTACHED: &[&str] = &[
     "TRIGGER",
     "ROW SECURITY",
     "POLICY",
+    "PUBLICATION TABLE",
+    "PUBLICATION TABLES IN SCHEMA",
 ];
 
 /// Kinds written last, after every object, as `pg_restore` runs them.
@@ -163,6 +165,9 @@ impl<'a> Layout<'a> {
                 "SEQUENCE OWNED BY" => owned_by(&chunk.sql).and_then(|(_, table, _)| table_at.get(&table).copied()),
                 "INDEX" => {
                     deps[c].iter().copied().find(|d| matches!(chunks[*d].kind.as_str(), "TABLE" | "MATERIALIZED VIEW"))
+                }
+                "PUBLICATION TABLE" | "PUBLICATION TABLES IN SCHEMA" => {
+                    deps[c].iter().copied().find(|d| chunks[*d].kind == "PUBLICATION")
                 }
                 kind if ATTACHED.contains(&kind) => table_dep(),
                 _ => None,

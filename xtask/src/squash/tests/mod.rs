@@ -4,13 +4,14 @@
 mod chains;
 mod kept;
 mod objects;
+mod privileges;
 mod safety;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use app::migrations::MigrationSet;
-use devdb::{test_server, Schema, Server};
+use devdb::{test_server, Privileges, Schema, Server};
 
 use super::{prove, squash_dir, Options, Report};
 
@@ -112,7 +113,7 @@ fn assert_equivalent(old_dir: &Path, new_dir: &Path) {
     let new = server().scratch_database("test_new").unwrap();
     app::migrate::migrate(&mut old.connect(), &MigrationSet::from_dir(old_dir).unwrap()).unwrap();
     app::migrate::migrate(&mut new.connect(), &MigrationSet::from_dir(new_dir).unwrap()).unwrap();
-    let old_schema = Schema::dump(server(), old.name(), &[]).unwrap();
+    let old_schema = Schema::dump_with(server(), old.name(), &[], Privileges::Included).unwrap();
     prove::prove(server(), &old_schema, &old, &new).unwrap_or_else(|e| panic!("{e:#}"));
 }
 

@@ -216,31 +216,31 @@ fn splits_foreign_keys_that_close_a_cycle_between_modules() {
 }
 
 #[test]
-fn an_unsupported_object_kind_is_named() {
+fn an_object_squash_must_not_carry_is_named_and_can_be_kept() {
     let tree = Tree::new(&[
-        ("users/V1__users_initial.sql", "CREATE TABLE users_account (id integer PRIMARY KEY, owner text);\n"),
+        ("users/V1__users_initial.sql", "CREATE TABLE users_account (id integer PRIMARY KEY);\n"),
         (
-            "users/V2__users_policy.sql",
-            "ALTER TABLE users_account ENABLE ROW LEVEL SECURITY;\nCREATE POLICY users_account_owner ON users_account USING (owner = current_user);\n",
+            "users/V2__users_remote.sql",
+            "CREATE EXTENSION IF NOT EXISTS postgres_fdw;\nCREATE SERVER users_remote FOREIGN DATA WRAPPER postgres_fdw OPTIONS (dbname 'elsewhere');\n\
+             CREATE USER MAPPING FOR CURRENT_USER SERVER users_remote OPTIONS (user 'remote', password 'secret');\n",
         ),
     ]);
     let before = tree.snapshot();
     let error = tree.squash_err();
-    assert!(error.contains("V2__users_policy"), "{error}");
-    assert!(error.contains("POLICY public users_account users_account_owner"), "{error}");
-    assert!(error.contains("-- squash: keep"), "{error}");
+    assert!(error.contains("V2__users_remote") && error.contains("USER MAPPING"), "{error}");
+    assert!(error.contains("credentials") && error.contains("-- squash: keep"), "{error}");
     assert_eq!(tree.snapshot(), before);
 
     // Kept as its own file, the same migration squashes fine.
     tree.write(
-        "users/V2__users_policy.sql",
+        "users/V2__users_remote.sql",
         &format!(
             "-- squash: keep\n{}",
-            String::from_utf8(before[Path::new("users/V2__users_policy.sql")].clone()).unwrap()
+            String::from_utf8(before[Path::new("users/V2__users_remote.sql")].clone()).unwrap()
         ),
     );
     let report = tree.squash();
-    assert_eq!(paths(&report), ["users/V1__users_initial.sql", "users/V2__users_policy.sql"]);
+    assert_eq!(paths(&report), ["users/V1__users_initial.sql", "users/V2__users_remote.sql"]);
     assert_equivalent(&report.backup.clone().unwrap(), &tree.dir());
 }
 

@@ -10,6 +10,7 @@
 //! Squashing a squashed folder regenerates the same bytes, so nothing is written (a fixed point);
 //! `--check` fails exactly when a squash would change the folder.
 
+mod cycles;
 mod data;
 mod facts;
 mod generate;

@@ -65,63 +65,32 @@ fn carry_rows(
     object_modules: &HashMap<u32, Option<String>>,
     kept_writes: &[KeptWrite],
 ) -> anyhow::Result<DataFiles> {
-    let tables = tables_in_fk_order(old)?;
-    let names: Vec<String> = tables.iter().map(|(_, name)| name.clone()).collect();
+    let groups = super::cycles::table_groups(old)?;
+    let names: Vec<String> = groups.iter().flatten().map(|(_, name)| name.clone()).collect();
     let filled_old = super::prove::filled_tables(old, &names)?;
     let filled_new = super::prove::filled_tables(new, &names)?;
     let mut by_module: BTreeMap<Option<String>, Vec<String>> = BTreeMap::new();
     let mut rows_total = 0;
     let mut conflicts = Vec::new();
-    for (oid, name) in tables {
-        if !filled_old.contains(&name) && !filled_new.contains(&name) {
-            continue;
-        }
-        let table = &describe(old, oid, name)?;
-        let module = object_modules.get(&table.oid).cloned().flatten();
-        let compare = super::prove::comparable_row(old, &table.name)?;
-        let old_rows = old.query(&source_query(table, &compare.expr), &[])?;
-        let mut present: HashMap<String, usize> = HashMap::new();
-        for row in new.query(&format!("SELECT {} FROM ONLY {} t", compare.expr, table.name), &[])? {
-            *present.entry(row.get(0)).or_default() += 1;
-        }
-        let mut carried = Vec::new();
-        for row in &old_rows {
-            let text: String = row.get(0);
-            match present.get_mut(&text) {
-                Some(n) if *n > 0 => *n -= 1,
-                _ => carried.push(row.get::<_, String>(1)),
+    for group in groups {
+        let mut inserts = Vec::new();
+        for (oid, name) in group {
+            if !filled_old.contains(&name) && !filled_new.contains(&name) {
+                continue;
+            }
+            let table = describe(old, oid, name)?;
+            match rows_to_carry(old, new, &table)? {
+                Carry::Rows(rows) => {
+                    rows_total += rows.len();
+                    inserts.push(Insert::new(new, &table, object_modules, &rows)?);
+                }
+                Carry::Nothing => {}
+                Carry::Extra(extra) => conflicts.push(conflict_message(&table, extra, set, kept_writes)),
             }
         }
-        let extra: usize = present.values().sum();
-        if extra > 0 {
-            conflicts.push(conflict_message(table, extra, set, kept_writes));
-            continue;
+        if let Some((module, sql)) = group_sql(inserts, module_order) {
+            by_module.entry(module).or_default().push(sql);
         }
-        if carried.is_empty() {
-            continue;
-        }
-        rows_total += carried.len();
-        let oid = table.oid_in(new)?;
-        let triggers = enabled_triggers(new, oid)?;
-        // Policies a table forces on its owner could refuse or hide the rows: lift them meanwhile.
-        let forced: bool =
-            new.query_one("SELECT relforcerowsecurity FROM pg_catalog.pg_class WHERE oid = $1", &[&oid])?.get(0);
-        let mut sql = String::new();
-        if forced {
-            sql.push_str(&format!("ALTER TABLE {} NO FORCE ROW LEVEL SECURITY;\n", table.name));
-        }
-        for (name, _) in &triggers {
-            sql.push_str(&format!("ALTER TABLE {} DISABLE TRIGGER {name};\n", table.name));
-        }
-        sql.push_str(&insert_sql(table, &carried));
-        for (name, always) in &triggers {
-            let how = if *always { "ENABLE ALWAYS" } else { "ENABLE" };
-            sql.push_str(&format!("ALTER TABLE {} {how} TRIGGER {name};\n", table.name));
-        }
-        if forced {
-            sql.push_str(&format!("ALTER TABLE {} FORCE ROW LEVEL SECURITY;\n", table.name));
-        }
-        by_module.entry(module).or_default().push(sql);
     }
     if !conflicts.is_empty() {
         anyhow::bail!("{}", conflicts.join("\n"));
@@ -197,6 +166,109 @@ fn carry_rows(
     Ok(DataFiles { files, rows: rows_total, sequences })
 }
 
+/// What a table's rows need in the new set.
+enum Carry {
+    /// These rows (JSON objects), which the new set lacks.
+    Rows(Vec<String>),
+    /// The new set holds the old chain's rows already.
+    Nothing,
+    /// The new set holds this many rows the old chain does not end with.
+    Extra(usize),
+}
+
+/// Compares `table`'s rows in both databases.
+fn rows_to_carry(old: &mut Client, new: &mut Client, table: &Table) -> anyhow::Result<Carry> {
+    let compare = super::prove::comparable_row(old, &table.name)?;
+    let old_rows = old.query(&source_query(table, &compare.expr), &[])?;
+    let mut present: HashMap<String, usize> = HashMap::new();
+    for row in new.query(&format!("SELECT {} FROM ONLY {} t", compare.expr, table.name), &[])? {
+        *present.entry(row.get(0)).or_default() += 1;
+    }
+    let mut carried = Vec::new();
+    for row in &old_rows {
+        let text: String = row.get(0);
+        match present.get_mut(&text) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => carried.push(row.get::<_, String>(1)),
+        }
+    }
+    let extra: usize = present.values().sum();
+    Ok(if extra > 0 {
+        Carry::Extra(extra)
+    } else if carried.is_empty() {
+        Carry::Nothing
+    } else {
+        Carry::Rows(carried)
+    })
+}
+
+/// The statements that put one table's carried rows in.
+struct Insert {
+    module: Option<String>,
+    /// Lifts forced policies and turns off triggers, which already did their work in the chain.
+    before: Vec<String>,
+    /// The `INSERT`, without its `;`.
+    insert: String,
+    /// Undoes `before`.
+    after: Vec<String>,
+}
+
+impl Insert {
+    fn new(
+        new: &mut Client,
+        table: &Table,
+        object_modules: &HashMap<u32, Option<String>>,
+        rows: &[String],
+    ) -> anyhow::Result<Insert> {
+        let oid = table.oid_in(new)?;
+        let triggers = enabled_triggers(new, oid)?;
+        // Policies a table forces on its owner could refuse or hide the rows: lift them meanwhile.
+        let forced: bool =
+            new.query_one("SELECT relforcerowsecurity FROM pg_catalog.pg_class WHERE oid = $1", &[&oid])?.get(0);
+        let mut before = Vec::new();
+        let mut after = Vec::new();
+        if forced {
+            before.push(format!("ALTER TABLE {} NO FORCE ROW LEVEL SECURITY;", table.name));
+        }
+        for (name, always) in &triggers {
+            before.push(format!("ALTER TABLE {} DISABLE TRIGGER {name};", table.name));
+            let how = if *always { "ENABLE ALWAYS" } else { "ENABLE" };
+            after.push(format!("ALTER TABLE {} {how} TRIGGER {name};", table.name));
+        }
+        if forced {
+            after.push(format!("ALTER TABLE {} FORCE ROW LEVEL SECURITY;", table.name));
+        }
+        let module = object_modules.get(&table.oid).cloned().flatten();
+        Ok(Insert { module, before, insert: insert_sql(table, rows), after })
+    }
+}
+
+/// Returns the SQL that fills one group of tables, and the module whose data file it goes
+/// into: the last in `module_order` among the group's (a group of tables whose keys form a
+/// cycle is filled in one statement, with each table's insert in a `WITH`).
+fn group_sql(inserts: Vec<Insert>, module_order: &[Option<String>]) -> Option<(Option<String>, String)> {
+    let position = |m: &Option<String>| module_order.iter().position(|o| o == m).unwrap_or(module_order.len());
+    let module = inserts.iter().map(|i| i.module.clone()).max_by_key(position)?;
+    let lines = |pick: fn(&Insert) -> &Vec<String>| -> String {
+        inserts.iter().flat_map(|i| pick(i).iter()).map(|l| format!("{l}\n")).collect()
+    };
+    let statement = match inserts.as_slice() {
+        [one] => format!("{};\n", one.insert),
+        [first @ .., last] => {
+            let ctes: Vec<String> =
+                first.iter().enumerate().map(|(n, i)| format!("rows_{} AS (\n{}\n)", n + 1, i.insert)).collect();
+            format!(
+                "-- These tables' foreign keys form a cycle; Postgres checks them at the end of a statement, so one \
+                 statement fills them all.\nWITH {}\n{};\n",
+                ctes.join(",\n"),
+                last.insert
+            )
+        }
+        [] => return None,
+    };
+    Some((module, format!("{}{statement}{}", lines(|i| &i.before), lines(|i| &i.after))))
+}
+
 impl Table {
     /// Returns the table's OID in another database (by name).
     fn oid_in(&self, client: &mut Client) -> anyhow::Result<u32> {
@@ -223,14 +295,15 @@ fn source_query(table: &Table, compare: &str) -> String {
     )
 }
 
-/// Returns `INSERT ... SELECT ... FROM json_populate_recordset(...)` for `rows` (JSON objects).
+/// Returns `INSERT ... SELECT ... FROM json_populate_recordset(...)` for `rows` (JSON objects),
+/// without the `;`.
 fn insert_sql(table: &Table, rows: &[String]) -> String {
     let json = format!("[\n{}\n]", rows.join(",\n"));
     let tag = dollar_tag(&json);
     let columns = table.columns.join(", ");
     if table.json_columns.is_empty() {
         return format!(
-            "INSERT INTO {name} ({columns}) OVERRIDING SYSTEM VALUE\nSELECT {columns} FROM json_populate_recordset(NULL::{name}, {tag}{json}{tag});\n",
+            "INSERT INTO {name} ({columns}) OVERRIDING SYSTEM VALUE\nSELECT {columns} FROM json_populate_recordset(NULL::{name}, {tag}{json}{tag})",
             name = table.name
         );
     }
@@ -243,7 +316,7 @@ fn insert_sql(table: &Table, rows: &[String]) -> String {
         })
         .collect();
     format!(
-        "INSERT INTO {name} ({columns}) OVERRIDING SYSTEM VALUE\nSELECT {}\n  FROM json_array_elements({tag}{json}{tag}) x, json_populate_record(NULL::{name}, x) r;\n",
+        "INSERT INTO {name} ({columns}) OVERRIDING SYSTEM VALUE\nSELECT {}\n  FROM json_array_elements({tag}{json}{tag}) x, json_populate_record(NULL::{name}, x) r",
         select.join(", "),
         name = table.name
     )
@@ -288,31 +361,6 @@ fn conflict_message(table: &Table, extra: usize, set: &MigrationSet, kept_writes
         kept.join(", "),
         if later.is_empty() { String::new() } else { format!(" (in {})", later.join(", ")) }
     )
-}
-
-/// Returns user tables as `(oid, qualified name)`, each after the tables its foreign keys reference.
-fn tables_in_fk_order(client: &mut Client) -> anyhow::Result<Vec<(u32, String)>> {
-    let names = super::provenance::user_tables(client)?;
-    let mut tables = Vec::new();
-    for row in client.query("SELECT n, to_regclass(n)::oid FROM unnest($1::text[]) n", &[&names])? {
-        tables.push((row.get::<_, u32>(1), row.get::<_, String>(0)));
-    }
-    let refs = client.query(
-        "SELECT DISTINCT conrelid, confrelid FROM pg_catalog.pg_constraint WHERE contype = 'f' AND conrelid <> confrelid",
-        &[],
-    )?;
-    let needs: Vec<(u32, u32)> = refs.iter().map(|r| (r.get(0), r.get(1))).collect();
-    let mut ordered = Vec::new();
-    let mut left = tables;
-    while !left.is_empty() {
-        let ready = left
-            .iter()
-            .position(|(oid, _)| !needs.iter().any(|(from, to)| from == oid && left.iter().any(|(o, _)| o == to)))
-            // Tables whose keys reference each other: take them in name order; the proof tells.
-            .unwrap_or(0);
-        ordered.push(left.remove(ready));
-    }
-    Ok(ordered)
 }
 
 /// Reads the columns of table `oid` as the data migration needs them.

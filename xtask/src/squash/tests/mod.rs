@@ -2,6 +2,7 @@
 //! holds the fixtures the tests share; the tests are grouped by concern in its submodules.
 
 mod chains;
+mod cycles;
 mod kept;
 mod objects;
 mod privileges;

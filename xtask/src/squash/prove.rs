@@ -118,18 +118,22 @@ pub struct ComparableRow {
 }
 
 /// Returns how to compare rows of `table` (a qualified, quoted name). Columns filled by a
-/// volatile default (a timestamp of the build, a random id) cannot match between two builds, so
-/// they are compared as `*`; rows are copied with their values all the same.
+/// volatile default (a timestamp of the build, a random id), of the table or of a partitioned
+/// table it is a partition of, cannot match between two builds, so they are compared as `*`;
+/// rows are copied with their values all the same.
 pub fn comparable_row(client: &mut Client, table: &str) -> anyhow::Result<ComparableRow> {
     let columns = client.query(
         "SELECT format('%I', a.attname),
-                d.adbin IS NOT NULL AND a.attgenerated = '' AND (
-                  pg_get_expr(d.adbin, d.adrelid) ~ '\\m(CURRENT_DATE|CURRENT_TIME|CURRENT_TIMESTAMP|LOCALTIME|LOCALTIMESTAMP)\\M'
-                  OR EXISTS (SELECT 1 FROM regexp_matches(pg_get_expr(d.adbin, d.adrelid), '([A-Za-z_][A-Za-z0-9_]*)\\(', 'g') m
-                               JOIN pg_catalog.pg_proc p ON p.proname = m[1]
-                              WHERE p.provolatile <> 'i' AND p.proname <> 'nextval'))
+                a.attgenerated = '' AND EXISTS (
+                  SELECT 1 FROM pg_catalog.pg_attribute pa
+                    JOIN pg_catalog.pg_attrdef d ON d.adrelid = pa.attrelid AND d.adnum = pa.attnum
+                   WHERE pa.attname = a.attname
+                     AND pa.attrelid IN (SELECT a.attrelid UNION ALL SELECT relid FROM pg_catalog.pg_partition_ancestors(a.attrelid))
+                     AND (pg_get_expr(d.adbin, d.adrelid) ~ '\\m(CURRENT_DATE|CURRENT_TIME|CURRENT_TIMESTAMP|LOCALTIME|LOCALTIMESTAMP)\\M'
+                          OR EXISTS (SELECT 1 FROM regexp_matches(pg_get_expr(d.adbin, d.adrelid), '([A-Za-z_][A-Za-z0-9_]*)\\(', 'g') m
+                                       JOIN pg_catalog.pg_proc p ON p.proname = m[1]
+                                      WHERE p.provolatile <> 'i' AND p.proname <> 'nextval')))
            FROM pg_catalog.pg_attribute a
-           LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
           WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
           ORDER BY a.attnum",
         &[&table],

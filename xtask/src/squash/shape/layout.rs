@@ -263,7 +263,7 @@ impl<'a> Layout<'a> {
         } else if self.fixed.contains(&c) {
             self.fix_defaults(c)
         } else {
-            shaped(chunk)
+            self.shaped_default(c).unwrap_or_else(|| shaped(chunk))
         };
         let settings = matches!(chunk.kind.as_str(), "TABLE" | "MATERIALIZED VIEW" | "INDEX" | "CONSTRAINT")
             .then(|| chunk.settings.clone());
@@ -424,6 +424,22 @@ impl<'a> Layout<'a> {
         let name = table.printed_name().to_string();
         table.after.extend(dropped.iter().map(|c| format!("ALTER TABLE ONLY {name} ALTER COLUMN {c} DROP DEFAULT;")));
         table.render()
+    }
+
+    /// Returns `DROP DEFAULT` for pg_dump's `SET DEFAULT NULL` on an inherited column that has
+    /// no default: pg_dump means "not the parent's", but replayed with a type modifier
+    /// (`timestamp(3)`) it stores a default of its own.
+    fn shaped_default(&self, c: usize) -> Option<String> {
+        let chunk = &self.chunks[c];
+        if chunk.kind != "DEFAULT" {
+            return None;
+        }
+        let Some(Member::Default { table, column, expression }) = Member::parse("DEFAULT", &chunk.sql) else {
+            return None;
+        };
+        let key = (table.0, table.1, column);
+        (expression == "NULL" && self.facts.inherited_without_default.contains(&key))
+            .then(|| chunk.sql.replacen(" SET DEFAULT NULL;", " DROP DEFAULT;", 1))
     }
 
     /// Joins the pieces: a blank line between groups, the object settings where they change.

@@ -6,6 +6,7 @@ mod cycles;
 mod kept;
 mod objects;
 mod privileges;
+mod roundtrip;
 mod safety;
 
 use std::collections::BTreeMap;

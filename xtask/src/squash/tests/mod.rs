@@ -3,6 +3,7 @@
 
 mod chains;
 mod cycles;
+mod golden;
 mod kept;
 mod objects;
 mod privileges;

@@ -129,7 +129,7 @@ pub fn bench(sh: &Shell) -> anyhow::Result<()> {
 }
 
 /// Times a fresh database from the (squashed) set in `dir`, and restoring a dump of its schema.
-fn fresh_and_restore(sh: &Shell, server: &Server, dir: &Path) -> anyhow::Result<(Duration, Duration)> {
+pub fn fresh_and_restore(sh: &Shell, server: &Server, dir: &Path) -> anyhow::Result<(Duration, Duration)> {
     let set = MigrationSet::from_dir(dir)?;
     let db = server.scratch_database("bench_fresh")?;
     let started = Instant::now();

@@ -2,11 +2,13 @@
 //! holds the fixtures the tests share; the tests are grouped by concern in its submodules.
 
 mod chains;
+mod convert;
 mod cycles;
 mod golden;
 mod kept;
 mod objects;
 mod privileges;
+mod real_chains;
 mod roundtrip;
 mod safety;
 

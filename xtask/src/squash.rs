@@ -234,55 +234,63 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
     let work = Removed { path: opts.target_dir.join(format!("squash-work-{}", std::process::id())), keep: false };
     std::fs::create_dir_all(&work.path).with_context(|| format!("create {}", work.path.display()))?;
     let (old_db, new_db, provenance) = progress.run(Step::Replay, || {
-        // CREATE DATABASE costs about as much as replaying a short chain: make both at once, and
-        // let the new set's finish while the chain replays.
+        // CREATE DATABASE costs about as much as replaying a short chain: the new set's database
+        // is made while the chain replays (the server makes one database at a time).
+        let old_db = server.scratch_database("old")?;
         std::thread::scope(|scope| {
             let new_db = scope.spawn(|| server.scratch_database("new"));
-            let replayed = server.scratch_database("old").map_err(anyhow::Error::from).and_then(|old_db| {
-                let mut client = old_db.try_connect()?;
+            let replayed = old_db.try_connect().map_err(anyhow::Error::from).and_then(|mut client| {
                 let provenance =
                     provenance::replay(&mut client, &set).context("replay the chain in a scratch database")?;
-                Ok((old_db, provenance))
+                Ok(provenance)
             });
             let new_db = new_db.join().map_err(|_| anyhow::anyhow!("creating a scratch database panicked"))?;
-            let (old_db, provenance) = replayed?;
-            Ok((old_db, new_db?, provenance))
+            let provenance = replayed?;
+            Ok((new_db?, provenance))
         })
+        .map(|(new_db, provenance)| (old_db, new_db, provenance))
     })?;
 
     let archive = work.path.join("old.dump");
-    let (plan, mut staged) = progress.run(Step::Generate, || {
+    let (plan, mut staged, old_schema, old_rows) = progress.run(Step::Generate, || {
         pg::dump_custom(&sh, server, &old_db, &archive)?;
-        let entries = toc::parse(&pg::list(&sh, server, &archive)?)?;
-        let plan = plan::plan(&entries, &provenance, &set)?;
-        let facts = facts::Facts::read(&mut old_db.try_connect()?).context("read the chain's catalog")?;
-        let sources =
-            generate::Sources { server, archive: &archive, work: &work.path, entries: &entries, facts: &facts };
-        // One pg_restore per generated file; they only read the archive, so they run side by side.
-        let texts: Vec<anyhow::Result<Option<String>>> = std::thread::scope(|scope| {
-            let jobs: Vec<_> = plan
-                .files
-                .iter()
-                .map(|file| {
-                    let sources = &sources;
-                    let replaced = match file.kind {
-                        FileKind::Initial => header::replaced(&set, file.module.as_deref()),
-                        _ => None,
-                    };
-                    scope.spawn(move || match file.kind {
-                        FileKind::Kept => Ok(None),
-                        _ => generate::schema_sql(&Shell::new()?, sources, file, replaced.as_ref()).map(Some),
-                    })
-                })
-                .collect();
-            jobs.into_iter()
-                .map(|j| j.join().unwrap_or_else(|_| Err(anyhow::anyhow!("pg_restore thread panicked"))))
-                .collect()
+        // The listing, the archive's SQL, the catalog facts and the rows (for the proof) only
+        // read: get them side by side.
+        let (listing, text, facts, old_rows) = std::thread::scope(|scope| {
+            let listing = scope.spawn(|| pg::list(&Shell::new()?, server, &archive));
+            let text = scope.spawn(|| pg::restore_text(&Shell::new()?, server, &archive));
+            let rows =
+                scope.spawn(|| prove::row_hashes(&mut old_db.try_connect()?).context("hash the old chain's rows"));
+            let facts = old_db.try_connect().map_err(anyhow::Error::from).and_then(|mut c| facts::Facts::read(&mut c));
+            let join = |j: std::thread::ScopedJoinHandle<'_, anyhow::Result<String>>| {
+                j.join().unwrap_or_else(|_| Err(anyhow::anyhow!("pg_restore thread panicked")))
+            };
+            let rows = rows.join().unwrap_or_else(|_| Err(anyhow::anyhow!("row hash thread panicked")));
+            (join(listing), join(text), facts.context("read the chain's catalog"), rows)
         });
+        let entries = toc::parse(&listing?)?;
+        let plan = plan::plan(&entries, &provenance, &set)?;
+        let text = text?;
+        let chunks = shape::chunks::split(&text, 0..entries.len(), &entries);
+        if let Some(unknown) = chunks.iter().find(|c| c.entry.is_none()) {
+            anyhow::bail!("pg_restore printed a {} that its own listing does not name:\n{}", unknown.kind, unknown.sql);
+        }
+        let sources = generate::Sources { entries: &entries, chunks: &chunks, facts: &facts? };
+        let texts: Vec<Option<String>> = plan
+            .files
+            .iter()
+            .map(|file| {
+                let replaced = match file.kind {
+                    FileKind::Initial => header::replaced(&set, file.module.as_deref()),
+                    _ => None,
+                };
+                (file.kind != FileKind::Kept).then(|| generate::schema_sql(&sources, file, replaced.as_ref()))
+            })
+            .collect();
         let mut staged = Vec::new();
         for (n, (file, text)) in plan.files.iter().zip(texts).enumerate() {
             let path = new_path(&file.module, n + 1, &file.name);
-            let (bytes, was) = match text? {
+            let (bytes, was) = match text {
                 Some(text) => (text.into_bytes(), None),
                 None => {
                     let old = &set.files[file.kept.expect("kept files name their migration")];
@@ -301,7 +309,7 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
             };
             staged.push(Staged { file: new, bytes });
         }
-        Ok((plan, staged))
+        Ok((plan, staged, Schema::parse(&text), old_rows?))
     })?;
 
     // The new set is built next to the folder (same filesystem, for the atomic swap); a dry run
@@ -321,44 +329,53 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
 
     // The database built here from the new set is the one the proof compares: the schema files
     // and kept migrations first, then (same runner, same order) the data files computed from it.
-    let (data, new_millis) = progress.run(Step::Data, || {
+    let (data, new_millis, new_schema) = progress.run(Step::Data, || {
         stage(&staged)?;
         let mut client = new_db.try_connect()?;
         let started = Instant::now();
         app::migrate::migrate(&mut client, &MigrationSet::from_dir(&staging.path)?)
             .context("build a database from the generated schema and the kept migrations")?;
         let mut elapsed = started.elapsed();
-        let data = data::carry(
-            &mut old_db.try_connect()?,
-            &mut client,
-            &set,
-            &plan.module_order,
-            &plan.object_modules,
-            &provenance.kept_writes,
-        )?;
-        let first = staged.len() + 1;
-        for (n, (module, text)) in data.files.iter().enumerate() {
-            let name = match module {
-                Some(m) => format!("{m}_data"),
-                None => "data".to_string(),
-            };
-            let file = NewFile {
-                path: new_path(module, first + n, &name),
-                module: module.clone(),
-                kind: FileKind::Data,
-                objects: 0,
-                was: None,
-            };
-            staged.push(Staged { file, bytes: text.clone().into_bytes() });
-        }
-        if !data.files.is_empty() {
-            stage(&staged)?;
-            let started = Instant::now();
-            app::migrate::migrate(&mut client, &MigrationSet::from_dir(&staging.path)?)
-                .context("apply the generated data migrations")?;
-            elapsed += started.elapsed();
-        }
-        Ok((data, millis(elapsed)))
+        std::thread::scope(|scope| {
+            // The data files change no schema: dump it (for the proof) while they are computed.
+            let schema = (!opts.check).then(|| scope.spawn(|| prove::schema_of(server, &new_db)));
+            let data = data::carry(
+                &mut old_db.try_connect()?,
+                &mut client,
+                &set,
+                &plan.module_order,
+                &plan.object_modules,
+                &provenance.kept_writes,
+            )?;
+            let schema = schema
+                .map(|j| j.join().unwrap_or_else(|_| Err(anyhow::anyhow!("pg_dump thread panicked"))))
+                .transpose()?;
+            // Nothing reads the chain's database any more: drop it while the data files run.
+            scope.spawn(move || drop(old_db));
+            let first = staged.len() + 1;
+            for (n, (module, text)) in data.files.iter().enumerate() {
+                let name = match module {
+                    Some(m) => format!("{m}_data"),
+                    None => "data".to_string(),
+                };
+                let file = NewFile {
+                    path: new_path(module, first + n, &name),
+                    module: module.clone(),
+                    kind: FileKind::Data,
+                    objects: 0,
+                    was: None,
+                };
+                staged.push(Staged { file, bytes: text.clone().into_bytes() });
+            }
+            if !data.files.is_empty() {
+                stage(&staged)?;
+                let started = Instant::now();
+                app::migrate::migrate(&mut client, &MigrationSet::from_dir(&staging.path)?)
+                    .context("apply the generated data migrations")?;
+                elapsed += started.elapsed();
+            }
+            Ok((data, millis(elapsed), schema))
+        })
     })?;
 
     let mut report = Report {
@@ -395,11 +412,11 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
     }
 
     let masked = progress.run(Step::Prove, || {
-        let old_schema = Schema::parse(&pg::restore_text(&sh, server, &archive)?);
-        prove::prove(server, &old_schema, &old_db, &new_db)
+        let new_rows = prove::row_hashes(&mut new_db.try_connect()?).context("hash the new set's rows")?;
+        let new_schema = new_schema.as_ref().context("the new set's schema was not dumped")?;
+        prove::compare(&old_schema, new_schema, &old_rows, &new_rows)
             .context("the new set is not equivalent; nothing was changed")
     })?;
-    drop(old_db);
     drop(new_db);
     if !masked.is_empty() {
         report.notes.push(format!(

@@ -97,16 +97,12 @@ fn carry_rows(
     }
 
     let mut sequences = 0;
-    for SequenceState { oid, name, position: state } in sequence_states(old)? {
-        let now = new.query_opt(
-            &format!(
-                "SELECT last_value, is_called FROM {name} WHERE to_regclass({}) IS NOT NULL",
-                quote_literal(&name)
-            ),
-            &[],
-        );
-        let now: Option<(i64, bool)> = now.ok().flatten().map(|r| (r.get(0), r.get(1)));
-        if now == Some(state) {
+    let states = sequence_states(old)?;
+    let names: Vec<String> = states.iter().map(|s| s.name.clone()).collect();
+    // The new set has the same sequences, or the proof says so; until then, set them all.
+    let now = positions(new, &names).unwrap_or_default();
+    for SequenceState { oid, name, position: state } in states {
+        if now.get(&name) == Some(&state) {
             continue;
         }
         sequences += 1;
@@ -413,13 +409,28 @@ fn sequence_states(client: &mut Client) -> anyhow::Result<Vec<SequenceState>> {
           ORDER BY 2",
         &[&HISTORY_TABLE],
     )?;
-    let mut states = Vec::new();
-    for row in rows {
-        let name: String = row.get(1);
-        let state = client.query_one(&format!("SELECT last_value, is_called FROM {name}"), &[])?;
-        states.push(SequenceState { oid: row.get(0), name, position: (state.get(0), state.get(1)) });
+    let names: Vec<String> = rows.iter().map(|r| r.get(1)).collect();
+    let positions = positions(client, &names)?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let name: String = row.get(1);
+            let position = positions[&name];
+            SequenceState { oid: row.get(0), name, position }
+        })
+        .collect())
+}
+
+/// Returns `(last_value, is_called)` of each of the sequences `names` (qualified, quoted), in
+/// one query.
+fn positions(client: &mut Client, names: &[String]) -> anyhow::Result<HashMap<String, (i64, bool)>> {
+    if names.is_empty() {
+        return Ok(HashMap::new());
     }
-    Ok(states)
+    let parts: Vec<String> =
+        names.iter().map(|n| format!("SELECT {}::text, last_value, is_called FROM {n}", quote_literal(n))).collect();
+    let rows = client.query(&parts.join(" UNION ALL "), &[])?;
+    Ok(rows.iter().map(|r| (r.get(0), (r.get(1), r.get(2)))).collect())
 }
 
 #[cfg(test)]

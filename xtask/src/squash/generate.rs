@@ -1,40 +1,28 @@
-//! Writes each generated schema migration: `pg_restore` of the module's entries, shaped into
-//! readable DDL (`shape`), under its header (`header`).
+//! Writes each generated schema migration: the SQL `pg_restore` prints for the module's
+//! entries, shaped into readable DDL (`shape`), under its header (`header`).
 
-use std::path::Path;
-
-use anyhow::Context;
-use devdb::Server;
-use xshell::Shell;
+use std::collections::HashSet;
 
 use super::facts::Facts;
 use super::header::{self, Contents, Replaced};
 use super::plan::{FileKind, PlannedFile};
+use super::shape::{self, Chunk};
 use super::toc::TocEntry;
-use super::{pg, shape};
 
 /// Where a generated schema file's SQL comes from.
 pub struct Sources<'a> {
-    pub server: &'a Server,
-    /// The chain's custom-format archive, and a folder for list files.
-    pub archive: &'a Path,
-    pub work: &'a Path,
+    /// The archive's entries, and the SQL `pg_restore` prints for each (see `shape::chunks`).
     pub entries: &'a [TocEntry],
+    pub chunks: &'a [Chunk],
     pub facts: &'a Facts,
 }
 
 /// Returns the SQL text of a generated schema file (initial or foreign keys).
-pub fn schema_sql(
-    sh: &Shell,
-    sources: &Sources<'_>,
-    file: &PlannedFile,
-    replaced: Option<&Replaced>,
-) -> anyhow::Result<String> {
-    let list: String = file.entries.iter().map(|&i| format!("{}\n", sources.entries[i].line)).collect();
-    let list_file = sources.work.join(format!("{}.list", file.name));
-    std::fs::write(&list_file, list).with_context(|| format!("write {}", list_file.display()))?;
-    let body = pg::restore_sql(sh, sources.server, sources.archive, &list_file)?;
-    let shaped = shape::shape(&body, &file.entries, sources.entries, sources.facts);
+pub fn schema_sql(sources: &Sources<'_>, file: &PlannedFile, replaced: Option<&Replaced>) -> String {
+    let members: HashSet<usize> = file.entries.iter().copied().collect();
+    let chunks: Vec<Chunk> =
+        sources.chunks.iter().filter(|c| c.entry.is_some_and(|e| members.contains(&e))).cloned().collect();
+    let shaped = shape::shape(&chunks, sources.entries, sources.facts);
     let module = file.module.as_deref();
     let contents = match file.kind {
         FileKind::ForeignKeys => Contents::ForeignKeys(module),
@@ -54,5 +42,5 @@ pub fn schema_sql(
     text.push('\n');
     text.push_str(&shaped.sql);
     text.push('\n');
-    Ok(text)
+    text
 }

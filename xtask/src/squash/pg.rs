@@ -27,12 +27,6 @@ pub fn list(sh: &Shell, server: &Server, archive: &Path) -> anyhow::Result<Strin
     run(cmd!(sh, "{pg_restore} -l -v {archive}"), "pg_restore -l", "")
 }
 
-/// Returns the SQL that restoring the entries in `list_file` (in that order) would run.
-pub fn restore_sql(sh: &Shell, server: &Server, archive: &Path, list_file: &Path) -> anyhow::Result<String> {
-    let pg_restore = server.bin("pg_restore");
-    run(cmd!(sh, "{pg_restore} --no-owner -L {list_file} -f - {archive}"), "pg_restore -L", "")
-}
-
 /// Runs a tool, returning its output; a failure carries its error output (passwords removed).
 fn run(command: xshell::Cmd<'_>, what: &str, url: &str) -> anyhow::Result<String> {
     let output = command.quiet().ignore_status().output().with_context(|| format!("run {what}"))?;

@@ -9,7 +9,7 @@
 //! Where the catalog says pg_dump's text would not rebuild the same object (an inherited column's
 //! `DEFAULT NULL`), the text follows the catalog.
 
-mod chunks;
+pub mod chunks;
 mod grants;
 mod layout;
 mod members;
@@ -19,13 +19,13 @@ mod table;
 use super::facts::Facts;
 use super::toc::TocEntry;
 
+pub use chunks::Chunk;
 pub use layout::Shaped;
 
-/// Returns `text`, the output of `pg_restore -L` for `file_entries` (indexes into `entries`),
-/// as the statements of a readable migration.
-pub fn shape(text: &str, file_entries: &[usize], entries: &[TocEntry], facts: &Facts) -> Shaped {
-    let chunks = chunks::split(text, file_entries, entries);
-    layout::lay_out(&chunks, entries, facts)
+/// Returns `chunks`, those of one file's entries (in `entries`) in the order `pg_restore`
+/// printed them, as the statements of a readable migration.
+pub fn shape(chunks: &[Chunk], entries: &[TocEntry], facts: &Facts) -> Shaped {
+    layout::lay_out(chunks, entries, facts)
 }
 
 /// Returns the session settings the statements in `body` need, as `SET LOCAL` lines.

@@ -33,11 +33,11 @@ impl ObjectSettings {
     }
 }
 
-/// Splits `text`, the output of `pg_restore -L` for `file_entries` (indexes into `entries`),
-/// into the entries' chunks, in the order pg_restore printed them.
-pub fn split(text: &str, file_entries: &[usize], entries: &[TocEntry]) -> Vec<Chunk> {
+/// Splits `text`, the output of `pg_restore` for `file_entries` (indexes into `entries`), into
+/// the entries' chunks, in the order pg_restore printed them.
+pub fn split(text: &str, file_entries: impl IntoIterator<Item = usize>, entries: &[TocEntry]) -> Vec<Chunk> {
     let mut by_key: HashMap<(&str, &str, &str), VecDeque<usize>> = HashMap::new();
-    for &i in file_entries {
+    for i in file_entries {
         let (schema, name) = entries[i].schema_and_name();
         by_key.entry((entries[i].kind.as_str(), schema, name)).or_default().push_back(i);
     }
@@ -118,7 +118,7 @@ CREATE TABLE public.a (\n    id integer NOT NULL\n);\n\n\nSET default_tablespace
 ALTER TABLE ONLY public.a\n    ADD CONSTRAINT a_pkey PRIMARY KEY (id);\n\n\n\
 --\n-- Name: TABLE a; Type: ACL; Schema: public; Owner: -\n--\n\nGRANT SELECT ON TABLE public.a TO reader;\n\n\n\
 --\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict k\n\n";
-        let chunks = split(text, &[0, 1, 2], &entries);
+        let chunks = split(text, [0, 1, 2], &entries);
         assert_eq!(chunks.len(), 3);
         assert_eq!(chunks[0].entry, Some(0));
         assert_eq!(chunks[0].sql, "CREATE TABLE public.a (\n    id integer NOT NULL\n);");

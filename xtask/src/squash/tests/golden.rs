@@ -12,6 +12,7 @@ use super::server;
 use crate::squash::facts::Facts;
 use crate::squash::generate::{self, Sources};
 use crate::squash::plan::{FileKind, PlannedFile};
+use crate::squash::shape::chunks;
 use crate::squash::{pg, toc};
 
 /// Entries of a dump that set up its session rather than make objects.
@@ -58,6 +59,8 @@ fn shape_case(case: &Path) -> String {
     pg::dump_custom(&sh, server(), &old, &archive).unwrap();
     let entries = toc::parse(&pg::list(&sh, server(), &archive).unwrap()).unwrap();
     let facts = Facts::read(&mut old.connect()).unwrap();
+    let text = pg::restore_text(&sh, server(), &archive).unwrap();
+    let chunks = chunks::split(&text, 0..entries.len(), &entries);
     let file = PlannedFile {
         module: None,
         name: "golden".to_string(),
@@ -65,8 +68,8 @@ fn shape_case(case: &Path) -> String {
         entries: (0..entries.len()).filter(|&i| !SESSION_KINDS.contains(&entries[i].kind.as_str())).collect(),
         kept: None,
     };
-    let sources = Sources { server: server(), archive: &archive, work: &work, entries: &entries, facts: &facts };
-    let shaped = generate::schema_sql(&sh, &sources, &file, None).unwrap();
+    let sources = Sources { entries: &entries, chunks: &chunks, facts: &facts };
+    let shaped = generate::schema_sql(&sources, &file, None);
     std::fs::remove_dir_all(&work).unwrap();
 
     let new = server().scratch_database("golden_new").unwrap();

@@ -233,83 +233,24 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
 
     let work = Removed { path: opts.target_dir.join(format!("squash-work-{}", std::process::id())), keep: false };
     std::fs::create_dir_all(&work.path).with_context(|| format!("create {}", work.path.display()))?;
-    let (old_db, new_db, provenance) = progress.run(Step::Replay, || {
-        // CREATE DATABASE costs about as much as replaying a short chain: the new set's database
-        // is made while the chain replays (the server makes one database at a time).
+    let (old_db, provenance) = progress.run(Step::Replay, || {
         let old_db = server.scratch_database("old")?;
-        std::thread::scope(|scope| {
-            let new_db = scope.spawn(|| server.scratch_database("new"));
-            let replayed = old_db.try_connect().map_err(anyhow::Error::from).and_then(|mut client| {
-                let provenance =
-                    provenance::replay(&mut client, &set).context("replay the chain in a scratch database")?;
-                Ok(provenance)
-            });
-            let new_db = new_db.join().map_err(|_| anyhow::anyhow!("creating a scratch database panicked"))?;
-            let provenance = replayed?;
-            Ok((new_db?, provenance))
-        })
-        .map(|(new_db, provenance)| (old_db, new_db, provenance))
+        let provenance =
+            provenance::replay(&mut old_db.try_connect()?, &set).context("replay the chain in a scratch database")?;
+        Ok((old_db, provenance))
     })?;
 
     let archive = work.path.join("old.dump");
-    let (plan, mut staged, old_schema, old_rows) = progress.run(Step::Generate, || {
-        pg::dump_custom(&sh, server, &old_db, &archive)?;
-        // The listing, the archive's SQL, the catalog facts and the rows (for the proof) only
-        // read: get them side by side.
-        let (listing, text, facts, old_rows) = std::thread::scope(|scope| {
-            let listing = scope.spawn(|| pg::list(&Shell::new()?, server, &archive));
-            let text = scope.spawn(|| pg::restore_text(&Shell::new()?, server, &archive));
-            let rows =
-                scope.spawn(|| prove::row_hashes(&mut old_db.try_connect()?).context("hash the old chain's rows"));
-            let facts = old_db.try_connect().map_err(anyhow::Error::from).and_then(|mut c| facts::Facts::read(&mut c));
-            let join = |j: std::thread::ScopedJoinHandle<'_, anyhow::Result<String>>| {
-                j.join().unwrap_or_else(|_| Err(anyhow::anyhow!("pg_restore thread panicked")))
-            };
-            let rows = rows.join().unwrap_or_else(|_| Err(anyhow::anyhow!("row hash thread panicked")));
-            (join(listing), join(text), facts.context("read the chain's catalog"), rows)
-        });
-        let entries = toc::parse(&listing?)?;
-        let plan = plan::plan(&entries, &provenance, &set)?;
-        let text = text?;
-        let chunks = shape::chunks::split(&text, 0..entries.len(), &entries);
-        if let Some(unknown) = chunks.iter().find(|c| c.entry.is_none()) {
-            anyhow::bail!("pg_restore printed a {} that its own listing does not name:\n{}", unknown.kind, unknown.sql);
-        }
-        let sources = generate::Sources { entries: &entries, chunks: &chunks, facts: &facts? };
-        let texts: Vec<Option<String>> = plan
-            .files
-            .iter()
-            .map(|file| {
-                let replaced = match file.kind {
-                    FileKind::Initial => header::replaced(&set, file.module.as_deref()),
-                    _ => None,
-                };
-                (file.kind != FileKind::Kept).then(|| generate::schema_sql(&sources, file, replaced.as_ref()))
-            })
-            .collect();
-        let mut staged = Vec::new();
-        for (n, (file, text)) in plan.files.iter().zip(texts).enumerate() {
-            let path = new_path(&file.module, n + 1, &file.name);
-            let (bytes, was) = match text {
-                Some(text) => (text.into_bytes(), None),
-                None => {
-                    let old = &set.files[file.kept.expect("kept files name their migration")];
-                    let rel = PathBuf::from(old.relative_path());
-                    let bytes =
-                        std::fs::read(dir.join(&rel)).with_context(|| format!("read {}", old.path.display()))?;
-                    (bytes, Some(rel))
-                }
-            };
-            let new = NewFile {
-                path,
-                module: file.module.clone(),
-                kind: file.kind.clone(),
-                objects: file.entries.len(),
-                was,
-            };
-            staged.push(Staged { file: new, bytes });
-        }
-        Ok((plan, staged, Schema::parse(&text), old_rows?))
+    let (plan, mut staged, old_schema, old_rows, new_db) = progress.run(Step::Generate, || {
+        // CREATE DATABASE costs about as much as replaying a short chain: make the new set's
+        // while this step, mostly pg_dump's and pg_restore's work, reads the chain's.
+        std::thread::scope(|outer| {
+            let new_db = outer.spawn(|| server.scratch_database("new"));
+            let generated = generate_files(&sh, server, &old_db, &archive, &provenance, &set, dir);
+            let new_db = new_db.join().map_err(|_| anyhow::anyhow!("creating a scratch database panicked"))?;
+            let (plan, staged, old_schema, old_rows) = generated?;
+            Ok((plan, staged, old_schema, old_rows, new_db?))
+        })
     })?;
 
     // The new set is built next to the folder (same filesystem, for the atomic swap); a dry run
@@ -441,6 +382,73 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
     report.backup = Some(backup);
     report.steps = progress.rows().to_vec();
     Ok(report)
+}
+
+/// What the Generate step makes: the plan, the new set's files, and the old chain's schema and
+/// rows for the proof.
+type Generated = (plan::Plan, Vec<Staged>, Schema, prove::RowHashes);
+
+/// Dumps the chain's database into `archive` and writes the new set's schema files (and the
+/// kept files, copied from `dir`), following the plan.
+fn generate_files(
+    sh: &Shell,
+    server: &Server,
+    old_db: &devdb::TestDatabase<'_>,
+    archive: &Path,
+    provenance: &provenance::Provenance,
+    set: &MigrationSet,
+    dir: &Path,
+) -> anyhow::Result<Generated> {
+    pg::dump_custom(sh, server, old_db, archive)?;
+    // The listing, the archive's SQL, the catalog facts and the rows (for the proof) only
+    // read: get them side by side.
+    let (listing, text, facts, old_rows) = std::thread::scope(|scope| {
+        let listing = scope.spawn(|| pg::list(&Shell::new()?, server, archive));
+        let text = scope.spawn(|| pg::restore_text(&Shell::new()?, server, archive));
+        let rows = scope.spawn(|| prove::row_hashes(&mut old_db.try_connect()?).context("hash the old chain's rows"));
+        let facts = old_db.try_connect().map_err(anyhow::Error::from).and_then(|mut c| facts::Facts::read(&mut c));
+        let join = |j: std::thread::ScopedJoinHandle<'_, anyhow::Result<String>>| {
+            j.join().unwrap_or_else(|_| Err(anyhow::anyhow!("pg_restore thread panicked")))
+        };
+        let rows = rows.join().unwrap_or_else(|_| Err(anyhow::anyhow!("row hash thread panicked")));
+        (join(listing), join(text), facts.context("read the chain's catalog"), rows)
+    });
+    let entries = toc::parse(&listing?)?;
+    let plan = plan::plan(&entries, provenance, set)?;
+    let text = text?;
+    let chunks = shape::chunks::split(&text, 0..entries.len(), &entries);
+    if let Some(unknown) = chunks.iter().find(|c| c.entry.is_none()) {
+        anyhow::bail!("pg_restore printed a {} that its own listing does not name:\n{}", unknown.kind, unknown.sql);
+    }
+    let sources = generate::Sources { entries: &entries, chunks: &chunks, facts: &facts? };
+    let texts: Vec<Option<String>> = plan
+        .files
+        .iter()
+        .map(|file| {
+            let replaced = match file.kind {
+                FileKind::Initial => header::replaced(set, file.module.as_deref()),
+                _ => None,
+            };
+            (file.kind != FileKind::Kept).then(|| generate::schema_sql(&sources, file, replaced.as_ref()))
+        })
+        .collect();
+    let mut staged = Vec::new();
+    for (n, (file, text)) in plan.files.iter().zip(texts).enumerate() {
+        let path = new_path(&file.module, n + 1, &file.name);
+        let (bytes, was) = match text {
+            Some(text) => (text.into_bytes(), None),
+            None => {
+                let old = &set.files[file.kept.expect("kept files name their migration")];
+                let rel = PathBuf::from(old.relative_path());
+                let bytes = std::fs::read(dir.join(&rel)).with_context(|| format!("read {}", old.path.display()))?;
+                (bytes, Some(rel))
+            }
+        };
+        let new =
+            NewFile { path, module: file.module.clone(), kind: file.kind.clone(), objects: file.entries.len(), was };
+        staged.push(Staged { file: new, bytes });
+    }
+    Ok((plan, staged, Schema::parse(&text), old_rows?))
 }
 
 /// Returns `<module>/V<version>__<name>.sql` (or without the folder for a flat set).

@@ -6,6 +6,8 @@ Runs PostgresSaver.setup() and PostgresStore.setup() on DATABASE_URL, which must
 database, and writes `pg_dump --schema-only` of the tables they create to OUTFILE. pg_dump's
 per-run `\\restrict` key lines are left out so the file only changes when the schema does.
 Set PG_DUMP to choose the pg_dump binary (default: `pg_dump` on PATH).
+`cargo xtask langgraph` does the same on a scratch database of its own (through
+langgraph_migrations.py, which imports `reference_schema` from here).
 """
 
 import os
@@ -28,6 +30,10 @@ LANGGRAPH_TABLES = [
 ]
 
 
+class ReferenceError(Exception):
+    """Why the reference schema could not be made."""
+
+
 def fail(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
     sys.exit(1)
@@ -48,17 +54,14 @@ def without_restrict_key(dump: str) -> str:
     return "".join(l for l in lines if not l.startswith(("\\restrict ", "\\unrestrict ")))
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 3:
-        print(__doc__.strip(), file=sys.stderr)
-        return 2
-    url, outfile = argv[1], argv[2]
+def reference_schema(url: str) -> str:
+    """Runs both setup()s on the empty database at `url` and returns pg_dump of their tables."""
     try:
         tables = existing_tables(url)
     except psycopg.Error as e:
-        fail(f"cannot connect to the database: {e}")
+        raise ReferenceError(f"cannot connect to the database: {e}") from e
     if tables:
-        fail(
+        raise ReferenceError(
             f"the database is not empty ({', '.join(tables[:5])}{' ...' if len(tables) > 5 else ''}):"
             " create an empty one (`createdb NAME`) and pass its URL"
         )
@@ -72,12 +75,24 @@ def main(argv: list[str]) -> int:
         cmd += ["--table", f"public.{table}"]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True)
-    except FileNotFoundError:
-        fail(f"{pg_dump} not found: install the Postgres client tools or set PG_DUMP")
+    except FileNotFoundError as e:
+        raise ReferenceError(f"{pg_dump} not found: install the Postgres client tools or set PG_DUMP") from e
     if done.returncode != 0:
-        fail(f"pg_dump failed: {done.stderr.strip()}")
+        raise ReferenceError(f"pg_dump failed: {done.stderr.strip()}")
+    return without_restrict_key(done.stdout)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 3:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    url, outfile = argv[1], argv[2]
+    try:
+        dump = reference_schema(url)
+    except ReferenceError as e:
+        fail(str(e))
     with open(outfile, "w", encoding="utf-8") as f:
-        f.write(without_restrict_key(done.stdout))
+        f.write(dump)
     print(f"wrote {outfile}")
     return 0
 

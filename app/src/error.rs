@@ -99,6 +99,76 @@ pub enum Error {
         /// Postgres's report of the failed insert.
         message: String,
     },
+    /// A migration was refused before anything of the run was applied: its SQL controls
+    /// transactions in a way that would leave part of it applied.
+    #[error("migration {name} cannot run: {path}:{line}:{column}: {message}")]
+    MigrationRefused {
+        /// The migration's label.
+        name: String,
+        /// Its file.
+        path: PathBuf,
+        /// The 1-based line of the statement.
+        line: usize,
+        /// The 1-based column, in characters.
+        column: usize,
+        /// The statement, why it cannot run, and what to do.
+        message: String,
+    },
+    /// A statement of a migration that runs without a transaction failed; the statements before
+    /// it stay applied and the migration is not recorded.
+    #[error("migration {name} failed at {path}:{line}:{column}, statement {statement} of {statements}: {message}")]
+    StatementFailed {
+        /// The migration's label.
+        name: String,
+        /// Its file.
+        path: PathBuf,
+        /// The 1-based line of the failing statement or of Postgres's position in it.
+        line: usize,
+        /// The 1-based column, in characters.
+        column: usize,
+        /// The failing statement's 1-based number in the file.
+        statement: usize,
+        /// How many statements the file has.
+        statements: usize,
+        /// Postgres's report, the source line with a caret, what stays applied and what to do.
+        message: String,
+    },
+    /// Every statement of a migration that runs without a transaction succeeded, but its history
+    /// row could not be recorded.
+    #[error(
+        "migration {label} ({path}) ran without a transaction and all of it is applied, but recording it \
+         in {table} failed: {message}",
+        table = HISTORY_TABLE
+    )]
+    NotRecorded {
+        /// The migration's label.
+        label: String,
+        /// Its file.
+        path: PathBuf,
+        /// Postgres's report of the failed insert, and how to record the migration by hand.
+        message: String,
+    },
+    /// The connection to the server was lost while a migration ran (the server stopped, was
+    /// interrupted, or the network broke): not a fault of the migration's SQL.
+    #[error("lost the connection to the server while migration {name} ({path}) ran: {cause}; {state}")]
+    ConnectionLost {
+        /// The migration's label.
+        name: String,
+        /// Its file.
+        path: PathBuf,
+        /// What the driver or the server said.
+        cause: String,
+        /// What of the migration may be applied, and what to do.
+        state: String,
+    },
+    /// The database role lacks a privilege a step needs.
+    #[error("{step}: {message}")]
+    Privilege {
+        /// The step, e.g. `create the history table refinery_schema_history`.
+        step: String,
+        /// Which role lacks which privilege on what, and the statement that grants it.
+        message: String,
+    },
     /// A journey fixture is malformed or inconsistent.
     #[error("{path}:{line}:{column}: {message}")]
     Fixture {
@@ -140,7 +210,7 @@ pub enum Error {
     ///
     /// `postgres::Error` says only `db error` and keeps the report in its source, so the message
     /// holds the report and the variant has no source: the report is printed once.
-    #[error("database: {}", crate::migrate::diagnosis::report(.0))]
+    #[error("database: {}", crate::db::report(.0))]
     Db(postgres::Error),
     /// Reading or writing a file or folder failed.
     #[error("{path}")]

@@ -6,7 +6,8 @@
 //!
 //! Modules depend only on modules above them in this order:
 //!
-//! 1. `error`, `db`, `sql`: the typed error, connections, SQL literals;
+//! 1. `error`, `conninfo`, `db`, `sql`: the typed error, connection strings, connections, SQL
+//!    literals;
 //! 2. `migrations`, `migrate`, `fixtures`: the migration set, its runner, journey fixtures;
 //! 3. `langgraph`: LangGraph's checkpoint and store tables;
 //! 4. `users`, `journeys`, `points`: entities that need no other entity;
@@ -16,6 +17,7 @@
 
 pub mod error;
 
+pub mod conninfo;
 pub mod db;
 pub mod fixtures;
 pub mod migrate;

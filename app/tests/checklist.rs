@@ -85,13 +85,13 @@ fn item1_every_migration_shows_as_applied() {
     for file in &set.files {
         assert!(listing.contains(&file.name), "showmigrations does not list {}:\n{listing}", file.label());
     }
-    // LangGraph's own setup() steps count as applied too: exactly the versions Python knows.
-    let checkpointer: Vec<i32> =
-        client.query("SELECT v FROM checkpoint_migrations ORDER BY v", &[]).unwrap().iter().map(|r| r.get(0)).collect();
-    assert_eq!(checkpointer, (0..=9).collect::<Vec<_>>());
-    let store_steps: Vec<i32> =
-        client.query("SELECT v FROM store_migrations ORDER BY v", &[]).unwrap().iter().map(|r| r.get(0)).collect();
-    assert_eq!(store_steps, (0..=3).collect::<Vec<_>>());
+    // LangGraph's own setup() steps count as applied too: every step from 0, without a gap (that
+    // they are all the pinned library's is `cargo xtask langgraph --check`'s and the interop tests' job).
+    for table in ["checkpoint_migrations", "store_migrations"] {
+        let steps: Vec<i32> =
+            client.query(&format!("SELECT v FROM {table} ORDER BY v"), &[]).unwrap().iter().map(|r| r.get(0)).collect();
+        assert!(!steps.is_empty() && steps.iter().copied().eq(0..steps.len() as i32), "{table} records {steps:?}");
+    }
 }
 
 #[test]

@@ -1,52 +1,15 @@
 //! Tests for the migration set and its runner: file validation, and applying against real Postgres.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+mod support;
+
+use std::path::Path;
 use std::sync::{Arc, Barrier};
 
 use app::migrate::{migrate, migrate_each, show_migrations, status, HISTORY_TABLE};
 use app::migrations::{MigrationSet, MODULES};
 use app::Error;
 use devdb::empty_database;
-
-/// A unique folder under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-        let path = std::env::temp_dir().join(format!(
-            "sdm-migrate-test-{}-{}-{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-
-    /// Writes `content` to `rel` under the folder, creating parent folders.
-    fn write(&self, rel: &str, content: &str) -> &TempDir {
-        let path = self.0.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
-        self
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-
-    fn set(&self) -> MigrationSet {
-        MigrationSet::from_dir(&self.0).unwrap_or_else(|e| panic!("{e}"))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use support::{history, table_exists, TempDir};
 
 /// Asserts `result` is a `MigrationFile` error for `file` (relative to the folder) mentioning `needles`.
 fn assert_file_error(result: app::Result<MigrationSet>, dir: &TempDir, file: &str, needles: &[&str]) {
@@ -60,19 +23,6 @@ fn assert_file_error(result: app::Result<MigrationSet>, dir: &TempDir, file: &st
         Err(other) => panic!("expected a migration file error for {file}, got: {other}"),
         Ok(set) => panic!("expected an error for {file}, got {} migrations", set.files.len()),
     }
-}
-
-fn history(client: &mut postgres::Client) -> Vec<(i32, String)> {
-    client
-        .query(&format!("SELECT version, name FROM {HISTORY_TABLE} ORDER BY version"), &[])
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect()
-}
-
-fn table_exists(client: &mut postgres::Client, table: &str) -> bool {
-    client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&table]).unwrap().get(0)
 }
 
 #[test]

@@ -157,6 +157,7 @@ fn stop_server(bin_dir: &Path, data: &Path) -> Result<()> {
     binaries::run(cmd, "stop postgres", "").map(drop)
 }
 
-fn fnv(bytes: &[u8]) -> u64 {
+/// Returns the FNV-1a hash of `bytes`: a short, stable key for names.
+pub(crate) fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100000001b3))
 }

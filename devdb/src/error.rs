@@ -57,13 +57,15 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A statement run to manage databases failed.
-    #[error("{what}")]
+    ///
+    /// The message holds the server's report (`postgres::Error` itself says only `db error`), so
+    /// the variant has no source: the report is printed once.
+    #[error("{what}: {}", app::db::report(.error))]
     Sql {
         /// What the statement was for, e.g. `create database sdm_scratch_1_2_3_test`.
         what: String,
         /// The server's error.
-        #[source]
-        source: postgres::Error,
+        error: postgres::Error,
     },
     /// Connecting, or migrating a template database, failed.
     #[error(transparent)]
@@ -77,6 +79,6 @@ impl Error {
 
     pub(crate) fn sql(what: impl Into<String>) -> impl FnOnce(postgres::Error) -> Error {
         let what = what.into();
-        move |source| Error::Sql { what, source }
+        move |error| Error::Sql { what, error }
     }
 }

@@ -46,6 +46,12 @@ static STARTING: Mutex<()> = Mutex::new(());
 /// Set once Ctrl-C or SIGTERM arrived; the handler thread then owns the process's exit.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+/// Whether Ctrl-C or SIGTERM arrived: the handler is stopping the cluster, so what fails now
+/// failed because of that.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
 /// Installs the exit hooks (once) and returns a guard that a Ctrl-C waits for: hold it while
 /// starting a cluster, so an interrupt stops what was started instead of leaving it half-made.
 pub(crate) fn starting() -> MutexGuard<'static, ()> {

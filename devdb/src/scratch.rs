@@ -47,6 +47,10 @@ impl TestDatabase<'_> {
 
 impl Drop for TestDatabase<'_> {
     fn drop(&mut self) {
+        // After Ctrl-C the cluster is stopping; the next run drops what is left.
+        if crate::interrupted() {
+            return;
+        }
         if let Err(e) = self.server.drop_database(&self.name) {
             eprintln!("warning: could not drop database {}: {}", self.name, app::db::with_sources(&e));
         }

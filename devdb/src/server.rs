@@ -19,6 +19,8 @@ pub struct Server {
     admin: Mutex<Option<postgres::Client>>,
     /// Whether the server takes `CREATE DATABASE ... STRATEGY` (Postgres 15+), asked once.
     file_copy: OnceLock<bool>,
+    /// The role the administration connection logs in as, asked once.
+    role: OnceLock<String>,
     cluster: Option<Cluster>,
 }
 
@@ -52,7 +54,7 @@ impl Server {
     }
 
     fn new(url: String, bin_dir: Option<PathBuf>, cluster: Option<Cluster>) -> Server {
-        Server { url, bin_dir, admin: Mutex::new(None), file_copy: OnceLock::new(), cluster }
+        Server { url, bin_dir, admin: Mutex::new(None), file_copy: OnceLock::new(), role: OnceLock::new(), cluster }
     }
 
     /// Whether this is the throwaway local cluster (safe to drop without asking).
@@ -106,6 +108,15 @@ impl Server {
         let row = admin.query_one("SHOW server_version_num", &[]).map_err(Error::sql("ask the server's version"))?;
         let version: String = row.get(0);
         Ok(*self.file_copy.get_or_init(|| version.parse::<u32>().unwrap_or(0) >= 150000))
+    }
+
+    /// Returns the role the administration connection `admin` logs in as, asked once.
+    pub(crate) fn role(&self, admin: &mut postgres::Client) -> Result<&str> {
+        if let Some(known) = self.role.get() {
+            return Ok(known);
+        }
+        let row = admin.query_one("SELECT current_user::text", &[]).map_err(Error::sql("ask the server's role"))?;
+        Ok(self.role.get_or_init(|| row.get(0)))
     }
 
     /// Creates database `name`, optionally as a copy of `template`.

@@ -1,7 +1,8 @@
 //! Template databases: a migration set applied once per server, then cloned for every test.
 //!
 //! A template is named by a key of its migration files' contents, so a changed migration gets a
-//! new one. One process builds it under an advisory lock while others wait; `VACUUM FULL` leaves
+//! new one, and of the role that builds it: a clone of another role's template would hold tables
+//! its user cannot touch. One process builds it under an advisory lock while others wait; `VACUUM FULL` leaves
 //! no dead catalog rows for every clone to copy.
 
 use app::migrations::MigrationSet;
@@ -25,7 +26,7 @@ impl Server {
 
     /// Does [`Server::template_for`] on the administration connection `admin`.
     pub(crate) fn template_with(&self, admin: &mut postgres::Client, set: &MigrationSet) -> Result<String> {
-        let name = template_name(set);
+        let name = template_name(set, self.role(admin)?);
         if is_built(admin, &name)? {
             return Ok(name);
         }
@@ -65,9 +66,9 @@ impl Server {
     }
 }
 
-/// Returns the name of `set`'s template.
-fn template_name(set: &MigrationSet) -> String {
-    format!("{TEMPLATE_PREFIX}{}", &set.content_hash()[..16])
+/// Returns the name of `set`'s template as built by `role`.
+fn template_name(set: &MigrationSet, role: &str) -> String {
+    format!("{TEMPLATE_PREFIX}{}_{:08x}", &set.content_hash()[..16], crate::cluster::fnv(role.as_bytes()) as u32)
 }
 
 fn is_built(admin: &mut postgres::Client, name: &str) -> Result<bool> {
@@ -75,11 +76,16 @@ fn is_built(admin: &mut postgres::Client, name: &str) -> Result<bool> {
     Ok(row.is_some())
 }
 
-/// Drops the templates of other migration sets: dead weight on a throwaway cluster.
+/// Drops this role's templates of other migration sets: dead weight on a throwaway cluster.
+/// Other roles' templates are theirs to drop (a test role's go with it).
 fn drop_other_templates(admin: &mut postgres::Client, keep: &str) -> Result<()> {
     let pattern = format!("{}%", TEMPLATE_PREFIX.replace('_', "\\_"));
     let stale = admin
-        .query("SELECT datname::text FROM pg_database WHERE datname LIKE $1 AND datname <> $2", &[&pattern, &keep])
+        .query(
+            "SELECT datname::text FROM pg_database WHERE datname LIKE $1 AND datname <> $2 \
+             AND datdba = (SELECT oid FROM pg_roles WHERE rolname = current_user)",
+            &[&pattern, &keep],
+        )
         .map_err(Error::sql("list old templates"))?;
     for row in stale {
         let old: String = row.get(0);

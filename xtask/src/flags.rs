@@ -50,6 +50,12 @@ xflags::xflags! {
             /// Write the report as JSON to this file.
             optional --json path: PathBuf
         }
+        /// Write the LangGraph set-up steps our migrations lack (those of the library pinned in
+        /// python/requirements.txt) as new migrations, and regenerate the reference schema.
+        cmd langgraph {
+            /// Fail, naming the missing steps, if the migrations are behind or the reference stale.
+            optional --check
+        }
         /// Print benchmark figures and their targets: cluster start, per-test databases (1.2x a
         /// bare clone), squash (4x a replay) and the squashed set (1.5x a pg_restore).
         cmd bench {

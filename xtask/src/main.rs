@@ -1,9 +1,11 @@
-//! `cargo xtask`: the SDM workspace's automation (reset, migrate, status, fixtures, verify, squash).
+//! `cargo xtask`: the SDM workspace's automation (reset, migrate, status, fixtures, verify, squash, langgraph).
 
 mod bench;
 mod database;
 mod fixtures;
 mod flags;
+mod langgraph;
+mod machine;
 mod reset;
 mod squash;
 mod steps;
@@ -17,7 +19,15 @@ use xshell::Shell;
 
 fn main() {
     if let Err(e) = run() {
-        eprintln!("error: {e:#}");
+        if devdb::interrupted() {
+            // The signal handler stops the local Postgres and ends the process with 130.
+            eprintln!(
+                "error: interrupted (Ctrl-C or SIGTERM), which stops the local Postgres; what was running \
+                 then stopped with: {e:#}"
+            );
+        } else {
+            eprintln!("error: {e:#}");
+        }
         std::process::exit(1);
     }
 }
@@ -40,6 +50,7 @@ fn run() -> anyhow::Result<()> {
             json: cmd.json,
         }
         .run(&sh),
+        flags::XtaskCmd::Langgraph(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Bench(cmd) => cmd.run(&sh),
     }
 }

@@ -10,6 +10,9 @@ use crate::database::migrations_in;
 use crate::flags;
 use crate::steps::{StepRow, Steps};
 
+/// The step that runs `cargo xtask langgraph --check`.
+const LANGGRAPH_STEPS: &str = "LangGraph set-up migrations follow the pinned library (cargo xtask langgraph --check)";
+
 #[derive(Serialize)]
 struct Report<'a> {
     ok: bool,
@@ -35,6 +38,12 @@ impl flags::Verify {
 
     fn run_steps(&self, sh: &Shell, steps: &mut Steps<&'static str>) -> anyhow::Result<()> {
         let root = sh.current_dir();
+        // First, so that an unreachable DATABASE_URL fails at once, not after the lints.
+        let server = steps.run("start database server", || {
+            let server = crate::database::server()?;
+            drop(server.connect()?);
+            Ok(server)
+        })?;
         steps.run("cargo fmt --check", || Ok(cmd!(sh, "cargo fmt --all -- --check").run()?))?;
         steps.run("cargo clippy (warnings denied)", || {
             Ok(cmd!(sh, "cargo clippy --quiet --workspace --all-targets -- -D warnings").run()?)
@@ -45,7 +54,6 @@ impl flags::Verify {
             Ok(set)
         })?;
         steps.run("fixtures are in sync", || crate::fixtures::check(&root))?;
-        let server = steps.run("start database server", crate::database::server)?;
         let db = server.test_database(None)?;
         steps.run("fresh database: migrate, all applied, second migrate applies nothing", || {
             fresh_database(&db, &set)
@@ -55,6 +63,11 @@ impl flags::Verify {
             steps.run("python venv with the LangGraph library (python/requirements.txt)", || {
                 Ok(cmd!(sh, "python3 python/setup-venv.py").run()?)
             })?;
+        }
+        if self.skip_python {
+            eprintln!("==> {LANGGRAPH_STEPS}: skipped (--skip-python)");
+        } else {
+            steps.run(LANGGRAPH_STEPS, || crate::langgraph::verify(sh, &server))?;
         }
         steps.run("checklist and all tests", || {
             let url = server.url().to_string();

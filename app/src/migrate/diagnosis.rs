@@ -9,7 +9,7 @@ use postgres::error::{DbError, ErrorPosition, SqlState};
 use postgres::Client;
 
 use super::statements;
-use crate::migrations::MigrationFile;
+use crate::migrations::{MigrationFile, NO_TRANSACTION_MARKER};
 use crate::Error;
 
 /// Returns the 0-based character offset in `sql` of the error Postgres reported, if it gave a
@@ -18,7 +18,8 @@ pub(super) fn char_offset(error: &postgres::Error, sql: &str, prefix_chars: usiz
     char_offset_of(error.as_db_error()?, sql, prefix_chars)
 }
 
-fn char_offset_of(db: &DbError, sql: &str, prefix_chars: usize) -> Option<usize> {
+/// Returns the 0-based character offset in `sql` of Postgres's position in `db`, if it has one.
+pub(super) fn char_offset_of(db: &DbError, sql: &str, prefix_chars: usize) -> Option<usize> {
     match db.position()? {
         // Postgres counts characters from 1, across the whole multi-statement string.
         ErrorPosition::Original(position) => Some((*position as usize).saturating_sub(1 + prefix_chars)),
@@ -30,65 +31,103 @@ fn char_offset_of(db: &DbError, sql: &str, prefix_chars: usize) -> Option<usize>
     }
 }
 
-/// Builds the error for `file`'s failed SQL, given Postgres's error `offset` in the file, if any.
+/// Builds the error for `file`'s failed SQL, given Postgres's error `offset` in the file, if any;
+/// `sent` is the file's SQL as it was sent (its wrapper blanked), with the same positions.
 ///
-/// Without a position, re-runs the file statement by statement in a transaction that is rolled
+/// Without a position, re-runs `sent` statement by statement in a transaction that is rolled
 /// back, to find which statement fails.
 pub(super) fn sql_failure(
     client: &mut Client,
     file: &MigrationFile,
+    sent: &str,
     error: &postgres::Error,
     offset: Option<usize>,
 ) -> Error {
     let offset = offset.or_else(|| {
         let code = error.as_db_error()?.code().clone();
-        failing_statement(client, &file.sql, &code)
+        failing_statement(client, sent, &code)
     });
-    sql_failure_at(file, error, offset)
-}
-
-/// Builds the error for `file`, with the failure at character `offset` (0-based) of its SQL.
-fn sql_failure_at(file: &MigrationFile, error: &postgres::Error, offset: Option<usize>) -> Error {
     let (line, column) = offset.map_or((1, 1), |o| line_column(&file.sql, o));
-    let mut message = report(error);
-    if let Some(source_line) = file.sql.lines().nth(line - 1).filter(|_| offset.is_some()) {
-        let pad: String = source_line.chars().take(column - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
-        message.push_str(&format!("\n    | {source_line}\n    | {pad}^"));
-    }
-    if error.code() == Some(&SqlState::ACTIVE_SQL_TRANSACTION) {
-        message.push_str(
-            "\nEvery migration runs inside a transaction: use the plain form of the statement \
-             (CREATE INDEX instead of CREATE INDEX CONCURRENTLY, no VACUUM or COMMIT).",
-        );
-    }
-    message.push_str(&format!(
-        "\nThe migration was rolled back and nothing of it is applied; fix {} and migrate again.",
-        file.path.display()
-    ));
+    let mut message = crate::db::report(error);
+    message.push_str(&caret(&file.sql, offset));
+    message.push_str(&advice(client, error));
+    let fix = match error.code() {
+        Some(code) if *code == SqlState::INSUFFICIENT_PRIVILEGE => {
+            "migrate again once the role has the privilege".to_string()
+        }
+        _ => format!("fix {} and migrate again", file.path.display()),
+    };
+    message.push_str(&format!("\nThe migration was rolled back and nothing of it is applied; {fix}."));
     Error::MigrationFailed { name: file.label(), path: file.path.clone(), line, column, message }
 }
 
-/// Returns Postgres's full report of `error` (severity, SQLSTATE, message, detail, hint, context),
-/// or for an error that did not come from the server, its message and causes.
-///
-/// `postgres::Error` itself says only `db error`; the report is what is worth showing.
-pub(crate) fn report(error: &postgres::Error) -> String {
-    let Some(db) = error.as_db_error() else { return crate::db::with_sources(error) };
-    let mut text = format!("{} {}: {}", db.severity(), db.code().code(), db.message());
-    if let Some(detail) = db.detail() {
-        text.push_str(&format!("\nDETAIL: {detail}"));
+/// Returns the source line of character `offset` of `sql` with a caret under it, on lines of
+/// their own (nothing without an offset).
+pub(super) fn caret(sql: &str, offset: Option<usize>) -> String {
+    let Some(offset) = offset else { return String::new() };
+    let (line, column) = line_column(sql, offset);
+    let Some(source_line) = sql.lines().nth(line - 1) else { return String::new() };
+    let pad: String = source_line.chars().take(column - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+    format!("\n    | {source_line}\n    | {pad}^")
+}
+
+/// Returns what to do about errors that have a usual cause, on a line of its own (or nothing).
+pub(super) fn advice(client: &mut Client, error: &postgres::Error) -> String {
+    let Some(code) = error.code() else { return String::new() };
+    if *code == SqlState::ACTIVE_SQL_TRANSACTION {
+        return format!(
+            "\nThis statement cannot run inside a transaction, and a migration runs in one: make \
+             `{NO_TRANSACTION_MARKER}` the file's first line to run it statement by statement outside a \
+             transaction, or use the plain form of the statement (CREATE INDEX instead of CREATE INDEX \
+             CONCURRENTLY)."
+        );
     }
-    if let Some(hint) = db.hint() {
-        text.push_str(&format!("\nHINT: {hint}"));
+    if *code == SqlState::UNSAFE_NEW_ENUM_VALUE_USAGE {
+        return format!(
+            "\nA value added with ALTER TYPE ... ADD VALUE cannot be used before its transaction commits: \
+             add the value in a migration of its own, or make `{NO_TRANSACTION_MARKER}` this file's first \
+             line so each statement commits before the next."
+        );
     }
-    if let Some(context) = db.where_() {
-        text.push_str(&format!("\nCONTEXT: {context}"));
+    if *code == SqlState::INSUFFICIENT_PRIVILEGE {
+        let role: String = client
+            .query_one("SELECT current_user::text", &[])
+            .map(|row| row.get(0))
+            .unwrap_or_else(|_| "the migrating role".to_string());
+        return format!(
+            "\nThe role {role} lacks this privilege: grant it (e.g. GRANT CREATE ON SCHEMA public TO {role}), \
+             or migrate as a role that has it, such as the owner of the database or of the object."
+        );
     }
-    text
+    String::new()
+}
+
+/// Returns the error for `file` whose connection was lost with `error`; `state` says what of it
+/// may be applied.
+pub(super) fn lost(file: &MigrationFile, error: &postgres::Error, state: String) -> Error {
+    Error::ConnectionLost {
+        name: file.label(),
+        path: file.path.clone(),
+        cause: crate::db::report(error),
+        state: format!("this is no fault of its SQL. {state}"),
+    }
+}
+
+/// Whether `error` means the connection is gone (closed, broken, or ended by the server's
+/// shutdown), rather than that a statement failed.
+pub(crate) fn connection_lost(error: &postgres::Error) -> bool {
+    if error.is_closed() {
+        return true;
+    }
+    match error.as_db_error() {
+        // admin_shutdown, crash_shutdown, cannot_connect_now, and the connection exception class.
+        Some(db) => matches!(db.code().code(), "57P01" | "57P02" | "57P03") || db.code().code().starts_with("08"),
+        None => std::error::Error::source(error).is_some_and(|cause| cause.is::<std::io::Error>()),
+    }
 }
 
 /// Returns the 1-based line and column of 0-based character `offset` in `sql`.
-fn line_column(sql: &str, offset: usize) -> (usize, usize) {
+pub(super) fn line_column(sql: &str, offset: usize) -> (usize, usize) {
     let (mut line, mut column) = (1, 1);
     for c in sql.chars().take(offset) {
         if c == '\n' {
@@ -130,11 +169,5 @@ mod tests {
         let offset = sql.chars().position(|c| c == 'B').unwrap();
         assert_eq!(line_column(sql, offset), (3, 3));
         assert_eq!(line_column(sql, 0), (1, 1));
-    }
-
-    #[test]
-    fn reports_a_client_side_error_with_its_causes() {
-        let error = "port=not-a-number".parse::<postgres::Config>().unwrap_err();
-        assert_eq!(report(&error), "invalid connection string: invalid value for option `port`");
     }
 }

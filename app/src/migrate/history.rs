@@ -4,6 +4,7 @@
 //! The table and its rows stay exactly refinery's, so either runner can take over a database the
 //! other migrated.
 
+use postgres::error::SqlState;
 use postgres::Client;
 
 use crate::migrations::{MigrationFile, MigrationSet};
@@ -47,9 +48,53 @@ impl HistoryRow {
 }
 
 /// Creates the history table if it is missing; returns its schema-qualified name.
+///
+/// A role that may not create it (on Postgres 15 and later only the database owner may create
+/// tables in `public`) gets [`Error::Privilege`], naming the role, the schema and the fix.
 pub(super) fn create(client: &mut Client) -> Result<String> {
-    client.batch_execute(&create_table_sql())?;
+    // CREATE TABLE IF NOT EXISTS needs CREATE on the schema even when the table exists.
+    let exists: bool = client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&HISTORY_TABLE])?.get(0);
+    if exists {
+        return Ok(client.query_one(QUALIFIED_NAME, &[&HISTORY_TABLE])?.get(0));
+    }
+    if let Err(error) = client.batch_execute(&create_table_sql()) {
+        return Err(match error.code() {
+            Some(code) if *code == SqlState::INSUFFICIENT_PRIVILEGE || *code == SqlState::INVALID_SCHEMA_NAME => {
+                privilege_error(client, &error)
+            }
+            _ => Error::Db(error),
+        });
+    }
     Ok(client.query_one(QUALIFIED_NAME, &[&HISTORY_TABLE])?.get(0))
+}
+
+/// Who the session is, where it creates tables, and who owns the database.
+const WHO_AND_WHERE: &str = "SELECT current_user::text, (pg_catalog.current_schemas(false))[1]::text, \
+     current_database()::text, pg_catalog.pg_get_userbyid(d.datdba)::text \
+     FROM pg_catalog.pg_database d WHERE d.datname = current_database()";
+
+/// Explains why the history table could not be created, with the statements that fix it.
+fn privilege_error(client: &mut Client, error: &postgres::Error) -> Error {
+    let step = format!("create the history table {HISTORY_TABLE}");
+    let report = crate::db::report(error);
+    let Ok(row) = client.query_one(WHO_AND_WHERE, &[]) else {
+        return Error::Privilege { step, message: report };
+    };
+    let (role, schema, database, owner): (String, Option<String>, String, String) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    let message = match schema {
+        Some(schema) => format!(
+            "{report}; role {role} has no CREATE privilege on schema {schema} of database {database} (Postgres 15 \
+             and later give it only to the database owner, here {owner}). As {owner} or a superuser, run \
+             `GRANT CREATE ON SCHEMA {schema} TO {role};` or `ALTER DATABASE {database} OWNER TO {role};`, then \
+             migrate again"
+        ),
+        None => format!(
+            "{report}; the search path of role {role} names no schema that exists in database {database}: \
+             create one (`CREATE SCHEMA {role};` as {owner}) or set search_path"
+        ),
+    };
+    Error::Privilege { step, message }
 }
 
 /// Returns the statement that records `file` in `table` (schema-qualified, from [`create`]).

@@ -1,5 +1,5 @@
 //! Applies a [`MigrationSet`](crate::migrations::MigrationSet) to Postgres, one transaction per
-//! migration, under an advisory lock.
+//! migration (or statement by statement for a `-- no-transaction` file), under an advisory lock.
 //!
 //! This replaces refinery 0.10's runner, which commits a migration's SQL and its history row in
 //! two transactions, takes no lock (two runners both apply the same migration), and reports a
@@ -8,9 +8,11 @@
 
 pub(crate) mod diagnosis;
 mod history;
+mod no_transaction;
 mod runner;
 mod statements;
 mod status;
+mod transactions;
 
 pub use history::HISTORY_TABLE;
 pub use runner::{migrate, migrate_each, AppliedMigration, MIGRATION_LOCK_KEY};

@@ -1,10 +1,12 @@
-//! Runs pending migrations under an advisory lock, each in one transaction with its history row.
+//! Runs pending migrations under an advisory lock, each in one transaction with its history row
+//! (or, marked `-- no-transaction`, statement by statement; see `no_transaction`).
 
 use std::time::Instant;
 
 use postgres::Client;
 
-use super::{diagnosis, history, statements};
+use super::transactions::{self, Plan};
+use super::{diagnosis, history, no_transaction, statements};
 use crate::migrations::{MigrationFile, MigrationSet};
 use crate::{Error, Result};
 
@@ -32,10 +34,14 @@ pub struct AppliedMigration {
 /// Applies every migration of `set` that `client`'s database has not applied yet, in version order.
 ///
 /// Each migration runs in its own transaction together with its history row, so a failure leaves
-/// nothing of it behind. Concurrent runners wait for each other. Fails with
-/// [`Error::MigrationFailed`] (file, line, column and Postgres's message) when SQL fails, with
-/// [`Error::MigrationChanged`] or [`Error::MigrationMissing`] when an applied migration's file was
-/// changed or removed, and with [`Error::OutOfOrder`] when a new file sorts below applied ones.
+/// nothing of it behind; a file whose first line is `-- no-transaction` runs statement by
+/// statement instead, and is recorded after its last statement succeeded. Concurrent runners wait
+/// for each other. Fails with [`Error::MigrationFailed`] (file, line, column and Postgres's
+/// message) when SQL fails ([`Error::StatementFailed`] without a transaction), with
+/// [`Error::MigrationRefused`], before anything runs, when a pending file commits or opens
+/// transactions itself, with [`Error::MigrationChanged`] or [`Error::MigrationMissing`] when an
+/// applied migration's file was changed or removed, with [`Error::OutOfOrder`] when a new file
+/// sorts below applied ones, and with [`Error::ConnectionLost`] when the server went away.
 ///
 /// ```no_run
 /// let set = app::migrations::MigrationSet::embedded()?;
@@ -74,14 +80,21 @@ fn apply_pending(
     set: &MigrationSet,
     after_each: &mut dyn FnMut(&mut Client, &MigrationFile) -> Result<()>,
 ) -> Result<Vec<AppliedMigration>> {
-    let table = history::create(client)?;
     let applied_rows = history::read(client)?;
     history::check(&applied_rows, set)?;
+    let pending: Vec<&MigrationFile> =
+        set.files.iter().filter(|f| !applied_rows.iter().any(|h| h.version == f.version)).collect();
+    // Every pending file is judged before the first one runs, so a refusal applies nothing.
+    let plans = pending.iter().map(|file| transactions::plan(file)).collect::<Result<Vec<_>>>()?;
+    let table = history::create(client)?;
 
     let mut applied = Vec::new();
-    for file in set.files.iter().filter(|f| !applied_rows.iter().any(|h| h.version == f.version)) {
+    for (file, plan) in pending.into_iter().zip(plans) {
         let started = Instant::now();
-        apply_one(client, file, &table)?;
+        match &plan {
+            Plan::OneTransaction(sql) => apply_one(client, file, sql, &table)?,
+            Plan::NoTransaction(statements) => no_transaction::apply(client, file, statements, &table)?,
+        }
         applied.push(AppliedMigration {
             version: file.version,
             name: file.name.clone(),
@@ -92,30 +105,40 @@ fn apply_pending(
     Ok(applied)
 }
 
-/// Runs one migration and records it in `table`, in one transaction and one round trip.
-fn apply_one(client: &mut Client, file: &MigrationFile, table: &str) -> Result<()> {
+/// Runs one migration (`sql`: its file's SQL as it is sent) and records it in `table`, in one
+/// transaction and one round trip.
+fn apply_one(client: &mut Client, file: &MigrationFile, sql: &str, table: &str) -> Result<()> {
     let insert = history::insert_sql(table, file)?;
-    let result = if statements::split(&file.sql).closed {
+    let result = if statements::split(sql).closed {
         // Quotes and comments are closed, so nothing in the file can swallow the history row or
         // the COMMIT.
-        client.batch_execute(&format!("{BEGIN}{}{AFTER_SQL}{insert};\nCOMMIT;", file.sql))
+        client.batch_execute(&format!("{BEGIN}{sql}{AFTER_SQL}{insert};\nCOMMIT;"))
     } else {
         // An unclosed quote or comment: let Postgres judge the file on its own.
         client
-            .batch_execute(&format!("{BEGIN}{}", file.sql))
+            .batch_execute(&format!("{BEGIN}{sql}"))
             .and_then(|()| client.batch_execute(&format!("{insert};\nCOMMIT;")))
     };
     let Err(error) = result else { return Ok(()) };
+    if diagnosis::connection_lost(&error) {
+        let state = format!(
+            "{} and its history row are one transaction, so the database has all of it or none of it: once the \
+             server is back, `sdm showmigrations` shows it as applied ([X]) if it committed, and `sdm migrate` runs \
+             it again if it did not",
+            file.label()
+        );
+        return Err(diagnosis::lost(file, &error, state));
+    }
     // A failed COMMIT has rolled back already; ROLLBACK then only warns.
     let _ = client.batch_execute("ROLLBACK");
-    let offset = diagnosis::char_offset(&error, &file.sql, BEGIN.len());
+    let offset = diagnosis::char_offset(&error, sql, BEGIN.len());
     // Past the file and what ends its last statement: the history row failed.
-    if offset.is_some_and(|o| o >= file.sql.chars().count() + AFTER_SQL.len()) {
+    if offset.is_some_and(|o| o >= sql.chars().count() + AFTER_SQL.len()) {
         return Err(Error::HistoryWrite {
             label: file.label(),
             path: file.path.clone(),
-            message: diagnosis::report(&error),
+            message: crate::db::report(&error),
         });
     }
-    Err(diagnosis::sql_failure(client, file, &error, offset))
+    Err(diagnosis::sql_failure(client, file, sql, &error, offset))
 }

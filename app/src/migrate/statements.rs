@@ -3,7 +3,8 @@
 //! The lexer recognises what can hide a `;`: quoted strings (`'..'` with doubled quotes,
 //! `E'..'` with backslash escapes), quoted identifiers, dollar quotes (`$tag$..$tag$`, not the
 //! parameter `$1`), `--` comments and nested `/* */` comments. Every span is a byte range that
-//! starts and ends on a character boundary.
+//! starts and ends on a character boundary. Statements end where psql ends them: at a `;` outside
+//! parentheses and outside the `BEGIN ATOMIC ... END` body of a SQL-standard function.
 
 use std::ops::Range;
 
@@ -180,22 +181,100 @@ pub(crate) struct Statements {
     pub closed: bool,
 }
 
-/// Splits `sql` into statements at every `;` that is outside quotes and comments.
+/// Splits `sql` into statements at every `;` that is outside quotes, comments, parentheses and
+/// function bodies written as `BEGIN ATOMIC ... END`.
 pub(crate) fn split(sql: &str) -> Statements {
     let mut spans = Vec::new();
     let mut closed = true;
     let mut start = 0;
+    let mut nesting = Nesting::default();
     for token in tokens(sql) {
         closed &= token.closed;
-        if token.kind == TokenKind::Semicolon {
-            spans.push(start..token.span.end);
-            start = token.span.end;
+        match token.kind {
+            TokenKind::Semicolon if nesting.is_top_level() => {
+                spans.push(start..token.span.end);
+                start = token.span.end;
+                nesting = Nesting::default();
+            }
+            TokenKind::Word => nesting.word(&sql[token.span]),
+            TokenKind::Punctuation => nesting.punctuation(&sql[token.span]),
+            _ => {}
         }
     }
     if !sql[start..].trim().is_empty() {
         spans.push(start..sql.len());
     }
     Statements { spans, closed }
+}
+
+/// How deep a statement is in parentheses and `BEGIN ... END` blocks, tracked the way psql does.
+///
+/// psql keeps a `;` inside a SQL-standard function body (`CREATE FUNCTION ... BEGIN ATOMIC
+/// SELECT 1; END`) in the statement: in a statement that starts with `CREATE [OR REPLACE]
+/// FUNCTION` or `PROCEDURE`, `BEGIN` opens a block outside parentheses, `END` closes one, and
+/// `CASE` (which also ends with `END`) opens one inside a block.
+#[derive(Default)]
+struct Nesting {
+    /// The statement's first words, lowercased, as far as they say whether it creates a routine.
+    head: Vec<String>,
+    /// The number of words seen.
+    words: usize,
+    parens: usize,
+    blocks: usize,
+}
+
+impl Nesting {
+    fn is_top_level(&self) -> bool {
+        self.parens == 0 && self.blocks == 0
+    }
+
+    fn punctuation(&mut self, text: &str) {
+        match text {
+            "(" => self.parens += 1,
+            ")" => self.parens = self.parens.saturating_sub(1),
+            _ => {}
+        }
+    }
+
+    fn word(&mut self, text: &str) {
+        let word = text.to_ascii_lowercase();
+        if self.words < 4 {
+            self.head.push(word.clone());
+        }
+        self.words += 1;
+        if self.parens > 0 || !self.creates_routine() {
+            return;
+        }
+        match word.as_str() {
+            "begin" => self.blocks += 1,
+            "case" if self.blocks > 0 => self.blocks += 1,
+            "end" => self.blocks = self.blocks.saturating_sub(1),
+            _ => {}
+        }
+    }
+
+    /// Whether the statement starts `CREATE [OR REPLACE] FUNCTION` or `PROCEDURE`.
+    fn creates_routine(&self) -> bool {
+        let head: Vec<&str> = self.head.iter().map(String::as_str).collect();
+        matches!(
+            head.as_slice(),
+            ["create", "function" | "procedure", ..] | ["create", "or", "replace", "function" | "procedure", ..]
+        )
+    }
+}
+
+/// Returns the first `n` keywords of `statement` (past comments), lowercased.
+pub(crate) fn leading_words(statement: &str, n: usize) -> Vec<String> {
+    tokens(statement)
+        .filter(|t| !matches!(t.kind, TokenKind::Whitespace | TokenKind::LineComment | TokenKind::BlockComment))
+        .take(n)
+        .map_while(|t| (t.kind == TokenKind::Word).then(|| statement[t.span].to_ascii_lowercase()))
+        .collect()
+}
+
+/// Whether `statement` holds anything but whitespace and comments.
+pub(crate) fn has_code(statement: &str) -> bool {
+    first_token(statement) < statement.len()
 }
 
 /// Returns the byte offset of the first token of `statement` that is not whitespace or a comment
@@ -268,6 +347,40 @@ mod tests {
             at = token.span.end;
         }
         assert_eq!(at, sql.len());
+    }
+
+    #[test]
+    fn keeps_function_bodies_and_parentheses_in_one_statement() {
+        let sql = "CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT CASE WHEN a > 0 THEN 1 ELSE 2 END;\n  SELECT 3;\nEND;\n\
+                   create or replace procedure p() language sql begin atomic insert into t values (1); end;\n\
+                   SELECT (1; 2);\nBEGIN;\nCOMMIT;\nCREATE TABLE t (\"begin\" int, \"end\" int);\nEND";
+        assert_eq!(
+            pieces(sql),
+            vec![
+                "CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT CASE WHEN a > 0 THEN 1 ELSE 2 END;\n  SELECT 3;\nEND;",
+                "create or replace procedure p() language sql begin atomic insert into t values (1); end;",
+                "SELECT (1; 2);",
+                "BEGIN;",
+                "COMMIT;",
+                "CREATE TABLE t (\"begin\" int, \"end\" int);",
+                "END",
+            ]
+        );
+        // A routine written in a dollar quote has no block to track; a trigger is no routine.
+        assert_eq!(
+            pieces("CREATE FUNCTION g() RETURNS int AS $$ BEGIN RETURN 1; END $$ LANGUAGE plpgsql; BEGIN;").len(),
+            2
+        );
+        assert_eq!(pieces("CREATE TRIGGER x BEGIN; END;").len(), 2);
+    }
+
+    #[test]
+    fn reads_leading_words_past_comments() {
+        assert_eq!(leading_words("-- c\n /* d */ Start  Transaction;", 3), vec!["start", "transaction"]);
+        assert_eq!(leading_words("COMMIT PREPARED 'x';", 3), vec!["commit", "prepared"]);
+        assert!(leading_words("(SELECT 1)", 2).is_empty());
+        assert!(!has_code("  -- only a comment\n/* and this */ "));
+        assert!(has_code("-- c\nSELECT 1"));
     }
 
     #[test]

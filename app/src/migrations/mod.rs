@@ -9,4 +9,4 @@ mod embedded;
 mod names;
 mod set;
 
-pub use set::{MigrationFile, MigrationSet, KEEP_MARKER, MODULES};
+pub use set::{MigrationFile, MigrationSet, TransactionMode, KEEP_MARKER, MODULES, NO_TRANSACTION_MARKER};

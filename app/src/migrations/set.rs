@@ -21,6 +21,21 @@ pub const MODULES: &[&str] = &["users", "evidence", "journeys", "llmchat", "memo
 /// [`crate::fixtures`] writes it into the journeys migration it generates.
 pub const KEEP_MARKER: &str = "-- squash: keep";
 
+/// Marks, as its first line, a migration that runs statement by statement outside a transaction
+/// (sqlx's marker), for what Postgres cannot run in one: `CREATE INDEX CONCURRENTLY`, `VACUUM`,
+/// an enum value added with `ALTER TYPE ... ADD VALUE` and used later in the same file.
+pub const NO_TRANSACTION_MARKER: &str = "-- no-transaction";
+
+/// How the runner applies a migration file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransactionMode {
+    /// In one transaction together with its history row: all of it is applied, or nothing.
+    OneTransaction,
+    /// Statement by statement outside a transaction, its history row recorded after the last one
+    /// succeeded: the file's first line is [`NO_TRANSACTION_MARKER`].
+    NoTransaction,
+}
+
 /// One SQL migration file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MigrationFile {
@@ -42,6 +57,15 @@ impl MigrationFile {
     /// Returns refinery's label for the migration, e.g. `V1__users_initial`.
     pub fn label(&self) -> String {
         format!("V{}__{}", self.version, self.name)
+    }
+
+    /// Returns how the runner applies the file: [`TransactionMode::NoTransaction`] when its first
+    /// line is [`NO_TRANSACTION_MARKER`], else in one transaction.
+    pub fn transaction_mode(&self) -> TransactionMode {
+        match self.sql.lines().next() {
+            Some(first) if first.trim_end() == NO_TRANSACTION_MARKER => TransactionMode::NoTransaction,
+            _ => TransactionMode::OneTransaction,
+        }
     }
 
     /// Returns the checksum refinery records in its history table for this file.
@@ -255,6 +279,16 @@ mod tests {
             sql: sql.into(),
             keep: false,
         }
+    }
+
+    #[test]
+    fn the_first_line_alone_marks_a_file_that_runs_without_a_transaction() {
+        let mode = |sql: &str| file(1, "a", sql).transaction_mode();
+        assert_eq!(mode("-- no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);"), TransactionMode::NoTransaction);
+        assert_eq!(mode("-- no-transaction  \r\nVACUUM;"), TransactionMode::NoTransaction);
+        assert_eq!(mode("-- a header\n-- no-transaction\nVACUUM;"), TransactionMode::OneTransaction);
+        assert_eq!(mode("-- no-transactions\nSELECT 1;"), TransactionMode::OneTransaction);
+        assert_eq!(mode(""), TransactionMode::OneTransaction);
     }
 
     #[test]

@@ -18,16 +18,16 @@ fn python_setup_changes_nothing_on_a_migrated_database() {
     let db = test_database();
     let before = schema_of(&db, &[]);
     let rows_before = migration_rows(&db);
-    assert_eq!(
-        rows_before,
-        ((0..=9).collect(), (0..=3).collect()),
-        "our migrations record LangGraph's steps 0..9 and 0..3"
-    );
+    // How many steps depends on the pinned release (`cargo xtask langgraph --check` compares them
+    // with the library's lists); setup() adding none is what proves they are all there.
+    for (table, steps) in [("checkpoint_migrations", &rows_before.0), ("store_migrations", &rows_before.1)] {
+        assert!(!steps.is_empty() && steps.iter().copied().eq(0..steps.len() as i32), "{table} records {steps:?}");
+    }
 
     let reported = python.run(&["setup", db.url()]);
 
-    assert_eq!(reported["checkpoint_migrations"], json!((0..=9).collect::<Vec<_>>()));
-    assert_eq!(reported["store_migrations"], json!((0..=3).collect::<Vec<_>>()));
+    assert_eq!(reported["checkpoint_migrations"], json!(rows_before.0));
+    assert_eq!(reported["store_migrations"], json!(rows_before.1));
     assert_eq!(migration_rows(&db), rows_before, "setup() recorded migration steps");
     assert_same_schema(&before, &schema_of(&db, &[]), "setup() changed the schema");
     // And the tables are exactly the library's own.
@@ -53,6 +53,6 @@ fn the_reference_schema_is_what_the_pinned_library_creates() {
     assert_same_schema(
         &reference_schema(),
         &Schema::parse(&generated),
-        "xtask/test_data/langgraph-schema.sql is stale: regenerate it as python/README.md says",
+        "xtask/test_data/langgraph-schema.sql is stale: run `cargo xtask langgraph` and commit the result",
     );
 }

@@ -3,7 +3,8 @@
 //! OIDs come from one counter that only grows, so every object a migration creates has an OID at
 //! or above the counter's value before it ran. Recording that watermark after each migration is
 //! enough to name the creator of any object later. The watermark is read with `pg_nextoid` (one
-//! cheap call, for superusers), else as one more than the highest OID in the catalogs.
+//! cheap call, for superusers), else as one more than the highest OID in the catalogs (for other
+//! roles, `pg_user_mapping` through its view `pg_user_mappings`, the one catalog they cannot read).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -183,7 +184,8 @@ impl Watermark {
             return Ok(Watermark::NextOid(next));
         }
         let rows = client.query(
-            "SELECT c.relname::text FROM pg_catalog.pg_class c
+            "SELECT c.relname::text, pg_catalog.has_table_privilege(c.oid, 'SELECT')
+               FROM pg_catalog.pg_class c
                JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = 'oid' AND a.attnum > 0
               WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind = 'r' AND NOT c.relisshared
               ORDER BY 1",
@@ -192,7 +194,18 @@ impl Watermark {
         // GREATEST over scalar subqueries starts up faster than a UNION of the same scans.
         let parts: Vec<String> = rows
             .iter()
-            .map(|r| format!("(SELECT max(oid) FROM pg_catalog.{} WHERE oid >= $1)", r.get::<_, String>(0)))
+            .filter_map(|r| {
+                let (catalog, readable): (String, bool) = (r.get(0), r.get(1));
+                match (catalog.as_str(), readable) {
+                    (_, true) => Some(format!("(SELECT max(oid) FROM pg_catalog.{catalog} WHERE oid >= $1)")),
+                    // Only superusers read this catalog; its view shows every row's OID to anyone.
+                    ("pg_user_mapping", false) => {
+                        Some("(SELECT max(umid) FROM pg_catalog.pg_user_mappings WHERE umid >= $1)".to_string())
+                    }
+                    // No other catalog with OIDs is closed to a database's owner.
+                    (_, false) => None,
+                }
+            })
             .collect();
         anyhow::ensure!(!parts.is_empty(), "no system catalogs with OIDs found");
         Ok(Watermark::MaxOid(client.prepare(&format!("SELECT GREATEST({})", parts.join(", ")))?))

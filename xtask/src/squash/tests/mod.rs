@@ -6,9 +6,11 @@ mod convert;
 mod cycles;
 mod golden;
 mod kept;
+mod no_transaction;
 mod objects;
 mod privileges;
 mod real_chains;
+mod roles;
 mod roundtrip;
 mod safety;
 

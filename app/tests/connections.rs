@@ -1,0 +1,110 @@
+//! Connecting: a server that accepts and never answers is given up on within `connect_timeout`
+//! (a default applies), and no form of a password ever reaches a message, through `sdm` against
+//! a real Postgres.
+
+use std::net::TcpListener;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use devdb::{endpoint, test_server, Endpoint};
+
+/// A socket on 127.0.0.1 that accepts connections and never says a word; it stops by itself.
+struct SilentServer {
+    port: u16,
+    stop: Arc<AtomicBool>,
+}
+
+impl SilentServer {
+    fn start() -> SilentServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while !stopped.load(Ordering::SeqCst) && Instant::now() < deadline {
+                if let Ok((stream, _)) = listener.accept() {
+                    held.push(stream);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        SilentServer { port, stop }
+    }
+}
+
+impl Drop for SilentServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+fn sdm(url: &str, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sdm"));
+    cmd.args(args).env("DATABASE_URL", url).env_remove("PGCONNECT_TIMEOUT");
+    cmd.output().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    assert!(!out.status.success(), "sdm should fail: {}", String::from_utf8_lossy(&out.stdout));
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!text.contains("panicked"), "{text}");
+    text
+}
+
+#[test]
+fn a_server_that_never_answers_is_given_up_on_naming_the_host() {
+    let silent = SilentServer::start();
+    let url = format!("postgres://sdm:Hunter2Secret@127.0.0.1:{}/sdm?connect_timeout=2", silent.port);
+    let started = Instant::now();
+    let err = stderr(&sdm(&url, &["showmigrations"]));
+    eprintln!("{err}");
+    assert!(started.elapsed() < Duration::from_secs(30), "sdm gave up at all");
+    let expected = format!(
+        "error: cannot connect to postgres://sdm:***@127.0.0.1:{port}/sdm?connect_timeout=2: 127.0.0.1:{port} did \
+         not answer within 2 s (connect_timeout=2)",
+        port = silent.port
+    );
+    assert!(err.starts_with(&expected), "{err}");
+    assert!(!err.contains("Hunter2Secret"), "{err}");
+
+    // Without connect_timeout the default applies, here to the library's connect.
+    let url = format!("host=127.0.0.1 port={} user=sdm password = 'Hunter2 Secret' dbname=sdm", silent.port);
+    let err = app::db::connect(&url).err().expect("no answer, no connection").to_string();
+    assert!(err.contains("did not answer within 5 s (connect_timeout=5, the default)"), "{err}");
+    assert!(err.starts_with("cannot connect to host=127.0.0.1") && !err.contains("Hunter2"), "{err}");
+}
+
+#[test]
+fn no_form_of_a_password_appears_in_sdm_messages() {
+    // A real server's own error (no such database) and a refused port, in every form.
+    let Endpoint { host, port, user } = endpoint(test_server().url()).expect("the test server's address");
+    let encoded = app::conninfo::encode(&host);
+    let forms = [
+        format!("postgres://{user}:Hunter2Secret@{encoded}:{port}/no_such_db"),
+        format!("postgres://{user}:Hunter2%20Secret@{encoded}:{port}/no_such_db"),
+        format!("postgresql://{encoded}:{port}/no_such_db?user={user}&password=Hunter2Secret"),
+        format!("host={host} port={port} user={user} password = Hunter2Secret dbname=no_such_db"),
+        format!("host={host} port={port} user={user} password='Hunter2 Secret' dbname=no_such_db"),
+        format!("host={host} port={port} user={user} password='Hunter2\\'s' dbname=no_such_db"),
+        "postgres://sdm:Hunter2Secret@127.0.0.1:1/sdm".to_string(),
+        "host=127.0.0.1 port=1 password = 'Hunter2 Secret' dbname=sdm".to_string(),
+        "host=127.0.0.1 port=1 password='Hunter2 Secret".to_string(),
+        "postgres://sdm:Hunter2@Secret@127.0.0.1:1/sdm".to_string(),
+    ];
+    for url in &forms {
+        let err = stderr(&sdm(url, &["migrate"]));
+        assert!(err.starts_with("error: cannot connect to "), "{url}: {err}");
+        for secret in ["Hunter2", "Secret"] {
+            assert!(!err.contains(secret), "{url}: {err}");
+        }
+        if url.contains("no_such_db") {
+            assert!(err.contains(r#"database "no_such_db" does not exist"#), "the server's own error: {err}");
+        }
+        eprintln!("{err}");
+    }
+}

@@ -1,0 +1,47 @@
+//! `cargo xtask reset`, `migrate`, `status` and `squash --check` work for a role that is not a
+//! superuser but owns its database, on a real Postgres with a role the test creates.
+
+use std::path::Path;
+use std::process::Command;
+
+use devdb::role_server;
+
+fn xtask(url: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .env("DATABASE_URL", url)
+        .output()
+        .unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn xtask_commands_work_for_a_role_that_owns_its_database() {
+    let role = role_server().test_role().unwrap();
+    let url = role.url();
+    let name = role.name();
+
+    let (ok, text) = xtask(&url, &["migrate"]);
+    assert!(ok && text.contains("migration(s) applied to"), "{text}");
+    let (ok, text) = xtask(&url, &["reset", &format!("--yes={name}")]);
+    assert!(ok && text.contains(&format!("database {name} is empty")), "{text}");
+    let (ok, text) = xtask(&url, &["status"]);
+    assert!(ok && text.contains("[ ]") && !text.contains("[X]"), "reset emptied it: {text}");
+    let (ok, text) = xtask(&url, &["migrate"]);
+    assert!(ok, "{text}");
+    let (ok, text) = xtask(&url, &["status"]);
+    assert!(ok && text.contains("[X]") && !text.contains("[ ]"), "{text}");
+    let owner: String = app::db::connect(&url)
+        .unwrap()
+        .query_one("SELECT pg_get_userbyid(datdba)::text FROM pg_database WHERE datname = current_database()", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(owner, name, "the recreated database belongs to the role");
+
+    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+    let (ok, text) = xtask(&url, &["squash", "--check", "--migrations", migrations.to_str().unwrap()]);
+    let squashed = ok && text.contains("migrations before:");
+    assert!(squashed || text.contains("is not squashed: run `cargo xtask squash`"), "{text}");
+    assert!(!text.contains("permission denied"), "{text}");
+}

@@ -4,7 +4,8 @@
 //!
 //! A migration the tool runs outside a transaction (diesel's `run_in_transaction = false`,
 //! Prisma's and golang-migrate's single `CONCURRENTLY` statements) gets a first line
-//! `-- no-transaction`.
+//! `-- no-transaction`; Prisma's `BEGIN;`/`COMMIT;` lines inside a file go, the file being one
+//! transaction already.
 
 use std::path::{Path, PathBuf};
 
@@ -53,6 +54,11 @@ pub fn convert(from: &Path, format: Format, to: &Path, replacements: &[(&str, &s
         let mut sql = std::fs::read_to_string(path)?;
         for (from, to) in replacements {
             sql = sql.replace(from, to);
+        }
+        if format == Format::Prisma {
+            // Prisma wraps an enum's rewrite in BEGIN/COMMIT inside the file; here the whole
+            // file is one transaction already.
+            sql = sql.lines().filter(|l| !matches!(l.trim(), "BEGIN;" | "COMMIT;")).collect::<Vec<_>>().join("\n");
         }
         let concurrently = format != Format::Diesel && sql.to_uppercase().contains(" CONCURRENTLY ");
         if *outside || concurrently {

@@ -99,7 +99,7 @@ mod tests {
         write("diesel/2020-01-01-000000_index/up.sql", "CREATE INDEX CONCURRENTLY i ON u ((1));");
         write("diesel/2020-01-01-000000_index/metadata.toml", "run_in_transaction = false\n");
         write("diesel/20191231000000_between/up.sql", "SELECT 1;");
-        write("diesel/README.md", "notes");
+        write("diesel/notes.txt", "notes");
         assert_eq!(convert(&root.join("diesel"), Format::Diesel, &root.join("out1"), &[]).unwrap(), 3);
         assert_eq!(std::fs::read_to_string(root.join("out1/V1__create_user.sql")).unwrap(), "CREATE TABLE u ();");
         assert_eq!(std::fs::read_to_string(root.join("out1/V2__between.sql")).unwrap(), "SELECT 1;");

@@ -280,14 +280,13 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
         std::thread::scope(|scope| {
             // The data files change no schema: dump it (for the proof) while they are computed.
             let schema = (!opts.check).then(|| scope.spawn(|| prove::schema_of(server, &new_db)));
-            let data = data::carry(
-                &mut old_db.try_connect()?,
-                &mut client,
-                &set,
-                &plan.module_order,
-                &plan.object_modules,
-                &provenance.kept_writes,
-            )?;
+            let chain = data::Chain {
+                set: &set,
+                module_order: &plan.module_order,
+                object_modules: &plan.object_modules,
+                kept_writes: &provenance.kept_writes,
+            };
+            let data = data::carry(&mut old_db.try_connect()?, &mut client, &chain)?;
             let schema = schema
                 .map(|j| j.join().unwrap_or_else(|_| Err(anyhow::anyhow!("pg_dump thread panicked"))))
                 .transpose()?;

@@ -32,16 +32,19 @@ pub struct DataFiles {
     pub sequences: usize,
 }
 
+/// What the data migrations need to know of the chain and the plan.
+pub struct Chain<'a> {
+    pub set: &'a MigrationSet,
+    /// Modules in the order their initial migrations run.
+    pub module_order: &'a [Option<String>],
+    /// OID of every dumped object -> the module of the migration that made it.
+    pub object_modules: &'a HashMap<u32, Option<String>>,
+    pub kept_writes: &'a [KeptWrite],
+}
+
 /// Compares `old` (the chain) with `new` (new schema + kept migrations) and returns the SQL that
 /// makes `new` hold the same rows and sequence positions.
-pub fn carry(
-    old: &mut Client,
-    new: &mut Client,
-    set: &MigrationSet,
-    module_order: &[Option<String>],
-    object_modules: &HashMap<u32, Option<String>>,
-    kept_writes: &[KeptWrite],
-) -> anyhow::Result<DataFiles> {
+pub fn carry(old: &mut Client, new: &mut Client, chain: &Chain<'_>) -> anyhow::Result<DataFiles> {
     let large_objects: i64 = old.query_one("SELECT count(*) FROM pg_catalog.pg_largeobject_metadata", &[])?.get(0);
     anyhow::ensure!(
         large_objects == 0,
@@ -51,20 +54,14 @@ pub fn carry(
     // Rows hidden by row-level security would be missed silently: fail instead.
     old.batch_execute("SET row_security = off")?;
     new.batch_execute("SET row_security = off")?;
-    let carried = carry_rows(old, new, set, module_order, object_modules, kept_writes);
+    let carried = carry_rows(old, new, chain);
     new.batch_execute("RESET row_security")?;
     carried
 }
 
 /// Does [`carry`]'s work, once reading rows is sure to see them all.
-fn carry_rows(
-    old: &mut Client,
-    new: &mut Client,
-    set: &MigrationSet,
-    module_order: &[Option<String>],
-    object_modules: &HashMap<u32, Option<String>>,
-    kept_writes: &[KeptWrite],
-) -> anyhow::Result<DataFiles> {
+fn carry_rows(old: &mut Client, new: &mut Client, chain: &Chain<'_>) -> anyhow::Result<DataFiles> {
+    let Chain { set, module_order, object_modules, kept_writes } = *chain;
     let groups = super::cycles::table_groups(old)?;
     let names: Vec<String> = groups.iter().flatten().map(|(_, name)| name.clone()).collect();
     let filled_old = super::prove::filled_tables(old, &names)?;

@@ -36,7 +36,7 @@ pub use diff::line_diff;
 pub use error::{Error, Result};
 pub use lifetime::interrupted;
 pub use role::{TestRole, ROLE_PREFIX};
-pub use schema::Schema;
+pub use schema::{Privileges, Schema};
 pub use scratch::{TestDatabase, SCRATCH_PREFIX};
 pub use server::{Server, DEFAULT_DATABASE};
 pub use template::{TEMPLATE_LOCK_KEY, TEMPLATE_PREFIX};

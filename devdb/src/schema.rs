@@ -9,8 +9,17 @@ use std::process::Command;
 
 use crate::{binaries, line_diff, Error, Result, Server};
 
-/// The flags of every dump: owners and grants follow the role that ran the migrations, not them.
-const DUMP_FLAGS: &[&str] = &["--schema-only", "--no-owner", "--no-privileges"];
+/// The flags of every dump: owners follow the role that ran the migrations, not them.
+const DUMP_FLAGS: &[&str] = &["--schema-only", "--no-owner"];
+
+/// Whether a dump holds the objects' grants and default privileges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Privileges {
+    /// Left out: grants follow the roles of a cluster, not the migrations (`--no-privileges`).
+    Omitted,
+    /// Compared too: `GRANT`, `REVOKE` and `ALTER DEFAULT PRIVILEGES` are part of the schema.
+    Included,
+}
 
 /// Lines of a schema diff shown before it is cut.
 const MAX_DIFF_LINES: usize = 400;
@@ -28,7 +37,8 @@ const OBJECT_SETTINGS: &[(&str, &str, &[&str])] = &[
 /// Left out, as they differ between two dumps of one schema by other roles, servers or pg_dump
 /// versions: pg_dump's comment headers and version lines, blank lines around objects, session
 /// settings (`SET ...`, `set_config`), the random `\restrict` key of pg_dump 15.14+, and
-/// `ALTER ... OWNER TO`. A tablespace or table access method other than the default is kept, as
+/// `ALTER ... OWNER TO`. Grants (when dumped, see [`Privileges`]) are kept, with the
+/// `SET SESSION AUTHORIZATION` that names a grant's grantor. A tablespace or table access method other than the default is kept, as
 /// a `SET` line at the start of each object made with it. Two schemas are equal when they hold
 /// the same objects in any order: pg_dump breaks ties between objects of one name by OID, so
 /// equal schemas may list them differently.
@@ -71,12 +81,20 @@ impl Schema {
         Schema { objects }
     }
 
-    /// Dumps database `db` on `server` with the server's own `pg_dump`: only `tables` (in schema
-    /// `public`) unless that is empty.
+    /// Dumps database `db` on `server` with the server's own `pg_dump`, without grants: only
+    /// `tables` (in schema `public`) unless that is empty.
     pub fn dump(server: &Server, db: &str, tables: &[&str]) -> Result<Schema> {
+        Schema::dump_with(server, db, tables, Privileges::Omitted)
+    }
+
+    /// Dumps like [`Schema::dump`], with or without the objects' grants.
+    pub fn dump_with(server: &Server, db: &str, tables: &[&str], privileges: Privileges) -> Result<Schema> {
         let url = server.url_for(db);
         let mut cmd = Command::new(server.bin("pg_dump"));
         cmd.args(DUMP_FLAGS);
+        if privileges == Privileges::Omitted {
+            cmd.arg("--no-privileges");
+        }
         for table in tables {
             cmd.arg("--table").arg(format!("public.{table}"));
         }
@@ -131,7 +149,8 @@ fn is_noise(line: &str) -> bool {
         || line.starts_with("-- Dumped by pg_dump version")
         || line.starts_with("\\restrict ")
         || line.starts_with("\\unrestrict ")
-        || line.starts_with("SET ")
+        // Which role granted a privilege is part of the grant; other settings are the session's.
+        || (line.starts_with("SET ") && !line.starts_with("SET SESSION AUTHORIZATION "))
         || line.starts_with("SELECT pg_catalog.set_config(")
         || (line.starts_with("ALTER ") && line.contains(" OWNER TO "))
 }
@@ -199,6 +218,17 @@ mod tests {
             DUMP.replace("SET default_table_access_method = heap;", "SET default_table_access_method = columnar;");
         let diff = Schema::parse(DUMP).diff(&Schema::parse(&other)).expect("the access method differs");
         assert!(diff.contains("+SET default_table_access_method = columnar;\n CREATE TABLE public.a ("), "{diff}");
+    }
+
+    #[test]
+    fn grants_and_their_grantors_are_part_of_the_schema() {
+        let grants = format!(
+            "{DUMP}\n--\n-- Name: TABLE a; Type: ACL; Schema: public; Owner: -\n--\n\nGRANT SELECT ON TABLE public.a TO reader;\n\
+             SET SESSION AUTHORIZATION granter;\nGRANT SELECT ON TABLE public.a TO writer;\nRESET SESSION AUTHORIZATION;\n"
+        );
+        let text = Schema::parse(&grants).text();
+        assert!(text.ends_with("GRANT SELECT ON TABLE public.a TO reader;\nSET SESSION AUTHORIZATION granter;\nGRANT SELECT ON TABLE public.a TO writer;\nRESET SESSION AUTHORIZATION;\n"), "{text}");
+        assert_ne!(Schema::parse(&grants), Schema::parse(&grants.replace("TO reader", "TO other")));
     }
 
     #[test]

@@ -11,14 +11,18 @@
 //! Squashing a squashed folder regenerates the same bytes, so nothing is written (a fixed point);
 //! `--check` fails exactly when a squash would change the folder.
 
+mod cycles;
 mod data;
+mod facts;
 mod generate;
+mod header;
 mod pg;
 mod plan;
 mod prove;
 mod provenance;
 mod record;
 mod report;
+mod shape;
 mod swap;
 mod synthetic;
 #[cfg(test)]
@@ -31,6 +35,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use app::migrations::MigrationSet;
+use app::schema::Snapshot;
 use devdb::{Schema, Server};
 use serde::Serialize;
 use xshell::Shell;
@@ -235,68 +240,24 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
 
     let work = Removed { path: opts.target_dir.join(format!("squash-work-{}", std::process::id())), keep: false };
     std::fs::create_dir_all(&work.path).with_context(|| format!("create {}", work.path.display()))?;
-    let (old_db, new_db, provenance) = progress.run(Step::Replay, || {
-        // CREATE DATABASE costs about as much as replaying a short chain: make both at once, and
-        // let the new set's finish while the chain replays.
-        std::thread::scope(|scope| {
-            let new_db = scope.spawn(|| server.scratch_database("new"));
-            let replayed = server.scratch_database("old").map_err(anyhow::Error::from).and_then(|old_db| {
-                let mut client = old_db.try_connect()?;
-                let provenance =
-                    provenance::replay(&mut client, &set).context("replay the chain in a scratch database")?;
-                Ok((old_db, provenance))
-            });
-            let new_db = new_db.join().map_err(|_| anyhow::anyhow!("creating a scratch database panicked"))?;
-            let (old_db, provenance) = replayed?;
-            Ok((old_db, new_db?, provenance))
-        })
+    let (old_db, provenance) = progress.run(Step::Replay, || {
+        let old_db = server.scratch_database("old")?;
+        let provenance =
+            provenance::replay(&mut old_db.try_connect()?, &set).context("replay the chain in a scratch database")?;
+        Ok((old_db, provenance))
     })?;
 
     let archive = work.path.join("old.dump");
-    let (plan, mut staged) = progress.run(Step::Generate, || {
-        pg::dump_custom(&sh, server, &old_db, &archive)?;
-        let entries = toc::parse(&pg::list(&sh, server, &archive)?)?;
-        let plan = plan::plan(&entries, &provenance, &set)?;
-        // One pg_restore per generated file; they only read the archive, so they run side by side.
-        let texts: Vec<anyhow::Result<Option<String>>> = std::thread::scope(|scope| {
-            let jobs: Vec<_> = plan
-                .files
-                .iter()
-                .map(|file| {
-                    let (archive, work, entries) = (&archive, &work.path, &entries);
-                    scope.spawn(move || match file.kind {
-                        FileKind::Kept => Ok(None),
-                        _ => generate::schema_sql(&Shell::new()?, server, archive, work, file, entries).map(Some),
-                    })
-                })
-                .collect();
-            jobs.into_iter()
-                .map(|j| j.join().unwrap_or_else(|_| Err(anyhow::anyhow!("pg_restore thread panicked"))))
-                .collect()
-        });
-        let mut staged = Vec::new();
-        for (n, (file, text)) in plan.files.iter().zip(texts).enumerate() {
-            let path = new_path(&file.module, n + 1, &file.name);
-            let (bytes, was) = match text? {
-                Some(text) => (text.into_bytes(), None),
-                None => {
-                    let old = &set.files[file.kept.expect("kept files name their migration")];
-                    let rel = PathBuf::from(old.relative_path());
-                    let bytes =
-                        std::fs::read(dir.join(&rel)).with_context(|| format!("read {}", old.path.display()))?;
-                    (bytes, Some(rel))
-                }
-            };
-            let new = NewFile {
-                path,
-                module: file.module.clone(),
-                kind: file.kind.clone(),
-                objects: file.entries.len(),
-                was,
-            };
-            staged.push(Staged { file: new, bytes });
-        }
-        Ok((plan, staged))
+    let (plan, mut staged, old_schema, old_rows, new_db) = progress.run(Step::Generate, || {
+        // CREATE DATABASE costs about as much as replaying a short chain: make the new set's
+        // while this step, mostly pg_dump's and pg_restore's work, reads the chain's.
+        std::thread::scope(|outer| {
+            let new_db = outer.spawn(|| server.scratch_database("new"));
+            let generated = generate_files(&sh, server, &old_db, &archive, &provenance, &set, dir);
+            let new_db = new_db.join().map_err(|_| anyhow::anyhow!("creating a scratch database panicked"))?;
+            let (plan, staged, old_schema, old_rows) = generated?;
+            Ok((plan, staged, old_schema, old_rows, new_db?))
+        })
     })?;
 
     // The new set is built next to the folder (same filesystem, for the atomic swap); a dry run
@@ -316,44 +277,63 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
 
     // The database built here from the new set is the one the proof compares: the schema files
     // and kept migrations first, then (same runner, same order) the data files computed from it.
-    let (data, new_millis) = progress.run(Step::Data, || {
+    let (data, new_millis, new_schema, chain_catalog) = progress.run(Step::Data, || {
         stage(&staged)?;
         let mut client = new_db.try_connect()?;
         let started = Instant::now();
         app::migrate::migrate(&mut client, &MigrationSet::from_dir(&staging.path)?)
             .context("build a database from the generated schema and the kept migrations")?;
         let mut elapsed = started.elapsed();
-        let data = data::carry(
-            &mut old_db.try_connect()?,
-            &mut client,
-            &set,
-            &plan.module_order,
-            &plan.object_modules,
-            &provenance.kept_writes,
-        )?;
-        let first = staged.len() + 1;
-        for (n, (module, text)) in data.files.iter().enumerate() {
-            let name = match module {
-                Some(m) => format!("{m}_data"),
-                None => "data".to_string(),
+        std::thread::scope(|scope| {
+            // The data files change no schema: dump it (for the proof) while they are computed.
+            let schema = (!opts.check).then(|| scope.spawn(|| prove::schema_of(server, &new_db)));
+            // The squash record keeps the chain's catalog, for databases that ran the chain.
+            let catalog = match opts.check {
+                true => None,
+                false => {
+                    let mut chain = old_db.try_connect()?;
+                    Some(scope.spawn(move || Snapshot::read(&mut chain).context("read the replayed chain's schema")))
+                }
             };
-            let file = NewFile {
-                path: new_path(module, first + n, &name),
-                module: module.clone(),
-                kind: FileKind::Data,
-                objects: 0,
-                was: None,
+            let chain = data::Chain {
+                set: &set,
+                module_order: &plan.module_order,
+                object_modules: &plan.object_modules,
+                kept_writes: &provenance.kept_writes,
             };
-            staged.push(Staged { file, bytes: text.clone().into_bytes() });
-        }
-        if !data.files.is_empty() {
-            stage(&staged)?;
-            let started = Instant::now();
-            app::migrate::migrate(&mut client, &MigrationSet::from_dir(&staging.path)?)
-                .context("apply the generated data migrations")?;
-            elapsed += started.elapsed();
-        }
-        Ok((data, millis(elapsed)))
+            let data = data::carry(&mut old_db.try_connect()?, &mut client, &chain)?;
+            let schema = schema
+                .map(|j| j.join().unwrap_or_else(|_| Err(anyhow::anyhow!("pg_dump thread panicked"))))
+                .transpose()?;
+            let catalog = catalog
+                .map(|j| j.join().unwrap_or_else(|_| Err(anyhow::anyhow!("catalog thread panicked"))))
+                .transpose()?;
+            // Nothing reads the chain's database any more: drop it while the data files run.
+            scope.spawn(move || drop(old_db));
+            let first = staged.len() + 1;
+            for (n, (module, text)) in data.files.iter().enumerate() {
+                let name = match module {
+                    Some(m) => format!("{m}_data"),
+                    None => "data".to_string(),
+                };
+                let file = NewFile {
+                    path: new_path(module, first + n, &name),
+                    module: module.clone(),
+                    kind: FileKind::Data,
+                    objects: 0,
+                    was: None,
+                };
+                staged.push(Staged { file, bytes: text.clone().into_bytes() });
+            }
+            if !data.files.is_empty() {
+                stage(&staged)?;
+                let started = Instant::now();
+                app::migrate::migrate(&mut client, &MigrationSet::from_dir(&staging.path)?)
+                    .context("apply the generated data migrations")?;
+                elapsed += started.elapsed();
+            }
+            Ok((data, millis(elapsed), schema, catalog))
+        })
     })?;
 
     let mut report = Report {
@@ -390,10 +370,12 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
     }
 
     let masked = progress.run(Step::Prove, || {
-        let old_schema = Schema::parse(&pg::restore_text(&sh, server, &archive)?);
-        let masked = prove::prove(server, &old_schema, &old_db, &new_db)
+        let new_rows = prove::row_hashes(&mut new_db.try_connect()?).context("hash the new set's rows")?;
+        let new_schema = new_schema.as_ref().context("the new set's schema was not dumped")?;
+        let masked = prove::compare(&old_schema, new_schema, &old_rows, &new_rows)
             .context("the new set is not equivalent; nothing was changed")?;
-        let recorded = record::stage(&sh, dir, &staging.path, &set, &old_db, &new_db)?;
+        let chain_catalog = chain_catalog.context("the chain's catalog was not read")?;
+        let recorded = record::stage(&sh, dir, &staging.path, &set, chain_catalog, &new_db)?;
         report.notes.push(format!(
             "recorded the squash in {recorded} and a new {}: databases migrated with the old chain follow it on \
              `sdm migrate`",
@@ -401,7 +383,6 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
         ));
         Ok(masked)
     })?;
-    drop(old_db);
     drop(new_db);
     if !masked.is_empty() {
         report.notes.push(format!(
@@ -426,6 +407,73 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
     report.backup = Some(backup);
     report.steps = progress.rows().to_vec();
     Ok(report)
+}
+
+/// What the Generate step makes: the plan, the new set's files, and the old chain's schema and
+/// rows for the proof.
+type Generated = (plan::Plan, Vec<Staged>, Schema, prove::RowHashes);
+
+/// Dumps the chain's database into `archive` and writes the new set's schema files (and the
+/// kept files, copied from `dir`), following the plan.
+fn generate_files(
+    sh: &Shell,
+    server: &Server,
+    old_db: &devdb::TestDatabase<'_>,
+    archive: &Path,
+    provenance: &provenance::Provenance,
+    set: &MigrationSet,
+    dir: &Path,
+) -> anyhow::Result<Generated> {
+    pg::dump_custom(sh, server, old_db, archive)?;
+    // The listing, the archive's SQL, the catalog facts and the rows (for the proof) only
+    // read: get them side by side.
+    let (listing, text, facts, old_rows) = std::thread::scope(|scope| {
+        let listing = scope.spawn(|| pg::list(&Shell::new()?, server, archive));
+        let text = scope.spawn(|| pg::restore_text(&Shell::new()?, server, archive));
+        let rows = scope.spawn(|| prove::row_hashes(&mut old_db.try_connect()?).context("hash the old chain's rows"));
+        let facts = old_db.try_connect().map_err(anyhow::Error::from).and_then(|mut c| facts::Facts::read(&mut c));
+        let join = |j: std::thread::ScopedJoinHandle<'_, anyhow::Result<String>>| {
+            j.join().unwrap_or_else(|_| Err(anyhow::anyhow!("pg_restore thread panicked")))
+        };
+        let rows = rows.join().unwrap_or_else(|_| Err(anyhow::anyhow!("row hash thread panicked")));
+        (join(listing), join(text), facts.context("read the chain's catalog"), rows)
+    });
+    let entries = toc::parse(&listing?)?;
+    let plan = plan::plan(&entries, provenance, set)?;
+    let text = text?;
+    let chunks = shape::chunks::split(&text, 0..entries.len(), &entries);
+    if let Some(unknown) = chunks.iter().find(|c| c.entry.is_none()) {
+        anyhow::bail!("pg_restore printed a {} that its own listing does not name:\n{}", unknown.kind, unknown.sql);
+    }
+    let sources = generate::Sources { entries: &entries, chunks: &chunks, facts: &facts? };
+    let texts: Vec<Option<String>> = plan
+        .files
+        .iter()
+        .map(|file| {
+            let replaced = match file.kind {
+                FileKind::Initial => header::replaced(set, file.module.as_deref()),
+                _ => None,
+            };
+            (file.kind != FileKind::Kept).then(|| generate::schema_sql(&sources, file, replaced.as_ref()))
+        })
+        .collect();
+    let mut staged = Vec::new();
+    for (n, (file, text)) in plan.files.iter().zip(texts).enumerate() {
+        let path = new_path(&file.module, n + 1, &file.name);
+        let (bytes, was) = match text {
+            Some(text) => (text.into_bytes(), None),
+            None => {
+                let old = &set.files[file.kept.expect("kept files name their migration")];
+                let rel = PathBuf::from(old.relative_path());
+                let bytes = std::fs::read(dir.join(&rel)).with_context(|| format!("read {}", old.path.display()))?;
+                (bytes, Some(rel))
+            }
+        };
+        let new =
+            NewFile { path, module: file.module.clone(), kind: file.kind.clone(), objects: file.entries.len(), was };
+        staged.push(Staged { file: new, bytes });
+    }
+    Ok((plan, staged, Schema::parse(&text), old_rows?))
 }
 
 /// Returns `<module>/V<version>__<name>.sql` (or without the folder for a flat set).

@@ -11,7 +11,7 @@ use app::migrations::{MigrationSet, KEEP_MARKER};
 use app::sql::quote_literal;
 use postgres::Client;
 
-use super::generate::GENERATED_MARK;
+use super::header::{header, Contents};
 use super::provenance::KeptWrite;
 
 /// A user table as the data migration needs it.
@@ -32,86 +32,74 @@ pub struct DataFiles {
     pub sequences: usize,
 }
 
+/// What the data migrations need to know of the chain and the plan.
+pub struct Chain<'a> {
+    pub set: &'a MigrationSet,
+    /// Modules in the order their initial migrations run.
+    pub module_order: &'a [Option<String>],
+    /// OID of every dumped object -> the module of the migration that made it.
+    pub object_modules: &'a HashMap<u32, Option<String>>,
+    pub kept_writes: &'a [KeptWrite],
+}
+
 /// Compares `old` (the chain) with `new` (new schema + kept migrations) and returns the SQL that
 /// makes `new` hold the same rows and sequence positions.
-pub fn carry(
-    old: &mut Client,
-    new: &mut Client,
-    set: &MigrationSet,
-    module_order: &[Option<String>],
-    object_modules: &HashMap<u32, Option<String>>,
-    kept_writes: &[KeptWrite],
-) -> anyhow::Result<DataFiles> {
+pub fn carry(old: &mut Client, new: &mut Client, chain: &Chain<'_>) -> anyhow::Result<DataFiles> {
     let large_objects: i64 = old.query_one("SELECT count(*) FROM pg_catalog.pg_largeobject_metadata", &[])?.get(0);
     anyhow::ensure!(
         large_objects == 0,
         "the chain leaves {large_objects} large objects, which squash cannot carry: mark the migrations that \
          create them with a `{KEEP_MARKER}` line"
     );
-    let tables = tables_in_fk_order(old)?;
-    let names: Vec<String> = tables.iter().map(|(_, name)| name.clone()).collect();
+    // Rows hidden by row-level security would be missed silently: fail instead.
+    old.batch_execute("SET row_security = off")?;
+    new.batch_execute("SET row_security = off")?;
+    let carried = carry_rows(old, new, chain);
+    new.batch_execute("RESET row_security")?;
+    carried
+}
+
+/// Does [`carry`]'s work, once reading rows is sure to see them all.
+fn carry_rows(old: &mut Client, new: &mut Client, chain: &Chain<'_>) -> anyhow::Result<DataFiles> {
+    let Chain { set, module_order, object_modules, kept_writes } = *chain;
+    let groups = super::cycles::table_groups(old)?;
+    let names: Vec<String> = groups.iter().flatten().map(|(_, name)| name.clone()).collect();
     let filled_old = super::prove::filled_tables(old, &names)?;
     let filled_new = super::prove::filled_tables(new, &names)?;
     let mut by_module: BTreeMap<Option<String>, Vec<String>> = BTreeMap::new();
     let mut rows_total = 0;
     let mut conflicts = Vec::new();
-    for (oid, name) in tables {
-        if !filled_old.contains(&name) && !filled_new.contains(&name) {
-            continue;
-        }
-        let table = &describe(old, oid, name)?;
-        let module = object_modules.get(&table.oid).cloned().flatten();
-        let compare = super::prove::comparable_row(old, &table.name)?;
-        let old_rows = old.query(&source_query(table, &compare.expr), &[])?;
-        let mut present: HashMap<String, usize> = HashMap::new();
-        for row in new.query(&format!("SELECT {} FROM ONLY {} t", compare.expr, table.name), &[])? {
-            *present.entry(row.get(0)).or_default() += 1;
-        }
-        let mut carried = Vec::new();
-        for row in &old_rows {
-            let text: String = row.get(0);
-            match present.get_mut(&text) {
-                Some(n) if *n > 0 => *n -= 1,
-                _ => carried.push(row.get::<_, String>(1)),
+    for group in groups {
+        let mut inserts = Vec::new();
+        for (oid, name) in group {
+            if !filled_old.contains(&name) && !filled_new.contains(&name) {
+                continue;
+            }
+            let table = describe(old, oid, name)?;
+            match rows_to_carry(old, new, &table)? {
+                Carry::Rows(rows) => {
+                    rows_total += rows.len();
+                    inserts.push(Insert::new(new, &table, object_modules, &rows)?);
+                }
+                Carry::Nothing => {}
+                Carry::Extra(extra) => conflicts.push(conflict_message(&table, extra, set, kept_writes)),
             }
         }
-        let extra: usize = present.values().sum();
-        if extra > 0 {
-            conflicts.push(conflict_message(table, extra, set, kept_writes));
-            continue;
+        if let Some((module, sql)) = group_sql(inserts, module_order) {
+            by_module.entry(module).or_default().push(sql);
         }
-        if carried.is_empty() {
-            continue;
-        }
-        rows_total += carried.len();
-        let oid = table.oid_in(new)?;
-        let triggers = enabled_triggers(new, oid)?;
-        let mut sql = String::new();
-        for (name, _) in &triggers {
-            sql.push_str(&format!("ALTER TABLE {} DISABLE TRIGGER {name};\n", table.name));
-        }
-        sql.push_str(&insert_sql(table, &carried));
-        for (name, always) in &triggers {
-            let how = if *always { "ENABLE ALWAYS" } else { "ENABLE" };
-            sql.push_str(&format!("ALTER TABLE {} {how} TRIGGER {name};\n", table.name));
-        }
-        by_module.entry(module).or_default().push(sql);
     }
     if !conflicts.is_empty() {
         anyhow::bail!("{}", conflicts.join("\n"));
     }
 
     let mut sequences = 0;
-    for SequenceState { oid, name, position: state } in sequence_states(old)? {
-        let now = new.query_opt(
-            &format!(
-                "SELECT last_value, is_called FROM {name} WHERE to_regclass({}) IS NOT NULL",
-                quote_literal(&name)
-            ),
-            &[],
-        );
-        let now: Option<(i64, bool)> = now.ok().flatten().map(|r| (r.get(0), r.get(1)));
-        if now == Some(state) {
+    let states = sequence_states(old)?;
+    let names: Vec<String> = states.iter().map(|s| s.name.clone()).collect();
+    // The new set has the same sequences, or the proof says so; until then, set them all.
+    let now = positions(new, &names).unwrap_or_default();
+    for SequenceState { oid, name, position: state } in states {
+        if now.get(&name) == Some(&state) {
             continue;
         }
         sequences += 1;
@@ -164,16 +152,114 @@ pub fn carry(
     let files = files
         .into_iter()
         .map(|(module, parts)| {
-            let whose = module.as_deref().map(|m| format!(" in module {m}'s tables")).unwrap_or_default();
-            let text = format!(
-                "{GENERATED_MARK}; it carries data, edit it with care.\n-- Contains the rows the squashed chain left{whose} \
-                 (rows that kept migrations write are not repeated) and sequence positions.\n\n{}",
-                parts.join("\n")
-            );
+            let text = format!("{}\n{}", header(Contents::Data(module.as_deref()), None, &[]), parts.join("\n"));
             (module, text)
         })
         .collect();
     Ok(DataFiles { files, rows: rows_total, sequences })
+}
+
+/// What a table's rows need in the new set.
+enum Carry {
+    /// These rows (JSON objects), which the new set lacks.
+    Rows(Vec<String>),
+    /// The new set holds the old chain's rows already.
+    Nothing,
+    /// The new set holds this many rows the old chain does not end with.
+    Extra(usize),
+}
+
+/// Compares `table`'s rows in both databases.
+fn rows_to_carry(old: &mut Client, new: &mut Client, table: &Table) -> anyhow::Result<Carry> {
+    let compare = super::prove::comparable_row(old, &table.name)?;
+    let old_rows = old.query(&source_query(table, &compare.expr), &[])?;
+    let mut present: HashMap<String, usize> = HashMap::new();
+    for row in new.query(&format!("SELECT {} FROM ONLY {} t", compare.expr, table.name), &[])? {
+        *present.entry(row.get(0)).or_default() += 1;
+    }
+    let mut carried = Vec::new();
+    for row in &old_rows {
+        let text: String = row.get(0);
+        match present.get_mut(&text) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => carried.push(row.get::<_, String>(1)),
+        }
+    }
+    let extra: usize = present.values().sum();
+    Ok(if extra > 0 {
+        Carry::Extra(extra)
+    } else if carried.is_empty() {
+        Carry::Nothing
+    } else {
+        Carry::Rows(carried)
+    })
+}
+
+/// The statements that put one table's carried rows in.
+struct Insert {
+    module: Option<String>,
+    /// Lifts forced policies and turns off triggers, which already did their work in the chain.
+    before: Vec<String>,
+    /// The `INSERT`, without its `;`.
+    insert: String,
+    /// Undoes `before`.
+    after: Vec<String>,
+}
+
+impl Insert {
+    fn new(
+        new: &mut Client,
+        table: &Table,
+        object_modules: &HashMap<u32, Option<String>>,
+        rows: &[String],
+    ) -> anyhow::Result<Insert> {
+        let oid = table.oid_in(new)?;
+        let triggers = enabled_triggers(new, oid)?;
+        // Policies a table forces on its owner could refuse or hide the rows: lift them meanwhile.
+        let forced: bool =
+            new.query_one("SELECT relforcerowsecurity FROM pg_catalog.pg_class WHERE oid = $1", &[&oid])?.get(0);
+        let mut before = Vec::new();
+        let mut after = Vec::new();
+        if forced {
+            before.push(format!("ALTER TABLE {} NO FORCE ROW LEVEL SECURITY;", table.name));
+        }
+        for (name, always) in &triggers {
+            before.push(format!("ALTER TABLE {} DISABLE TRIGGER {name};", table.name));
+            let how = if *always { "ENABLE ALWAYS" } else { "ENABLE" };
+            after.push(format!("ALTER TABLE {} {how} TRIGGER {name};", table.name));
+        }
+        if forced {
+            after.push(format!("ALTER TABLE {} FORCE ROW LEVEL SECURITY;", table.name));
+        }
+        let module = object_modules.get(&table.oid).cloned().flatten();
+        Ok(Insert { module, before, insert: insert_sql(table, rows), after })
+    }
+}
+
+/// Returns the SQL that fills one group of tables, and the module whose data file it goes
+/// into: the last in `module_order` among the group's (a group of tables whose keys form a
+/// cycle is filled in one statement, with each table's insert in a `WITH`).
+fn group_sql(inserts: Vec<Insert>, module_order: &[Option<String>]) -> Option<(Option<String>, String)> {
+    let position = |m: &Option<String>| module_order.iter().position(|o| o == m).unwrap_or(module_order.len());
+    let module = inserts.iter().map(|i| i.module.clone()).max_by_key(position)?;
+    let lines = |pick: fn(&Insert) -> &Vec<String>| -> String {
+        inserts.iter().flat_map(|i| pick(i).iter()).map(|l| format!("{l}\n")).collect()
+    };
+    let statement = match inserts.as_slice() {
+        [one] => format!("{};\n", one.insert),
+        [first @ .., last] => {
+            let ctes: Vec<String> =
+                first.iter().enumerate().map(|(n, i)| format!("rows_{} AS (\n{}\n)", n + 1, i.insert)).collect();
+            format!(
+                "-- These tables' foreign keys form a cycle; Postgres checks them at the end of a statement, so one \
+                 statement fills them all.\nWITH {}\n{};\n",
+                ctes.join(",\n"),
+                last.insert
+            )
+        }
+        [] => return None,
+    };
+    Some((module, format!("{}{statement}{}", lines(|i| &i.before), lines(|i| &i.after))))
 }
 
 impl Table {
@@ -202,14 +288,15 @@ fn source_query(table: &Table, compare: &str) -> String {
     )
 }
 
-/// Returns `INSERT ... SELECT ... FROM json_populate_recordset(...)` for `rows` (JSON objects).
+/// Returns `INSERT ... SELECT ... FROM json_populate_recordset(...)` for `rows` (JSON objects),
+/// without the `;`.
 fn insert_sql(table: &Table, rows: &[String]) -> String {
     let json = format!("[\n{}\n]", rows.join(",\n"));
     let tag = dollar_tag(&json);
     let columns = table.columns.join(", ");
     if table.json_columns.is_empty() {
         return format!(
-            "INSERT INTO {name} ({columns}) OVERRIDING SYSTEM VALUE\nSELECT {columns} FROM json_populate_recordset(NULL::{name}, {tag}{json}{tag});\n",
+            "INSERT INTO {name} ({columns}) OVERRIDING SYSTEM VALUE\nSELECT {columns} FROM json_populate_recordset(NULL::{name}, {tag}{json}{tag})",
             name = table.name
         );
     }
@@ -222,7 +309,7 @@ fn insert_sql(table: &Table, rows: &[String]) -> String {
         })
         .collect();
     format!(
-        "INSERT INTO {name} ({columns}) OVERRIDING SYSTEM VALUE\nSELECT {}\n  FROM json_array_elements({tag}{json}{tag}) x, json_populate_record(NULL::{name}, x) r;\n",
+        "INSERT INTO {name} ({columns}) OVERRIDING SYSTEM VALUE\nSELECT {}\n  FROM json_array_elements({tag}{json}{tag}) x, json_populate_record(NULL::{name}, x) r",
         select.join(", "),
         name = table.name
     )
@@ -267,31 +354,6 @@ fn conflict_message(table: &Table, extra: usize, set: &MigrationSet, kept_writes
         kept.join(", "),
         if later.is_empty() { String::new() } else { format!(" (in {})", later.join(", ")) }
     )
-}
-
-/// Returns user tables as `(oid, qualified name)`, each after the tables its foreign keys reference.
-fn tables_in_fk_order(client: &mut Client) -> anyhow::Result<Vec<(u32, String)>> {
-    let names = super::provenance::user_tables(client)?;
-    let mut tables = Vec::new();
-    for row in client.query("SELECT n, to_regclass(n)::oid FROM unnest($1::text[]) n", &[&names])? {
-        tables.push((row.get::<_, u32>(1), row.get::<_, String>(0)));
-    }
-    let refs = client.query(
-        "SELECT DISTINCT conrelid, confrelid FROM pg_catalog.pg_constraint WHERE contype = 'f' AND conrelid <> confrelid",
-        &[],
-    )?;
-    let needs: Vec<(u32, u32)> = refs.iter().map(|r| (r.get(0), r.get(1))).collect();
-    let mut ordered = Vec::new();
-    let mut left = tables;
-    while !left.is_empty() {
-        let ready = left
-            .iter()
-            .position(|(oid, _)| !needs.iter().any(|(from, to)| from == oid && left.iter().any(|(o, _)| o == to)))
-            // Tables whose keys reference each other: take them in name order; the proof tells.
-            .unwrap_or(0);
-        ordered.push(left.remove(ready));
-    }
-    Ok(ordered)
 }
 
 /// Reads the columns of table `oid` as the data migration needs them.
@@ -344,13 +406,28 @@ fn sequence_states(client: &mut Client) -> anyhow::Result<Vec<SequenceState>> {
           ORDER BY 2",
         &[&HISTORY_TABLE],
     )?;
-    let mut states = Vec::new();
-    for row in rows {
-        let name: String = row.get(1);
-        let state = client.query_one(&format!("SELECT last_value, is_called FROM {name}"), &[])?;
-        states.push(SequenceState { oid: row.get(0), name, position: (state.get(0), state.get(1)) });
+    let names: Vec<String> = rows.iter().map(|r| r.get(1)).collect();
+    let positions = positions(client, &names)?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let name: String = row.get(1);
+            let position = positions[&name];
+            SequenceState { oid: row.get(0), name, position }
+        })
+        .collect())
+}
+
+/// Returns `(last_value, is_called)` of each of the sequences `names` (qualified, quoted), in
+/// one query.
+fn positions(client: &mut Client, names: &[String]) -> anyhow::Result<HashMap<String, (i64, bool)>> {
+    if names.is_empty() {
+        return Ok(HashMap::new());
     }
-    Ok(states)
+    let parts: Vec<String> =
+        names.iter().map(|n| format!("SELECT {}::text, last_value, is_called FROM {n}", quote_literal(n))).collect();
+    let rows = client.query(&parts.join(" UNION ALL "), &[])?;
+    Ok(rows.iter().map(|r| (r.get(0), (r.get(1), r.get(2)))).collect())
 }
 
 #[cfg(test)]

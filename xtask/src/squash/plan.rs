@@ -33,7 +33,47 @@ pub const SUPPORTED_KINDS: &[&str] = &[
     "TRIGGER",
     "RULE",
     "ROW SECURITY",
+    "POLICY",
     "COMMENT",
+    "ACL",
+    "DEFAULT ACL",
+    "PUBLICATION",
+    "PUBLICATION TABLE",
+    "PUBLICATION TABLES IN SCHEMA",
+    "OPERATOR",
+    "OPERATOR CLASS",
+    "OPERATOR FAMILY",
+    "CAST",
+    "CONVERSION",
+    "TRANSFORM",
+    "ACCESS METHOD",
+    "PROCEDURAL LANGUAGE",
+    "STATISTICS",
+    "TEXT SEARCH CONFIGURATION",
+    "TEXT SEARCH DICTIONARY",
+    "TEXT SEARCH PARSER",
+    "TEXT SEARCH TEMPLATE",
+    "FOREIGN DATA WRAPPER",
+    "SERVER",
+    "FOREIGN TABLE",
+    "SECURITY LABEL",
+];
+
+/// Entry kinds a generated migration cannot hold, and why: a squashed set could not be proven
+/// to build the same, or must not hold what they carry.
+const REFUSED_KINDS: &[(&str, &str)] = &[
+    ("SUBSCRIPTION", "a subscription pulls rows from another server, which no proof here can compare"),
+    (
+        "USER MAPPING",
+        "a user mapping holds the credentials for another server, which must not be copied into a migration",
+    ),
+    (
+        "EVENT TRIGGER",
+        "an event trigger fires on the DDL that follows it, which in a squashed set is other modules' too",
+    ),
+    ("LARGE OBJECT", "large objects are rows, not schema"),
+    ("BLOB", "large objects are rows, not schema"),
+    ("BLOB METADATA", "large objects are rows, not schema"),
 ];
 
 /// Entries that set up the dump session rather than create objects.
@@ -105,9 +145,13 @@ pub fn plan(entries: &[TocEntry], provenance: &Provenance, set: &MigrationSet) -
             continue;
         }
         if !SUPPORTED_KINDS.contains(&e.kind.as_str()) {
+            let why = REFUSED_KINDS
+                .iter()
+                .find(|(kind, _)| *kind == e.kind)
+                .map_or("squash does not generate that kind of object", |(_, why)| why);
             problems.push(format!(
-                "migration {} ({}) creates {}, a kind of object squash does not generate: mark that migration \
-                 with a `{KEEP_MARKER}` line so it stays as its own file, or remove the object",
+                "migration {} ({}) creates {}, which squash cannot carry: {why}; mark that migration with a \
+                 `{KEEP_MARKER}` line so it stays as its own file, or remove the object",
                 label(k),
                 set.files[k].path.display(),
                 e.describe()
@@ -279,7 +323,8 @@ fn resolve(
         }
     } else {
         anyhow::ensure!(depth < 64, "dependency chain too deep at {}", e.describe());
-        let parent = e.deps.iter().find_map(|d| by_id.get(d).copied());
+        // pg_dump lists a user mapping with no dependency: it belongs to the server it names.
+        let parent = e.deps.iter().find_map(|d| by_id.get(d).copied()).or_else(|| mapped_server(e, entries));
         parents[i] = parent;
         match parent {
             Some(p) => resolve(p, entries, by_id, provenance, fallback, origins, parents, depth + 1)?,
@@ -289,6 +334,16 @@ fn resolve(
     };
     origins[i] = Some(origin);
     Ok(origin)
+}
+
+/// Returns the `SERVER` entry a `USER MAPPING` entry (`USER MAPPING role SERVER name`) names.
+fn mapped_server(e: &TocEntry, entries: &[TocEntry]) -> Option<usize> {
+    if e.kind != "USER MAPPING" {
+        return None;
+    }
+    let (_, name) = e.schema_and_name();
+    let server = name.rsplit_once(" SERVER ")?.1;
+    entries.iter().position(|s| s.kind == "SERVER" && s.schema_and_name().1 == server)
 }
 
 /// Returns `<module>_<what>`, or `<what>` for a flat folder.

@@ -4,12 +4,13 @@ use std::collections::BTreeMap;
 
 use anyhow::Context;
 use app::migrate::HISTORY_TABLE;
-use devdb::{Schema, Server, TestDatabase};
+use devdb::{Privileges, Schema, Server, TestDatabase};
 use postgres::Client;
 
 /// Fails with a readable difference unless `new` holds the same schema and rows as `old`, whose
 /// schema (`pg_restore` of its archive) is `old_schema`; returns the columns compared as `*`
-/// (see [`comparable_row`]).
+/// (see [`comparable_row`]). A squash does the same in steps, overlapping them with its work.
+#[cfg(test)]
 pub fn prove(
     server: &Server,
     old_schema: &Schema,
@@ -18,7 +19,7 @@ pub fn prove(
 ) -> anyhow::Result<Vec<String>> {
     // pg_dump and the row hashes of both databases are independent: run them side by side.
     let (new_schema, old_rows, new_rows) = std::thread::scope(|scope| {
-        let dump = scope.spawn(|| Schema::dump(server, new.name(), &[]).context("dump the new set's schema"));
+        let dump = scope.spawn(|| schema_of(server, new));
         let old_rows = scope.spawn(|| row_hashes(&mut old.try_connect()?).context("hash the old chain's rows"));
         let new_rows = new
             .try_connect()
@@ -29,14 +30,26 @@ pub fn prove(
         let old_rows = old_rows.join().unwrap_or_else(|_| Err(anyhow::anyhow!("row hash thread panicked")));
         (dump, old_rows, new_rows)
     });
-    let new_schema = new_schema?;
-    let ((old_rows, masked), (new_rows, _)) = (old_rows?, new_rows?);
-    if let Some(diff) = old_schema.diff(&new_schema) {
+    compare(old_schema, &new_schema?, &old_rows?, &new_rows?)
+}
+
+/// Rows as [`row_hashes`] sums them up: `relation -> hash`, and the columns compared as `*`.
+pub type RowHashes = (BTreeMap<String, String>, Vec<String>);
+
+/// Fails with a readable difference unless the new set's schema and rows are the old chain's;
+/// returns the columns compared as `*`.
+pub fn compare(
+    old_schema: &Schema,
+    new_schema: &Schema,
+    (old_rows, masked): &RowHashes,
+    (new_rows, _): &RowHashes,
+) -> anyhow::Result<Vec<String>> {
+    if let Some(diff) = old_schema.diff(new_schema) {
         anyhow::bail!("the new set's schema differs from the old chain's (- old chain, + new set):\n{diff}");
     }
     if old_rows != new_rows {
         let mut differences = Vec::new();
-        for (name, hash) in &old_rows {
+        for (name, hash) in old_rows {
             match new_rows.get(name) {
                 None => differences.push(format!("  {name}: missing from the new set")),
                 Some(h) if h != hash => differences.push(format!("  {name}: rows differ")),
@@ -48,12 +61,19 @@ pub fn prove(
         }
         anyhow::bail!("the new set's rows differ from the old chain's:\n{}", differences.join("\n"));
     }
-    Ok(masked)
+    Ok(masked.clone())
+}
+
+/// Dumps the schema of `db`, grants included, as the proof compares it.
+pub fn schema_of(server: &Server, db: &TestDatabase) -> anyhow::Result<Schema> {
+    Schema::dump_with(server, db.name(), &[], Privileges::Included).context("dump the new set's schema")
 }
 
 /// Returns `relation -> content hash` for every table and materialized view (rows) and sequence
 /// (position), leaving out the runner's history, plus the columns left out of the comparison.
-pub fn row_hashes(client: &mut Client) -> anyhow::Result<(BTreeMap<String, String>, Vec<String>)> {
+pub fn row_hashes(client: &mut Client) -> anyhow::Result<RowHashes> {
+    // Rows hidden by row-level security would be missed silently: fail instead.
+    client.batch_execute("SET row_security = off")?;
     let relations = client.query(
         "SELECT format('%I.%I', n.nspname, c.relname), c.relkind::text, c.relispopulated
            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -114,18 +134,22 @@ pub struct ComparableRow {
 }
 
 /// Returns how to compare rows of `table` (a qualified, quoted name). Columns filled by a
-/// volatile default (a timestamp of the build, a random id) cannot match between two builds, so
-/// they are compared as `*`; rows are copied with their values all the same.
+/// volatile default (a timestamp of the build, a random id), of the table or of a partitioned
+/// table it is a partition of, cannot match between two builds, so they are compared as `*`;
+/// rows are copied with their values all the same.
 pub fn comparable_row(client: &mut Client, table: &str) -> anyhow::Result<ComparableRow> {
     let columns = client.query(
         "SELECT format('%I', a.attname),
-                d.adbin IS NOT NULL AND a.attgenerated = '' AND (
-                  pg_get_expr(d.adbin, d.adrelid) ~ '\\m(CURRENT_DATE|CURRENT_TIME|CURRENT_TIMESTAMP|LOCALTIME|LOCALTIMESTAMP)\\M'
-                  OR EXISTS (SELECT 1 FROM regexp_matches(pg_get_expr(d.adbin, d.adrelid), '([A-Za-z_][A-Za-z0-9_]*)\\(', 'g') m
-                               JOIN pg_catalog.pg_proc p ON p.proname = m[1]
-                              WHERE p.provolatile <> 'i' AND p.proname <> 'nextval'))
+                a.attgenerated = '' AND EXISTS (
+                  SELECT 1 FROM pg_catalog.pg_attribute pa
+                    JOIN pg_catalog.pg_attrdef d ON d.adrelid = pa.attrelid AND d.adnum = pa.attnum
+                   WHERE pa.attname = a.attname
+                     AND pa.attrelid IN (SELECT a.attrelid UNION ALL SELECT relid FROM pg_catalog.pg_partition_ancestors(a.attrelid))
+                     AND (pg_get_expr(d.adbin, d.adrelid) ~ '\\m(CURRENT_DATE|CURRENT_TIME|CURRENT_TIMESTAMP|LOCALTIME|LOCALTIMESTAMP)\\M'
+                          OR EXISTS (SELECT 1 FROM regexp_matches(pg_get_expr(d.adbin, d.adrelid), '([A-Za-z_][A-Za-z0-9_]*)\\(', 'g') m
+                                       JOIN pg_catalog.pg_proc p ON p.proname = m[1]
+                                      WHERE p.provolatile <> 'i' AND p.proname <> 'nextval')))
            FROM pg_catalog.pg_attribute a
-           LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
           WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
           ORDER BY a.attnum",
         &[&table],

@@ -45,7 +45,7 @@ pub fn stage(
     dir: &Path,
     staging: &Path,
     old_set: &MigrationSet,
-    old: &TestDatabase<'_>,
+    chain_schema: Snapshot,
     new: &TestDatabase<'_>,
 ) -> anyhow::Result<String> {
     let previous = old_set.last_squash();
@@ -75,7 +75,6 @@ pub fn stage(
         })
         .collect();
 
-    let chain_schema = Snapshot::read(&mut old.try_connect()?).context("read the replayed chain's schema")?;
     let new_schema = Snapshot::read(&mut new.try_connect()?).context("read the new set's schema")?;
     let differences = chain_schema.diff(&new_schema);
     if !differences.is_empty() {

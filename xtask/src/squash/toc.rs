@@ -96,6 +96,17 @@ impl TocEntry {
         let words: Vec<&str> = words.into_iter().filter(|w| *w != "-").collect();
         format!("{} {}", self.kind, words.join(" ")).trim().to_string()
     }
+
+    /// Returns the entry's schema (`-` for none) and name as `pg_restore` prints them in the
+    /// `-- Name: ...; Schema: ...` line above the entry's SQL.
+    pub fn schema_and_name(&self) -> (&str, &str) {
+        // The listing line is `id; catalog oid KIND schema name owner`; the owner may be empty.
+        let after_kind = self.line.find(&format!(" {} ", self.kind)).map(|at| at + self.kind.len() + 2);
+        let rest = after_kind.map_or("", |at| &self.line[at..]);
+        let (schema, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+        let name = rest.rsplit_once(' ').map_or(rest, |(name, _owner)| name);
+        (schema, name)
+    }
 }
 
 /// Parses the output of `pg_restore -l -v`.
@@ -173,6 +184,8 @@ mod tests {
         assert_eq!(entries[4].describe(), "FK CONSTRAINT public b b_a_id_fkey");
         assert_eq!(entries[5].kind, "SEQUENCE OWNED BY");
         assert_eq!(entries[3].line, "220; 1259 17087 TABLE public a postgres");
+        assert_eq!(entries[1].schema_and_name(), ("-", "btree_gist"));
+        assert_eq!(entries[4].schema_and_name(), ("public", "b b_a_id_fkey"));
     }
 
     #[test]

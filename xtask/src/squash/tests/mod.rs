@@ -2,13 +2,19 @@
 //! holds the fixtures the tests share; the tests are grouped by concern in its submodules.
 
 mod chains;
+mod convert;
+mod cycles;
 mod existing;
 mod follow;
+mod golden;
 mod kept;
 mod no_transaction;
 mod objects;
+mod privileges;
+mod real_chains;
 mod refusals;
 mod roles;
+mod roundtrip;
 mod safety;
 mod twice;
 
@@ -16,7 +22,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use app::migrations::MigrationSet;
-use devdb::{test_server, Schema, Server};
+use devdb::{test_server, Privileges, Schema, Server};
 
 use super::{prove, squash_dir, Options, Report};
 
@@ -118,7 +124,7 @@ fn assert_equivalent(old_dir: &Path, new_dir: &Path) {
     let new = server().scratch_database("test_new").unwrap();
     app::migrate::migrate(&mut old.connect(), &MigrationSet::from_dir(old_dir).unwrap()).unwrap();
     app::migrate::migrate(&mut new.connect(), &MigrationSet::from_dir(new_dir).unwrap()).unwrap();
-    let old_schema = Schema::dump(server(), old.name(), &[]).unwrap();
+    let old_schema = Schema::dump_with(server(), old.name(), &[], Privileges::Included).unwrap();
     prove::prove(server(), &old_schema, &old, &new).unwrap_or_else(|e| panic!("{e:#}"));
 }
 

@@ -128,3 +128,55 @@ fn child_waits_for_a_signal() {
     }
     panic!("no signal arrived in two minutes");
 }
+
+#[test]
+fn a_killed_last_user_leaves_no_server_behind() {
+    let root = scratch_root("kill9");
+    let mut holder = child("child_waits_for_a_signal", &root)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run the holding child");
+    let stdout = BufReader::new(holder.stdout.take().expect("piped"));
+    assert!(stdout.lines().map_while(Result::ok).any(|line| line.contains(READY)), "the child ended early");
+    assert!(server_running(&root));
+
+    // SIGKILL: no exit hook, no signal handler; only the watchdog can stop the server now.
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server_running(&root) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!server_running(&root), "the cluster was left running 20 s after its only user was killed");
+
+    // The next user starts it again, with a watchdog of its own.
+    let out = run_child("child_queries_and_returns", &root);
+    assert!(out.status.success(), "{}", text(&out));
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn stopping_a_cluster_in_use_needs_force() {
+    let root = scratch_root("stop");
+    assert!(!devdb::Cluster::stop_left_behind(&root, false).unwrap(), "no cluster yet, nothing to stop");
+    let mut holder = child("child_waits_for_a_signal", &root)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run the holding child");
+    let stdout = BufReader::new(holder.stdout.take().expect("piped"));
+    assert!(stdout.lines().map_while(Result::ok).any(|line| line.contains(READY)), "the child ended early");
+
+    let refused = devdb::Cluster::stop_left_behind(&root, false).unwrap_err();
+    assert!(matches!(refused, devdb::Error::InUse(_)), "{refused}");
+    assert!(server_running(&root), "a refused stop left the server alone");
+    assert!(devdb::Cluster::stop_left_behind(&root, true).unwrap(), "--force stops it");
+    assert!(!server_running(&root));
+    assert!(!devdb::Cluster::stop_left_behind(&root, false).unwrap(), "stopped already");
+
+    // The holder's own stop at exit finds the server gone and says nothing is wrong.
+    Command::new("kill").args(["-TERM", &holder.id().to_string()]).status().unwrap();
+    assert_eq!(holder.wait().unwrap().code(), Some(130));
+    std::fs::remove_dir_all(&root).unwrap();
+}

@@ -6,7 +6,7 @@
 //!
 //! Modules depend only on modules above them in this order:
 //!
-//! 1. `error`, `db`, `sql`: the typed error, connections, SQL literals;
+//! 1. `error`, `db`, `sql`, `help`: the typed error, connections, SQL literals, `--help` text;
 //! 2. `migrations`, `migrate`, `fixtures`: the migration set, its runner, journey fixtures;
 //! 3. `langgraph`: LangGraph's checkpoint and store tables;
 //! 4. `users`, `journeys`, `points`: entities that need no other entity;
@@ -18,6 +18,7 @@ pub mod error;
 
 pub mod db;
 pub mod fixtures;
+pub mod help;
 pub mod migrate;
 pub mod migrations;
 pub mod sql;

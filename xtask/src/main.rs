@@ -1,10 +1,14 @@
-//! `cargo xtask`: the SDM workspace's automation (reset, migrate, status, fixtures, verify, squash).
+//! `cargo xtask`: the SDM workspace's automation (reset, migrate, status, fixtures, verify, squash,
+//! lint, sdm, db, bench).
 
 mod bench;
 mod database;
+mod db;
 mod fixtures;
 mod flags;
+mod lint;
 mod reset;
+mod sdm;
 mod squash;
 mod steps;
 #[cfg(test)]
@@ -23,7 +27,7 @@ fn main() {
 }
 
 fn run() -> anyhow::Result<()> {
-    let flags = flags::Xtask::from_vec(flags::args())?;
+    let Some(flags) = flags::parse()? else { return Ok(()) };
     let sh = Shell::new()?;
     sh.change_dir(project_root());
     match flags.subcommand {
@@ -40,6 +44,9 @@ fn run() -> anyhow::Result<()> {
             json: cmd.json,
         }
         .run(&sh),
+        flags::XtaskCmd::Lint(cmd) => cmd.run(&sh),
+        flags::XtaskCmd::Sdm(cmd) => cmd.run(&sh),
+        flags::XtaskCmd::Db(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Bench(cmd) => cmd.run(&sh),
     }
 }

@@ -45,6 +45,7 @@ impl flags::Verify {
             Ok(set)
         })?;
         steps.run("fixtures are in sync", || crate::fixtures::check(&root))?;
+        crate::lint::verify_steps(sh, steps)?;
         let server = steps.run("start database server", crate::database::server)?;
         let db = server.test_database(None)?;
         steps.run("fresh database: migrate, all applied, second migrate applies nothing", || {

@@ -14,14 +14,14 @@ use crate::binaries::server_command;
 use crate::{Error, Result};
 
 /// The loop: `$1` the cluster folder, `$2` the postmaster's pid, the rest the stop command.
-/// The outer shell returns at once; the loop runs in a background subshell owned by init.
+/// The outer shell returns at once; the loop runs in a background subshell owned by init. The
+/// locks are opened with `<`, which never creates a file: once the folder is gone, so is the loop.
 const SCRIPT: &str = r#"cd "$1" || exit 1
 pid=$2
 shift 2
 (
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 1
-    flock -n control.lock flock -n users.lock "$@" && exit 0
+  while sleep 1; kill -0 "$pid" 2>/dev/null; do
+    { flock -n 3 && { flock -n 4 && "$@"; } 4<users.lock; } 3<control.lock && exit 0
   done
 ) </dev/null >/dev/null 2>&1 &
 "#;

@@ -130,16 +130,13 @@ fn child_waits_for_a_signal() {
 }
 
 #[test]
-fn a_killed_last_user_leaves_no_server_behind() {
+fn a_killed_last_user_leaves_no_server_behind_and_a_stop_in_use_needs_force() {
     let root = scratch_root("kill9");
-    let mut holder = child("child_waits_for_a_signal", &root)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("run the holding child");
-    let stdout = BufReader::new(holder.stdout.take().expect("piped"));
-    assert!(stdout.lines().map_while(Result::ok).any(|line| line.contains(READY)), "the child ended early");
-    assert!(server_running(&root));
+    assert!(!devdb::Cluster::stop_left_behind(&root, false).unwrap(), "no cluster yet, nothing to stop");
+    let mut holder = hold(&root);
+    let refused = devdb::Cluster::stop_left_behind(&root, false).unwrap_err();
+    assert!(matches!(refused, devdb::Error::InUse(_)), "{refused}");
+    assert!(server_running(&root), "a refused stop left the server alone");
 
     // SIGKILL: no exit hook, no signal handler; only the watchdog can stop the server now.
     holder.kill().unwrap();
@@ -150,33 +147,25 @@ fn a_killed_last_user_leaves_no_server_behind() {
     }
     assert!(!server_running(&root), "the cluster was left running 20 s after its only user was killed");
 
-    // The next user starts it again, with a watchdog of its own.
-    let out = run_child("child_queries_and_returns", &root);
-    assert!(out.status.success(), "{}", text(&out));
+    // The next user starts it again, with a watchdog of its own; --force stops it under its user.
+    let mut holder = hold(&root);
+    assert!(devdb::Cluster::stop_left_behind(&root, true).unwrap(), "--force stops it");
+    assert!(!server_running(&root));
+    assert!(!devdb::Cluster::stop_left_behind(&root, false).unwrap(), "stopped already");
+    // The holder's own stop at exit finds the server gone, and it still ends as a signal says.
+    Command::new("kill").args(["-TERM", &holder.id().to_string()]).status().unwrap();
+    assert_eq!(holder.wait().unwrap().code(), Some(130));
     std::fs::remove_dir_all(&root).unwrap();
 }
 
-#[test]
-fn stopping_a_cluster_in_use_needs_force() {
-    let root = scratch_root("stop");
-    assert!(!devdb::Cluster::stop_left_behind(&root, false).unwrap(), "no cluster yet, nothing to stop");
-    let mut holder = child("child_waits_for_a_signal", &root)
+/// Starts a child that holds the cluster in `root` until a signal, once its cluster is ready.
+fn hold(root: &Path) -> std::process::Child {
+    let mut holder = child("child_waits_for_a_signal", root)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("run the holding child");
     let stdout = BufReader::new(holder.stdout.take().expect("piped"));
     assert!(stdout.lines().map_while(Result::ok).any(|line| line.contains(READY)), "the child ended early");
-
-    let refused = devdb::Cluster::stop_left_behind(&root, false).unwrap_err();
-    assert!(matches!(refused, devdb::Error::InUse(_)), "{refused}");
-    assert!(server_running(&root), "a refused stop left the server alone");
-    assert!(devdb::Cluster::stop_left_behind(&root, true).unwrap(), "--force stops it");
-    assert!(!server_running(&root));
-    assert!(!devdb::Cluster::stop_left_behind(&root, false).unwrap(), "stopped already");
-
-    // The holder's own stop at exit finds the server gone and says nothing is wrong.
-    Command::new("kill").args(["-TERM", &holder.id().to_string()]).status().unwrap();
-    assert_eq!(holder.wait().unwrap().code(), Some(130));
-    std::fs::remove_dir_all(&root).unwrap();
+    holder
 }

@@ -69,11 +69,16 @@ xflags::xflags! {
                 optional --force
             }
         }
-        /// Print benchmark figures and their targets: cluster start, per-test databases (1.2x a
-        /// bare clone), squash (4x a replay) and the squashed set (1.5x a pg_restore).
+        /// Print benchmark figures (medians) and a line per target, met or missed: per-test
+        /// databases (1.2x a bare clone), squash (4x a replay, linear) and the squashed set (1.5x
+        /// a pg_restore).
         cmd bench {
             /// Skip the squash benchmarks.
             optional --no-squash
+            /// Exit non-zero when a target is missed (by default only the summary says so).
+            optional --strict
+            /// Samples per figure, of which the median is printed (default 3).
+            optional --samples n: usize
         }
     }
 }

@@ -11,6 +11,7 @@ mod reset;
 mod sdm;
 mod squash;
 mod steps;
+mod suite;
 #[cfg(test)]
 mod tidy;
 mod verify;

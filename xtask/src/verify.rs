@@ -57,12 +57,7 @@ impl flags::Verify {
                 Ok(cmd!(sh, "python3 python/setup-venv.py").run()?)
             })?;
         }
-        steps.run("checklist and all tests", || {
-            let url = server.url().to_string();
-            let skip = if self.skip_python { Some("1") } else { None };
-            let _env = skip.map(|v| sh.push_env("SDM_SKIP_PYTHON", v));
-            Ok(cmd!(sh, "cargo test --workspace --quiet").env("DATABASE_URL", url).secret().run()?)
-        })?;
+        steps.run("checklist and all tests", || crate::suite::run(sh, server.url(), self.skip_python))?;
         Ok(())
     }
 }

@@ -8,6 +8,7 @@ use app::migrations::{MigrationSet, MODULES};
 use devdb::Server;
 use xshell::{cmd, Shell};
 
+use crate::bench::{median, Bench};
 use crate::steps::millis;
 
 /// Writes a chain of `n` migrations (at least 5) into `dir`, one folder per module.
@@ -77,30 +78,36 @@ pub fn write_chain(dir: &Path, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints the squash figures for chains of 100, 300 and 1000 migrations, against the targets:
-/// squash at most 4x one replay of the chain (plus cluster start), growing linearly with the
-/// chain, and a fresh database from the squashed set within 1.5x of a `pg_restore` of its schema.
-pub fn bench(sh: &Shell) -> anyhow::Result<()> {
+/// Prints the squash figures for chains of 100, 300 and 1000 migrations (medians of the bench's
+/// samples) and records their targets: squash at most 4x one replay of the chain plus cluster
+/// start, growing linearly with the chain, and a fresh database from the squashed set within 1.5x
+/// of a `pg_restore` of its schema.
+pub fn bench(sh: &Shell, bench: &mut Bench) -> anyhow::Result<()> {
     let started = Instant::now();
     let server = crate::database::server()?;
-    println!("squash benchmark (server ready in {:.0} ms)", millis(started.elapsed()));
+    let start = started.elapsed();
+    println!("squash benchmark (server ready in {:.0} ms)", millis(start));
     println!(
         "{:>6} {:>10} {:>10} {:>8} {:>13} {:>15} {:>11} {:>9}",
         "chain", "replay ms", "squash ms", "ratio", "fresh chain", "fresh squashed", "pg_restore", "vs dump"
     );
     let root = std::env::temp_dir().join(format!("sdm-squash-bench-{}", std::process::id()));
+    let mut per_migration = Vec::new();
     for n in [100, 300, 1000] {
-        let _ = std::fs::remove_dir_all(&root);
         let dir = root.join("migrations");
-        write_chain(&dir, n)?;
+        let write = || {
+            let _ = std::fs::remove_dir_all(&root);
+            write_chain(&dir, n)
+        };
+        write()?;
         let set = MigrationSet::from_dir(&dir)?;
-        let replay = {
+        let replay = bench.median(|| {
             let db = server.scratch_database("bench_chain")?;
             let mut client = db.try_connect()?;
             let started = Instant::now();
             app::migrate::migrate(&mut client, &set)?;
-            started.elapsed()
-        };
+            Ok(started.elapsed())
+        })?;
         let opts = super::Options {
             dry_run: false,
             check: false,
@@ -108,23 +115,56 @@ pub fn bench(sh: &Shell) -> anyhow::Result<()> {
             target_dir: root.join("target"),
             after_step: None,
         };
-        let started = Instant::now();
-        let report = super::squash_dir(&server, &dir, &opts)?;
-        let squash = started.elapsed();
-        let (fresh, restore) = fresh_and_restore(sh, &server, &dir)?;
+        let mut chain_millis = 0.0;
+        // Each sample squashes the chain anew (a squashed folder is a fixed point); the last
+        // one leaves the squashed set for the fresh-database figures.
+        let squash = bench.median(|| {
+            write()?;
+            let started = Instant::now();
+            let report = super::squash_dir(&server, &dir, &opts)?;
+            chain_millis = report.old_chain_millis;
+            Ok(started.elapsed())
+        })?;
+        let (mut fresh, mut restore) = (Vec::new(), Vec::new());
+        for _ in 0..bench.samples() {
+            let (f, r) = fresh_and_restore(sh, &server, &dir)?;
+            fresh.push(f);
+            restore.push(r);
+        }
+        let (fresh, restore) = (median(&mut fresh), median(&mut restore));
         println!(
             "{n:>6} {:>10.0} {:>10.0} {:>7.1}x {:>13.0} {:>15.0} {:>11.0} {:>8.2}x",
             millis(replay),
             millis(squash),
             squash.as_secs_f64() / replay.as_secs_f64(),
-            report.old_chain_millis,
+            chain_millis,
             millis(fresh),
             millis(restore),
             fresh.as_secs_f64() / restore.as_secs_f64()
         );
+        bench.target(
+            format!("squash of {n} migrations, ms (4x one replay + server start)"),
+            millis(squash),
+            4.0 * millis(replay) + millis(start),
+            " ms",
+        );
+        bench.target(
+            format!("fresh database from the squashed {n} / pg_restore of its schema"),
+            fresh.as_secs_f64() / restore.as_secs_f64(),
+            1.5,
+            "x",
+        );
+        per_migration.push(squash.as_secs_f64() / n as f64);
     }
     let _ = std::fs::remove_dir_all(&root);
     println!("ratio = squash / replay (target <= 4x plus cluster start); vs dump = fresh squashed / pg_restore (target <= 1.5x)");
+    // Linear growth: the time per migration does not rise with the chain (a fixed cost makes it fall).
+    bench.target(
+        "squash time per migration, 1000-chain / 300-chain (linear growth)",
+        per_migration[2] / per_migration[1],
+        1.25,
+        "x",
+    );
     Ok(())
 }
 

@@ -30,8 +30,8 @@ xflags::xflags! {
             /// Say whether the migration would be rewritten, and show the change; write nothing.
             optional --dry-run
         }
-        /// The CI gate: format, lints, migrations, fixtures, a fresh database, LangGraph schema,
-        /// the checklist and every test. Stops at the first failure.
+        /// The CI gate: format, clippy, migrations, fixtures, squawk, actionlint, a fresh
+        /// database, LangGraph schema, the checklist and every test. Stops at the first failure.
         cmd verify {
             /// Write a JSON report of the steps to this file.
             optional --json path: PathBuf

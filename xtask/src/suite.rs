@@ -1,6 +1,7 @@
-//! Every test of the workspace, as verify runs them: built once, then run as two `cargo test`
-//! groups side by side, xtask's own (which squash real chains) and all the others, so both cores
-//! stay busy. Each group's output is printed whole when it ends, so the two never interleave.
+//! Every test of the workspace, as verify runs them: built once, then run as three `cargo test`
+//! groups side by side (xtask's, which squash real chains; devdb's, which mostly wait for
+//! clusters to start and stop; and all the others), so both cores stay busy. Each group's output
+//! is printed whole when it ends, so they never interleave.
 
 use std::process::Command;
 use std::sync::mpsc;
@@ -10,7 +11,8 @@ use anyhow::bail;
 use xshell::{cmd, Shell};
 
 /// The groups, as `cargo test` package selections that together cover the whole workspace.
-const GROUPS: [&[&str]; 2] = [&["--package", "xtask"], &["--workspace", "--exclude", "xtask"]];
+const GROUPS: [&[&str]; 3] =
+    [&["--package", "xtask"], &["--package", "devdb"], &["--workspace", "--exclude", "xtask", "--exclude", "devdb"]];
 
 /// Builds every test, then runs the groups concurrently against the database server `url`.
 pub fn run(sh: &Shell, url: &str, skip_python: bool) -> anyhow::Result<()> {
@@ -41,7 +43,7 @@ pub fn run(sh: &Shell, url: &str, skip_python: bool) -> anyhow::Result<()> {
         }
     }
     if !failed.is_empty() {
-        bail!("{} failed; its output is above", failed.join(" and "));
+        bail!("{} failed; the output is above", failed.join(" and "));
     }
     Ok(())
 }

@@ -6,8 +6,8 @@
 //!
 //! Modules depend only on modules above them in this order:
 //!
-//! 1. `error`, `conninfo`, `db`, `sql`: the typed error, connection strings, connections, SQL
-//!    literals;
+//! 1. `error`, `conninfo`, `db`, `sql`, `help`: the typed error, connection strings, connections,
+//!    SQL literals, `--help` text;
 //! 2. `schema`, `migrations`, `migrate`, `fixtures`: a live database's schema from its catalogs,
 //!    the migration set with its records, its runner, journey fixtures;
 //! 3. `langgraph`: LangGraph's checkpoint and store tables;
@@ -21,6 +21,7 @@ pub mod error;
 pub mod conninfo;
 pub mod db;
 pub mod fixtures;
+pub mod help;
 pub mod migrate;
 pub mod migrations;
 pub mod schema;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::binaries::{self, chown_to_postgres, server_command};
-use crate::{lifetime, url, Error, Result};
+use crate::{lifetime, url, watchdog, Error, Result};
 
 /// Settings appended to a new cluster's `postgresql.conf`: durability off, no TCP, enough
 /// connections for parallel tests.
@@ -40,6 +40,12 @@ impl Cluster {
         chown_to_postgres(&socket_dir)?;
         if !is_running(&bin_dir, &data) {
             start_server(&bin_dir, &root, &data, &socket_dir)?;
+            if let Err(e) = watchdog::start(&root, &bin_dir, &data) {
+                eprintln!(
+                    "warning: {}; a killed process may leave the server running (`cargo xtask db stop` stops it)",
+                    app::db::with_sources(&e)
+                );
+            }
         }
         let stop_bin_dir = bin_dir.clone();
         lifetime::hold(&root, move || stop_server(&stop_bin_dir, &data))?;
@@ -65,6 +71,26 @@ impl Cluster {
     pub fn stop(&mut self) -> Result<()> {
         lifetime::release(&self.root)
     }
+
+    /// Stops the server of the cluster in `root` that no process uses (one left behind), or,
+    /// with `force`, whoever uses it. Returns whether a server was running.
+    pub fn stop_left_behind(root: &Path, force: bool) -> Result<bool> {
+        let bin_dir = binaries::find_bin_dir()?;
+        if !root.join("data").exists() {
+            return Ok(false);
+        }
+        let root = usable_root(root)?;
+        let data = root.join("data");
+        let _control = lifetime::lock_control(&root)?;
+        if !is_running(&bin_dir, &data) {
+            return Ok(false);
+        }
+        if !force && lifetime::in_use(&root)? {
+            return Err(Error::InUse(root));
+        }
+        stop_server(&bin_dir, &data)?;
+        Ok(true)
+    }
 }
 
 impl Drop for Cluster {
@@ -82,7 +108,7 @@ pub fn default_cluster_dir() -> PathBuf {
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("..")).join("target"));
     target.join("sdm-pg")
 }
 
@@ -152,6 +178,10 @@ fn start_server(bin_dir: &Path, root: &Path, data: &Path, socket_dir: &Path) -> 
 }
 
 fn stop_server(bin_dir: &Path, data: &Path) -> Result<()> {
+    if !is_running(bin_dir, data) {
+        // Already stopped (by `cargo xtask db stop --force`, say): nothing to do.
+        return Ok(());
+    }
     let mut cmd = server_command(bin_dir, "pg_ctl");
     cmd.arg("-D").arg(data).args(["-m", "fast", "-w", "-t", "60", "stop"]);
     binaries::run(cmd, "stop postgres", "").map(drop)

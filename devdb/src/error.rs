@@ -67,6 +67,9 @@ pub enum Error {
         /// The server's error.
         error: postgres::Error,
     },
+    /// A cluster another process is using was asked to stop.
+    #[error("the cluster in {} is in use by another process", .0.display())]
+    InUse(PathBuf),
     /// Connecting, or migrating a template database, failed.
     #[error(transparent)]
     App(#[from] app::Error),

@@ -29,6 +29,7 @@ mod server;
 mod template;
 mod testing;
 mod url;
+mod watchdog;
 
 pub use binaries::find_bin_dir;
 pub use cluster::{default_cluster_dir, Cluster};

@@ -4,7 +4,9 @@
 //! stopping happen under an exclusive lock on `control.lock`. On the way out a process drops its
 //! shared lock and, if it can then lock `users.lock` exclusively, nobody else uses the server and
 //! it runs the stop action. `Drop` releases; an `atexit` hook does it for servers held in statics
-//! (the test server, never dropped); a Ctrl-C / SIGTERM handler does it and exits with 130.
+//! (the test server, never dropped); a Ctrl-C / SIGTERM handler does it and exits with 130. A
+//! process killed outright does none of this: the [`watchdog`](crate::watchdog) stops the
+//! server then.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -76,6 +78,16 @@ pub(crate) fn hold(root: &Path, stop: impl FnOnce() -> Result<()> + Send + 'stat
     let lease = Lease { root: root.to_path_buf(), users, stop: Box::new(stop) };
     ACTIVE.lock().unwrap_or_else(|e| e.into_inner()).push(lease);
     Ok(())
+}
+
+/// Whether any process holds the cluster in `root` (call it holding [`lock_control`]).
+pub(crate) fn in_use(root: &Path) -> Result<bool> {
+    let path = root.join("users.lock");
+    match open(&path)?.try_lock() {
+        Ok(()) => Ok(false),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(true),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+    }
 }
 
 /// Ends this process's use of the cluster in `root` (if it still holds one), stopping the server

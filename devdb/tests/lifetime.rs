@@ -1,5 +1,6 @@
 //! The ephemeral cluster stops when the last process using it ends (on return, on `exit` after
-//! an error, on Ctrl-C or SIGTERM), and the next process reuses its folder.
+//! an error, on Ctrl-C or SIGTERM, and by its watchdog after a kill), and the next process reuses
+//! its folder.
 //!
 //! The processes are this test binary run again on one of the `child_` tests, which are ignored
 //! in a normal run: each starts or joins the cluster in the folder `DEVDB_TEST_ROOT` names.
@@ -69,17 +70,10 @@ fn the_last_user_stops_the_cluster_and_the_next_reuses_it() {
 }
 
 #[test]
-fn a_signal_stops_the_cluster_once_its_other_users_are_gone() {
+fn a_signal_or_a_kill_stops_the_cluster_once_its_other_users_are_gone() {
     let root = scratch_root("signal");
     for signal in ["-INT", "-TERM"] {
-        let mut holder = child("child_waits_for_a_signal", &root)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run the holding child");
-        let stdout = BufReader::new(holder.stdout.take().expect("piped"));
-        let ready = stdout.lines().map_while(Result::ok).any(|line| line.contains(READY));
-        assert!(ready, "the holding child ended before its cluster was ready");
+        let mut holder = hold(&root);
 
         // Another process joins and leaves: the holder still uses the server, so it keeps running.
         let out = run_child("child_queries_and_returns", &root);
@@ -92,7 +86,36 @@ fn a_signal_stops_the_cluster_once_its_other_users_are_gone() {
         assert_eq!(exit.code(), Some(130), "kill {signal} exits with 130");
         assert!(!server_running(&root), "the cluster was left running after kill {signal}");
     }
+    killed_or_stopped_by_hand(&root);
     std::fs::remove_dir_all(&root).unwrap();
+}
+
+/// A last user killed outright leaves no server behind (the watchdog stops it), and `db stop`
+/// refuses a cluster in use unless forced. Runs on the stopped cluster in `root`.
+fn killed_or_stopped_by_hand(root: &Path) {
+    assert!(!devdb::Cluster::stop_left_behind(root, false).unwrap(), "nothing running, nothing to stop");
+    let mut holder = hold(root);
+    let refused = devdb::Cluster::stop_left_behind(root, false).unwrap_err();
+    assert!(matches!(refused, devdb::Error::InUse(_)), "{refused}");
+    assert!(server_running(root), "a refused stop left the server alone");
+
+    // SIGKILL: no exit hook, no signal handler; only the watchdog can stop the server now.
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server_running(root) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!server_running(root), "the cluster was left running 20 s after its only user was killed");
+
+    // The next user starts it again, with a watchdog of its own; --force stops it under its user.
+    let mut holder = hold(root);
+    assert!(devdb::Cluster::stop_left_behind(root, true).unwrap(), "--force stops it");
+    assert!(!server_running(root));
+    assert!(!devdb::Cluster::stop_left_behind(root, false).unwrap(), "stopped already");
+    // The holder's own stop at exit finds the server gone, and it still ends as a signal says.
+    Command::new("kill").args(["-TERM", &holder.id().to_string()]).status().unwrap();
+    assert_eq!(holder.wait().unwrap().code(), Some(130));
 }
 
 #[test]
@@ -127,4 +150,16 @@ fn child_waits_for_a_signal() {
         std::thread::sleep(Duration::from_millis(50));
     }
     panic!("no signal arrived in two minutes");
+}
+
+/// Starts a child that holds the cluster in `root` until a signal, once its cluster is ready.
+fn hold(root: &Path) -> std::process::Child {
+    let mut holder = child("child_waits_for_a_signal", root)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run the holding child");
+    let stdout = BufReader::new(holder.stdout.take().expect("piped"));
+    assert!(stdout.lines().map_while(Result::ok).any(|line| line.contains(READY)), "the child ended early");
+    holder
 }

@@ -1,5 +1,6 @@
 //! Command-line flags of `cargo xtask`, declared once; `--help` comes from these doc comments.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 xflags::xflags! {
@@ -38,8 +39,8 @@ xflags::xflags! {
             /// Allow rewriting the recorded checksum of this version (a migration never applied anywhere).
             optional --amend version: i32
         }
-        /// The CI gate: format, lints, migrations, fixtures, a fresh database, LangGraph schema,
-        /// the checklist and every test. Stops at the first failure.
+        /// The CI gate: format, clippy, migrations, fixtures, squawk, actionlint, a fresh
+        /// database, LangGraph schema, the checklist and every test. Stops at the first failure.
         cmd verify {
             /// Write a JSON report of the steps to this file.
             optional --json path: PathBuf
@@ -65,21 +66,60 @@ xflags::xflags! {
             /// Fail, naming the missing steps, if the migrations are behind or the reference stale.
             optional --check
         }
-        /// Print benchmark figures and their targets: cluster start, per-test databases (1.2x a
-        /// bare clone), squash (4x a replay) and the squashed set (1.5x a pg_restore).
+        /// Lint the migrations added since the last squash with squawk (.squawk.toml), and the
+        /// CI workflow with actionlint; installs both (pinned in tools/) when missing.
+        cmd lint {}
+        /// Run sdm on the workspace's own database (`sdm` on the ephemeral cluster, or
+        /// DATABASE_URL's), migrated first; its data stays in target/sdm-pg/ between runs.
+        /// Takes sdm's arguments as they are: `cargo xtask sdm user create --email ann@example.com`.
+        cmd sdm {
+            /// sdm's command and flags (see `cargo xtask sdm --help`).
+            repeated args: OsString
+        }
+        /// The workspace's ephemeral Postgres cluster (target/sdm-pg/).
+        cmd db {
+            /// Stop the cluster's server if no process uses it (say, one a killed run left).
+            cmd stop {
+                /// Stop it even while processes use it.
+                optional --force
+            }
+        }
+        /// Print benchmark figures (medians) and a line per target, met or missed: per-test
+        /// databases (1.2x a bare clone), squash (4x a replay, linear) and the squashed set (1.5x
+        /// a pg_restore).
         cmd bench {
             /// Skip the squash benchmarks.
             optional --no-squash
+            /// Exit non-zero when a target is missed (by default only the summary says so).
+            optional --strict
+            /// Samples per figure, of which the median is printed (default 3).
+            optional --samples n: usize
         }
     }
 }
 
-/// Returns the process arguments with `--flag=value` split into `--flag value`.
-pub fn args() -> Vec<std::ffi::OsString> {
-    split_equals(std::env::args_os().skip(1))
+/// Parses the process arguments (`--flag=value` is split into `--flag value`); for `--help`,
+/// prints the help of the command asked about on stdout and returns `None`.
+pub fn parse() -> anyhow::Result<Option<Xtask>> {
+    let mut raw = std::env::args_os().skip(1);
+    if let Some(first) = raw.next() {
+        // `sdm`'s arguments go to sdm untouched, its `--help` and flags included.
+        if first == "sdm" {
+            return Ok(Some(Xtask { subcommand: XtaskCmd::Sdm(Sdm { args: raw.collect() }) }));
+        }
+    }
+    let args = split_equals(std::env::args_os().skip(1));
+    match Xtask::from_vec(args.clone()) {
+        Ok(flags) => Ok(Some(flags)),
+        Err(e) if e.is_help() => {
+            print!("{}", app::help::for_command(&e.to_string(), &args));
+            Ok(None)
+        }
+        Err(e) => anyhow::bail!("{e} (see `cargo xtask --help`)"),
+    }
 }
 
-fn split_equals(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+fn split_equals(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
     let mut out = Vec::new();
     for arg in args {
         match arg.to_str().and_then(|s| s.strip_prefix("--")).and_then(|s| s.split_once('=')) {

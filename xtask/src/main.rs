@@ -1,16 +1,20 @@
 //! `cargo xtask`: the SDM workspace's automation (reset, migrate, status, fixtures, lock, verify, squash,
-//! langgraph).
+//! langgraph, lint, sdm, db, bench).
 
 mod bench;
 mod database;
+mod db;
 mod fixtures;
 mod flags;
 mod langgraph;
+mod lint;
 mod lock;
 mod machine;
 mod reset;
+mod sdm;
 mod squash;
 mod steps;
+mod suite;
 #[cfg(test)]
 mod tidy;
 mod verify;
@@ -35,7 +39,7 @@ fn main() {
 }
 
 fn run() -> anyhow::Result<()> {
-    let flags = flags::Xtask::from_vec(flags::args())?;
+    let Some(flags) = flags::parse()? else { return Ok(()) };
     let sh = Shell::new()?;
     sh.change_dir(project_root());
     match flags.subcommand {
@@ -54,6 +58,9 @@ fn run() -> anyhow::Result<()> {
         }
         .run(&sh),
         flags::XtaskCmd::Langgraph(cmd) => cmd.run(&sh),
+        flags::XtaskCmd::Lint(cmd) => cmd.run(&sh),
+        flags::XtaskCmd::Sdm(cmd) => cmd.run(&sh),
+        flags::XtaskCmd::Db(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Bench(cmd) => cmd.run(&sh),
     }
 }

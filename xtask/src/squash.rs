@@ -488,6 +488,6 @@ fn new_path(module: &Option<String>, version: usize, name: &str) -> PathBuf {
 /// Prints the squash benchmark: squash time against one plain replay for synthetic chains of
 /// 100, 300 and 1000 migrations, and fresh-database times of the squashed set against the chain
 /// and against restoring a `pg_dump` of the same schema.
-pub fn bench(sh: &Shell) -> anyhow::Result<()> {
-    synthetic::bench(sh)
+pub fn bench(sh: &Shell, bench: &mut crate::bench::Bench) -> anyhow::Result<()> {
+    synthetic::bench(sh, bench)
 }

@@ -53,6 +53,7 @@ impl flags::Verify {
             eprintln!("    {} migrations", set.files.len());
             Ok(set)
         })?;
+        crate::lint::verify_steps(sh, steps)?;
         let db = server.test_database(None)?;
         steps.run("fresh database: migrate, all applied, second migrate applies nothing", || {
             fresh_database(&db, &set)
@@ -72,12 +73,7 @@ impl flags::Verify {
         } else {
             steps.run(LANGGRAPH_STEPS, || crate::langgraph::verify(sh, &server))?;
         }
-        steps.run("checklist and all tests", || {
-            let url = server.url().to_string();
-            let skip = if self.skip_python { Some("1") } else { None };
-            let _env = skip.map(|v| sh.push_env("SDM_SKIP_PYTHON", v));
-            Ok(cmd!(sh, "cargo test --workspace --quiet").env("DATABASE_URL", url).secret().run()?)
-        })?;
+        steps.run("checklist and all tests", || crate::suite::run(sh, server.url(), self.skip_python))?;
         Ok(())
     }
 }

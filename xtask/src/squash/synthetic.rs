@@ -8,6 +8,7 @@ use app::migrations::{MigrationSet, MODULES};
 use devdb::Server;
 use xshell::{cmd, Shell};
 
+use crate::bench::{median, Bench};
 use crate::steps::millis;
 
 /// Writes a chain of `n` migrations (at least 5) into `dir`, one folder per module.
@@ -77,13 +78,15 @@ pub fn write_chain(dir: &Path, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints the squash figures for chains of 100, 300 and 1000 migrations, against the targets:
-/// squash at most 4x one replay of the chain (plus cluster start), growing linearly with the
-/// chain, and a fresh database from the squashed set within 1.5x of a `pg_restore` of its schema.
-pub fn bench(sh: &Shell) -> anyhow::Result<()> {
+/// Prints the squash figures for chains of 100, 300 and 1000 migrations (medians of the bench's
+/// samples) and records their targets: squash at most 4x one replay of the chain plus cluster
+/// start, growing linearly with the chain, and a fresh database from the squashed set within 1.5x
+/// of a `pg_restore` of its schema.
+pub fn bench(sh: &Shell, bench: &mut Bench) -> anyhow::Result<()> {
     let started = Instant::now();
     let server = crate::database::server()?;
-    println!("squash benchmark (server ready in {:.0} ms)", millis(started.elapsed()));
+    let start = started.elapsed();
+    println!("squash benchmark (server ready in {:.0} ms)", millis(start));
     println!(
         "{:>6} {:>10} {:>10} {:>8} {:>13} {:>15} {:>11} {:>9}",
         "chain", "replay ms", "squash ms", "ratio", "fresh chain", "fresh squashed", "pg_restore", "vs dump"
@@ -92,24 +95,46 @@ pub fn bench(sh: &Shell) -> anyhow::Result<()> {
     // A server just started copies its first databases from a cold cache: warm it with one
     // squash of a short chain, left out of the figures.
     squash_once(&server, &root, 20)?;
-    for (n, rounds) in [(100, 3), (300, 3), (1000, 1)] {
-        let mut samples: Vec<(Duration, Duration, f64)> =
-            (0..rounds).map(|_| squash_once(&server, &root, n)).collect::<anyhow::Result<_>>()?;
-        // The round with the median ratio, so that replay and squash come from one round.
-        samples.sort_by(|a, b| {
-            (a.1.as_secs_f64() / a.0.as_secs_f64()).total_cmp(&(b.1.as_secs_f64() / b.0.as_secs_f64()))
-        });
-        let (replay, squash, chain_millis) = samples[samples.len() / 2];
-        let mut fresh_samples = Vec::new();
-        let mut restore_samples = Vec::new();
-        for _ in 0..3 {
-            let (fresh, restore) = fresh_and_restore(sh, &server, &root.join("migrations"))?;
-            fresh_samples.push(fresh);
-            restore_samples.push(restore);
+    let mut per_migration = Vec::new();
+    for n in [100, 300, 1000] {
+        let dir = root.join("migrations");
+        let write = || {
+            let _ = std::fs::remove_dir_all(&root);
+            write_chain(&dir, n)
+        };
+        write()?;
+        let set = MigrationSet::from_dir(&dir)?;
+        let replay = bench.median(|| {
+            let db = server.scratch_database("bench_chain")?;
+            let mut client = db.try_connect()?;
+            let started = Instant::now();
+            app::migrate::migrate(&mut client, &set)?;
+            Ok(started.elapsed())
+        })?;
+        let opts = super::Options {
+            dry_run: false,
+            check: false,
+            allow_dirty: true,
+            target_dir: root.join("target"),
+            after_step: None,
+        };
+        let mut chain_millis = 0.0;
+        // Each sample squashes the chain anew (a squashed folder is a fixed point); the last
+        // one leaves the squashed set for the fresh-database figures.
+        let squash = bench.median(|| {
+            write()?;
+            let started = Instant::now();
+            let report = super::squash_dir(&server, &dir, &opts)?;
+            chain_millis = report.old_chain_millis;
+            Ok(started.elapsed())
+        })?;
+        let (mut fresh, mut restore) = (Vec::new(), Vec::new());
+        for _ in 0..bench.samples() {
+            let (f, r) = fresh_and_restore(sh, &server, &dir)?;
+            fresh.push(f);
+            restore.push(r);
         }
-        fresh_samples.sort();
-        restore_samples.sort();
-        let (fresh, restore) = (fresh_samples[1], restore_samples[1]);
+        let (fresh, restore) = (median(&mut fresh), median(&mut restore));
         println!(
             "{n:>6} {:>10.0} {:>10.0} {:>7.1}x {:>13.0} {:>15.0} {:>11.0} {:>8.2}x",
             millis(replay),
@@ -120,13 +145,29 @@ pub fn bench(sh: &Shell) -> anyhow::Result<()> {
             millis(restore),
             fresh.as_secs_f64() / restore.as_secs_f64()
         );
+        bench.target(
+            format!("squash of {n} migrations, ms (4x one replay + server start)"),
+            millis(squash),
+            4.0 * millis(replay) + millis(start),
+            " ms",
+        );
+        bench.target(
+            format!("fresh database from the squashed {n} / pg_restore of its schema"),
+            fresh.as_secs_f64() / restore.as_secs_f64(),
+            1.5,
+            "x",
+        );
+        per_migration.push(squash.as_secs_f64() / n as f64);
     }
-    println!(
-        "(100 and 300: the median of 3 rounds by ratio, each replaying and squashing a new copy; fresh and \
-         pg_restore: medians of 3)"
-    );
     let _ = std::fs::remove_dir_all(&root);
     println!("ratio = squash / replay (target <= 4x plus cluster start); vs dump = fresh squashed / pg_restore (target <= 1.5x)");
+    // Linear growth: the time per migration does not rise with the chain (a fixed cost makes it fall).
+    bench.target(
+        "squash time per migration, 1000-chain / 300-chain (linear growth)",
+        per_migration[2] / per_migration[1],
+        1.25,
+        "x",
+    );
     Ok(())
 }
 

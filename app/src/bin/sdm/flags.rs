@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 
+/// Appended to a command's own `--help`: the flags every command takes.
+pub const GLOBAL_FLAGS: &str = "\nEvery command also takes --database-url <url> and --json (see `sdm --help`).\n";
+
 xflags::xflags! {
     /// The SDM platform: migrations, journeys, users and their conversations.
     cmd sdm {

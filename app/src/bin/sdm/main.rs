@@ -2,7 +2,8 @@
 //!
 //! Every command works on the database named by `--database-url` or `DATABASE_URL`, prints text
 //! for people, or JSON for scripts with `--json`, and on failure prints `error: ...` (with the
-//! chain of causes) and exits 1. Flags are declared in `flags.rs`; each command is a module.
+//! chain of causes; with `--json`, `{"error": "..."}` on stdout) and exits 1. `--help` prints the
+//! command's own help on stdout. Flags are declared in `flags.rs`; each command is a module.
 
 mod flags;
 mod output;
@@ -19,15 +20,28 @@ mod points;
 mod showmigrations;
 mod user;
 
+use std::ffi::OsString;
+
+use anyhow::anyhow;
 use app::db;
 
 use crate::output::Output;
 
 fn main() {
-    let flags = flags::Sdm::from_env_or_exit();
-    if let Err(error) = run(flags) {
-        eprintln!("error: {error:#}");
-        std::process::exit(1);
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let json = output::wants_json(&args);
+    let result = match flags::Sdm::from_vec(args.clone()) {
+        Ok(flags) => run(flags),
+        Err(e) if e.is_help() => {
+            let full = e.to_string();
+            let help = app::help::for_command(&full, &args);
+            print!("{help}{}", if help == full { "" } else { flags::GLOBAL_FLAGS });
+            return;
+        }
+        Err(e) => Err(anyhow!("{e} (see `sdm --help`)")),
+    };
+    if let Err(error) = result {
+        output::fail(json, &error);
     }
 }
 

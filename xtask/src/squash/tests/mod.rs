@@ -150,13 +150,20 @@ fn small_chain(tree: &Tree) {
     tree.write("README.md", "Migrations of the test chain.\n");
 }
 
-/// Returns the small chain's folder as written, and as a squash leaves it (which must differ).
+/// Returns the small chain's folder as written, and as a squash leaves it (which must differ);
+/// squashed once per test process, for every test that compares with it.
 fn small_chain_before_and_after() -> (BTreeMap<PathBuf, Vec<u8>>, BTreeMap<PathBuf, Vec<u8>>) {
-    let reference = Tree::new(&[]);
-    small_chain(&reference);
-    let old = reference.snapshot();
-    reference.squash();
-    let new = reference.snapshot();
-    assert_ne!(old, new, "the squash changes the small chain");
-    (old, new)
+    type Folder = BTreeMap<PathBuf, Vec<u8>>;
+    static BEFORE_AND_AFTER: std::sync::OnceLock<(Folder, Folder)> = std::sync::OnceLock::new();
+    BEFORE_AND_AFTER
+        .get_or_init(|| {
+            let reference = Tree::new(&[]);
+            small_chain(&reference);
+            let old = reference.snapshot();
+            reference.squash();
+            let new = reference.snapshot();
+            assert_ne!(old, new, "the squash changes the small chain");
+            (old, new)
+        })
+        .clone()
 }

@@ -1,0 +1,38 @@
+//! `cargo xtask sdm ...`: the product on the workspace's own database, with nothing to set up.
+//!
+//! It holds the database server (the ephemeral cluster unless `DATABASE_URL` is set), applies
+//! the pending migrations, then runs the real `sdm` binary with `DATABASE_URL` pointing at the
+//! `sdm` database. The cluster keeps its data under `target/sdm-pg/` between runs.
+
+use anyhow::Context;
+use xshell::{cmd, Shell};
+
+use crate::{database, flags};
+
+impl flags::Sdm {
+    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        let asks_for_help = self.args.iter().any(|a| a == "--help" || a == "-h");
+        let mut server = database::server()?;
+        if !asks_for_help {
+            let mut client = server.connect()?;
+            let applied = app::migrate::migrate(&mut client, &database::migrations()?)
+                .with_context(|| format!("migrate {}", app::db::redact(server.url())))?;
+            if !applied.is_empty() {
+                eprintln!("migrated database {}: {} migration(s) applied", server.database_name(), applied.len());
+            }
+        }
+        let args = self.args;
+        let sdm = cmd!(sh, "cargo run --quiet --package app --bin sdm -- {args...}").env("DATABASE_URL", server.url());
+        // In the caller's folder, with the terminal's input and output: as if sdm ran by itself.
+        let status = std::process::Command::from(sdm)
+            .current_dir(std::env::current_dir().context("read the current folder")?)
+            .status()
+            .context("run sdm (cargo run --bin sdm)")?;
+        server.stop()?;
+        // sdm has said what went wrong; pass its exit code on, and say nothing more.
+        if !status.success() {
+            std::process::exit(status.code().unwrap_or(1));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,49 @@
+//! Every test of the workspace, as verify runs them: built once, then run as three `cargo test`
+//! groups side by side (xtask's, which squash real chains; devdb's, which mostly wait for
+//! clusters to start and stop; and all the others), so both cores stay busy. Each group's output
+//! is printed whole when it ends, so they never interleave.
+
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::Instant;
+
+use anyhow::bail;
+use xshell::{cmd, Shell};
+
+/// The groups, as `cargo test` package selections that together cover the whole workspace.
+const GROUPS: [&[&str]; 3] =
+    [&["--package", "xtask"], &["--package", "devdb"], &["--workspace", "--exclude", "xtask", "--exclude", "devdb"]];
+
+/// Builds every test, then runs the groups concurrently against the database server `url`.
+pub fn run(sh: &Shell, url: &str, skip_python: bool) -> anyhow::Result<()> {
+    let _skip = skip_python.then(|| sh.push_env("SDM_SKIP_PYTHON", "1"));
+    cmd!(sh, "cargo test --workspace --quiet --no-run").run()?;
+    let (done, finished) = mpsc::channel();
+    std::thread::scope(|scope| {
+        for group in GROUPS {
+            let done = done.clone();
+            // A plain Command: xshell's Shell stays on this thread.
+            let mut test = Command::from(cmd!(sh, "cargo test --quiet {group...}").env("DATABASE_URL", url));
+            scope.spawn(move || {
+                let started = Instant::now();
+                let out = test.output();
+                let _ = done.send((group.join(" "), out, started.elapsed()));
+            });
+        }
+    });
+    drop(done);
+    let mut failed = Vec::new();
+    for (group, out, took) in finished {
+        let out = out?;
+        let verdict = if out.status.success() { "ok" } else { "FAILED" };
+        eprintln!("    --- cargo test {group}: {verdict} in {:.1}s", took.as_secs_f64());
+        eprint!("{}{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
+        if !out.status.success() {
+            failed.push(format!("cargo test {group} ({})", out.status));
+        }
+    }
+    if !failed.is_empty() {
+        bail!("{} failed; the output is above", failed.join(" and "));
+    }
+    Ok(())
+}

@@ -58,6 +58,8 @@ fn check_passes_on_a_migrated_database_and_lists_each_drifted_object() {
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json["equal"], false);
     assert_eq!(json["differences"].as_array().unwrap().len(), 3);
+    // One document on stdout: the failure is in it, not in a second `{"error": ...}`.
+    assert!(json["error"].as_str().unwrap().starts_with("the schema differs"), "{json}");
 }
 
 #[test]
@@ -108,4 +110,5 @@ fn showmigrations_flags_a_history_that_does_not_match_the_files() {
     assert_eq!(v4["state"]["changed"]["recorded"], "V4__llmchat_initial");
     assert!(v4["applied_on"].is_null(), "V4__users_display_name is not applied: {v4}");
     assert!(json["problem"].as_str().unwrap().contains("V4__llmchat_initial"));
+    assert!(json["error"].as_str().unwrap().starts_with("`sdm migrate` would refuse this database"), "{json}");
 }

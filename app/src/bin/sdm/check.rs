@@ -17,24 +17,23 @@ impl flags::Check {
         let drift = migrate::drift(client, &set)?;
         let differences: Vec<String> = drift.differences.iter().map(ToString::to_string).collect();
         let record = drift.record.display().to_string();
-        out.print(
-            &json!({"equal": differences.is_empty(), "record": record, "expected_objects": drift.expected_objects,
-                    "differences": differences}),
-            || match differences.len() {
-                0 => format!("The schema matches {record} ({} objects).", drift.expected_objects),
-                n => format!(
-                    "The schema differs from {record} in {n} object(s) (`expected` is what the migrations give):\n{}",
-                    app::schema::list_differences(&drift.differences, "  ", usize::MAX).trim_end()
-                ),
-            },
-        )?;
-        if !differences.is_empty() {
-            anyhow::bail!(
-                "the schema differs from the one its migrations give in {} object(s): undo the changes made by hand, \
-                 or put them in a new migration",
-                differences.len()
-            );
+        let value = json!({"equal": differences.is_empty(), "record": record,
+                           "expected_objects": drift.expected_objects, "differences": differences});
+        let text = || match differences.len() {
+            0 => format!("The schema matches {record} ({} objects).", drift.expected_objects),
+            n => format!(
+                "The schema differs from {record} in {n} object(s) (`expected` is what the migrations give):\n{}",
+                app::schema::list_differences(&drift.differences, "  ", usize::MAX).trim_end()
+            ),
+        };
+        if differences.is_empty() {
+            return out.print(&value, text);
         }
-        Ok(())
+        let error = anyhow::anyhow!(
+            "the schema differs from the one its migrations give in {} object(s): undo the changes made by hand, \
+             or put them in a new migration",
+            differences.len()
+        );
+        out.print_failure(value, text, error)
     }
 }

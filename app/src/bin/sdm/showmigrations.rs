@@ -26,12 +26,15 @@ impl flags::Showmigrations {
             })
             .collect();
         let problem_text = problem.as_ref().map(|e| format!("{e:#}"));
-        out.print(&json!({ "migrations": rows, "problem": problem_text }), || {
-            migrate::show_migrations(&statuses).trim_end().to_string()
-        })?;
+        let value = json!({ "migrations": rows, "problem": problem_text });
+        let text = || migrate::show_migrations(&statuses).trim_end().to_string();
         match problem {
-            Some(e) => Err(anyhow::Error::from(e).context("`sdm migrate` would refuse this database")),
-            None => Ok(()),
+            Some(e) => out.print_failure(
+                value,
+                text,
+                anyhow::Error::from(e).context("`sdm migrate` would refuse this database"),
+            ),
+            None => out.print(&value, text),
         }
     }
 }

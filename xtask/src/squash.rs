@@ -26,7 +26,7 @@ mod shape;
 mod swap;
 mod synthetic;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod toc;
 
 use std::collections::BTreeMap;

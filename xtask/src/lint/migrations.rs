@@ -1,7 +1,8 @@
 //! squawk on the migrations added since the last squash: what a new migration does to a live
-//! database (a required column, a blocking index, a table rewrite). The squashed set, or before
-//! the first squash the pre-launch chain up to `[sdm] exempt_through_version` in `.squawk.toml`,
-//! only creates what the first deploy starts from, and is exempt.
+//! database (a required column, a blocking index, a table rewrite). The squashed set (the latest
+//! squash record says which files it wrote), or before the first squash the pre-launch chain up
+//! to `[sdm] exempt_through_version` in `.squawk.toml`, only creates what the first deploy starts
+//! from, and is exempt.
 
 use std::fmt;
 use std::path::Path;
@@ -17,18 +18,45 @@ pub const CONFIG: &str = ".squawk.toml";
 /// A migration's first line that makes the runner apply it outside a transaction.
 const NO_TRANSACTION: &str = "-- no-transaction";
 
+/// The migrations that are not linted: the latest squash's set, or the pre-launch chain.
+#[derive(Debug, Clone, Copy)]
+enum Exempt {
+    /// Before the first squash: every migration up to `exempt_through_version`.
+    Through(i32),
+    /// The files squash number `.0` wrote, up to version `.1`.
+    Squash(u32, i32),
+}
+
+impl Exempt {
+    /// The highest exempt version: everything above it is linted.
+    fn last(self) -> i32 {
+        match self {
+            Exempt::Through(version) | Exempt::Squash(_, version) => version,
+        }
+    }
+}
+
+impl fmt::Display for Exempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Exempt::Through(version) => write!(f, "V{version} (the chain up to it is exempt)"),
+            Exempt::Squash(n, version) => write!(f, "V{version} (squash {n}'s set, up to it, is exempt)"),
+        }
+    }
+}
+
 /// What was linted, for the summary line.
 #[derive(Debug)]
 pub struct Linted {
     files: usize,
-    exempt_through: i32,
+    exempt: Exempt,
 }
 
 impl fmt::Display for Linted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.files {
-            0 => write!(f, "no migrations after V{} to lint (those up to it are exempt)", self.exempt_through),
-            n => write!(f, "{n} migration(s) after V{} pass", self.exempt_through),
+            0 => write!(f, "no migrations to lint after {}", self.exempt),
+            n => write!(f, "{n} migration(s) after {} pass", self.exempt),
         }
     }
 }
@@ -58,9 +86,17 @@ impl fmt::Display for Finding {
 /// fails naming each finding's file, line and rule.
 pub fn check(root: &Path, squawk: &Path) -> anyhow::Result<Linted> {
     let config = root.join(CONFIG);
-    let exempt_through = exempt_through(&config)?;
     let set = MigrationSet::from_dir(&root.join("migrations"))?;
-    let new: Vec<&MigrationFile> = set.files.iter().filter(|f| f.version > exempt_through).collect();
+    let (exempt, new): (Exempt, Vec<&MigrationFile>) = match set.last_squash() {
+        Some(record) => {
+            let last = record.squashed.iter().map(|m| m.version).max().unwrap_or(0);
+            (Exempt::Squash(record.squash, last), set.added_since_last_squash().iter().collect())
+        }
+        None => {
+            let last = exempt_through(&config)?;
+            (Exempt::Through(last), set.files.iter().filter(|f| f.version > last).collect())
+        }
+    };
     let (outside, inside): (Vec<&MigrationFile>, Vec<&MigrationFile>) =
         new.iter().partition(|f| f.sql.lines().next().is_some_and(|l| l.trim() == NO_TRANSACTION));
     let sh = Shell::new()?;
@@ -89,14 +125,15 @@ pub fn check(root: &Path, squawk: &Path) -> anyhow::Result<Linted> {
     if !findings.is_empty() {
         let list: Vec<String> = findings.iter().map(|f| format!("  {f}")).collect();
         bail!(
-            "squawk found {} problem(s) in migrations added after V{exempt_through}:\n{}\n\
+            "squawk found {} problem(s) in migrations added after V{}:\n{}\n\
              Change the migration, or accept a finding on purpose: say why in a comment and put \
              `-- squawk-ignore <rule>` on the line before the statement",
             findings.len(),
+            exempt.last(),
             list.join("\n")
         );
     }
-    Ok(Linted { files: new.len(), exempt_through })
+    Ok(Linted { files: new.len(), exempt })
 }
 
 /// Reads `exempt_through_version` from the `[sdm]` section of squawk's configuration.

@@ -23,6 +23,14 @@ impl Tree {
         Tree(dir)
     }
 
+    /// A copy of the `migrations/` folder under `root` (records and lock file included).
+    fn copy_of(root: &std::path::Path, name: &str) -> Tree {
+        let tree = Tree::new(name);
+        let _ = std::fs::remove_dir_all(tree.0.join("migrations"));
+        copy_dir(&root.join("migrations"), &tree.0.join("migrations"));
+        tree
+    }
+
     fn add(&self, path: &str, sql: &str) {
         write(&self.0.join("migrations").join(path), sql);
     }
@@ -31,6 +39,18 @@ impl Tree {
 impl Drop for Tree {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
     }
 }
 
@@ -66,6 +86,32 @@ fn a_required_column_without_a_default_fails_naming_file_line_and_rule() {
 }
 
 #[test]
+fn after_a_squash_its_set_is_exempt_and_the_migrations_after_it_are_linted() {
+    let tree = Tree::copy_of(crate::squash::tests::existing::squashed_once(), "squashed");
+    let set = MigrationSet::from_dir(&tree.0.join("migrations")).unwrap();
+    let last = set.files.last().unwrap().version;
+    // The squash numbers its set from V1, so the next migration is below the pre-launch baseline
+    // (V23) and is linted all the same: the record, not the baseline, says what is exempt.
+    assert!(last < 23, "the squashed set is numbered from V1: V{last}");
+    let linted = check(&tree.0, &squawk()).unwrap_or_else(|e| panic!("the squashed set is exempt: {e:#}"));
+    assert_eq!(
+        linted.to_string(),
+        format!("no migrations to lint after V{last} (squash 1's set, up to it, is exempt)")
+    );
+
+    let next = last + 1;
+    tree.add(&format!("users/V{next}__users_phone.sql"), "ALTER TABLE users_account ADD COLUMN phone text NOT NULL;\n");
+    let error = format!("{:#}", check(&tree.0, &squawk()).unwrap_err());
+    assert!(
+        error.contains(&format!("migrations/users/V{next}__users_phone.sql:1:27: adding-required-field")),
+        "{error}"
+    );
+    assert!(error.contains(&format!("in migrations added after V{last}:")), "{error}");
+    let named: Vec<&str> = error.lines().filter(|l| l.trim_start().starts_with("migrations/")).collect();
+    assert!(named.iter().all(|l| l.contains(&format!("V{next}__"))), "only the new file is linted: {error}");
+}
+
+#[test]
 fn a_finding_accepted_in_the_migration_passes() {
     let tree = Tree::new("accepted");
     tree.add(
@@ -76,7 +122,7 @@ fn a_finding_accepted_in_the_migration_passes() {
          ALTER TABLE users_account ADD COLUMN phone text NOT NULL;\n",
     );
     let linted = check(&tree.0, &squawk()).unwrap_or_else(|e| panic!("{e:#}"));
-    assert_eq!(linted.to_string(), "1 migration(s) after V23 pass");
+    assert_eq!(linted.to_string(), "1 migration(s) after V23 (the chain up to it is exempt) pass");
 }
 
 #[test]

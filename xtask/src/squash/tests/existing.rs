@@ -19,18 +19,18 @@ use super::{server, snapshot, Tree};
 use crate::squash::prove;
 
 /// The workspace's migrations folder.
-pub fn workspace_dir() -> PathBuf {
+pub(super) fn workspace_dir() -> PathBuf {
     crate::project_root().join("migrations")
 }
 
 /// Returns the workspace's chain as a set.
-pub fn workspace_chain() -> MigrationSet {
+pub(super) fn workspace_chain() -> MigrationSet {
     MigrationSet::from_dir(&workspace_dir()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A folder holding the workspace's chain squashed once, shared by the tests of this process
 /// (one squash costs seconds); tests copy it before changing it.
-pub fn squashed_once() -> &'static Path {
+pub(crate) fn squashed_once() -> &'static Path {
     static SQUASHED: OnceLock<Tree> = OnceLock::new();
     SQUASHED
         .get_or_init(|| {
@@ -57,7 +57,7 @@ fn remove_folders_of_gone_processes() {
 }
 
 /// Returns a new tree whose migrations folder is a copy of `dir` (a migrations folder).
-pub fn copy_of(dir: &Path) -> Tree {
+pub(super) fn copy_of(dir: &Path) -> Tree {
     let tree = Tree::new(&[]);
     for (rel, bytes) in snapshot(dir) {
         tree.write(rel.to_str().unwrap(), std::str::from_utf8(&bytes).unwrap());
@@ -67,7 +67,7 @@ pub fn copy_of(dir: &Path) -> Tree {
 
 /// Returns a database migrated with `set` (a clone of its template) with rows written by the
 /// app's own workflows: two users onboarded, a chat (checkpoints, point statuses), store items.
-pub fn database_with_rows(set: &MigrationSet) -> TestDatabase<'static> {
+pub(super) fn database_with_rows(set: &MigrationSet) -> TestDatabase<'static> {
     let db = server().test_database(Some(set)).unwrap_or_else(|e| panic!("{e}"));
     let mut client = db.connect();
     for (email, slug) in
@@ -89,7 +89,7 @@ pub fn database_with_rows(set: &MigrationSet) -> TestDatabase<'static> {
 pub type HistoryRow = (i32, Option<String>, Option<String>, Option<String>);
 
 /// Returns the history table's rows exactly as stored, to show a refusal changed nothing.
-pub fn history_rows(client: &mut Client) -> Vec<HistoryRow> {
+pub(super) fn history_rows(client: &mut Client) -> Vec<HistoryRow> {
     client
         .query(&format!("SELECT version, name, applied_on, checksum FROM {HISTORY_TABLE} ORDER BY version"), &[])
         .unwrap()
@@ -99,23 +99,23 @@ pub fn history_rows(client: &mut Client) -> Vec<HistoryRow> {
 }
 
 /// Returns `(version, name, checksum)` of the history, to compare with a set.
-pub fn history_labels(client: &mut Client) -> Vec<(i32, String, String)> {
+pub(super) fn history_labels(client: &mut Client) -> Vec<(i32, String, String)> {
     history_rows(client).into_iter().map(|(v, n, _, c)| (v, n.unwrap(), c.unwrap())).collect()
 }
 
 /// Returns `(version, name, checksum)` of a set's files.
-pub fn set_labels(set: &MigrationSet) -> Vec<(i32, String, String)> {
+pub(super) fn set_labels(set: &MigrationSet) -> Vec<(i32, String, String)> {
     set.files.iter().map(|f| (f.version, f.name.clone(), f.checksum().to_string())).collect()
 }
 
 /// Returns every table's row hash (and every sequence's position), the history table left out.
-pub fn row_hashes(client: &mut Client) -> BTreeMap<String, String> {
+pub(super) fn row_hashes(client: &mut Client) -> BTreeMap<String, String> {
     prove::row_hashes(client).unwrap_or_else(|e| panic!("{e:#}")).0
 }
 
 /// Asserts the database `db` has the schema a fresh database migrated with `set` has, as
 /// pg_dump shows it (independently of the catalog snapshot the runner compares).
-pub fn assert_schema_of_fresh(db: &TestDatabase<'_>, set: &MigrationSet) {
+pub(super) fn assert_schema_of_fresh(db: &TestDatabase<'_>, set: &MigrationSet) {
     let fresh = server().test_database(Some(set)).unwrap();
     let expected = Schema::dump(server(), fresh.name(), &[]).unwrap();
     let actual = Schema::dump(server(), db.name(), &[]).unwrap();
@@ -126,6 +126,6 @@ pub fn assert_schema_of_fresh(db: &TestDatabase<'_>, set: &MigrationSet) {
 
 /// Returns `set`'s first `n` migrations as a set of their own (no records), as a database that
 /// stopped part-way through the chain applied them.
-pub fn first(set: &MigrationSet, n: usize) -> MigrationSet {
+pub(super) fn first(set: &MigrationSet, n: usize) -> MigrationSet {
     MigrationSet { files: set.files[..n].to_vec(), ..MigrationSet::default() }
 }

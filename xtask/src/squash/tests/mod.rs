@@ -4,7 +4,7 @@
 mod chains;
 mod convert;
 mod cycles;
-mod existing;
+pub(crate) mod existing;
 mod follow;
 mod golden;
 mod kept;

@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 
 use devdb::{endpoint, test_server, Endpoint};
 
+mod common;
+
 const SECRETS: [&str; 2] = ["Hunter2", "Secret"];
 
 fn xtask(url: &str, args: &[&str]) -> Output {
@@ -47,8 +49,9 @@ fn forms() -> Vec<String> {
 
 #[test]
 fn no_xtask_command_shows_a_password() {
-    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
-    let migrations = migrations.to_str().unwrap();
+    let copy = common::Migrations::copy("passwords");
+    let migrations = copy.dir();
+    let migrations = migrations.as_str();
     for url in forms() {
         let db = if url.contains("no_such_db") { "no_such_db" } else { "sdm" };
         let yes = format!("--yes={db}");

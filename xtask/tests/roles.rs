@@ -6,6 +6,8 @@ use std::process::Command;
 
 use devdb::role_server;
 
+mod common;
+
 fn xtask(url: &str, args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(args)
@@ -39,8 +41,8 @@ fn xtask_commands_work_for_a_role_that_owns_its_database() {
         .get(0);
     assert_eq!(owner, name, "the recreated database belongs to the role");
 
-    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
-    let (ok, text) = xtask(&url, &["squash", "--check", "--migrations", migrations.to_str().unwrap()]);
+    let migrations = common::Migrations::copy("roles");
+    let (ok, text) = xtask(&url, &["squash", "--check", "--migrations", &migrations.dir()]);
     let squashed = ok && text.contains("migrations before:");
     assert!(squashed || text.contains("is not squashed: run `cargo xtask squash`"), "{text}");
     assert!(!text.contains("permission denied"), "{text}");

@@ -3,7 +3,7 @@
 //! fails the run only with `--strict`.
 //!
 //! The targets: a migrated per-test database within 1.2x of a bare clone of the same template
-//! made the same way; a squash at most 4x one replay of the chain plus cluster start, growing
+//! made the same way; a squash at most 4x one replay of the chain on the same server, growing
 //! linearly with chain length; a fresh database from the squashed set within 1.5x of restoring
 //! a `pg_dump` of the same schema, measured in the same run.
 

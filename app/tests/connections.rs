@@ -81,9 +81,11 @@ fn a_server_that_never_answers_is_given_up_on_naming_the_host() {
 
 #[test]
 fn no_form_of_a_password_appears_in_sdm_messages() {
-    // A real server's own error (no such database) and a refused port, in every form.
+    // A real server's own error (a wrong password or no such database) and a refused port, in
+    // every form.
     let Endpoint { host, port, user } = endpoint(test_server().url()).expect("the test server's address");
     let encoded = app::conninfo::encode(&host);
+    let own_error = wrong_password_error(&user);
     let forms = [
         format!("postgres://{user}:Hunter2Secret@{encoded}:{port}/no_such_db"),
         format!("postgres://{user}:Hunter2%20Secret@{encoded}:{port}/no_such_db"),
@@ -103,8 +105,29 @@ fn no_form_of_a_password_appears_in_sdm_messages() {
             assert!(!err.contains(secret), "{url}: {err}");
         }
         if url.contains("no_such_db") {
-            assert!(err.contains(r#"database "no_such_db" does not exist"#), "the server's own error: {err}");
+            assert!(err.contains(&own_error), "the server's own error: {err}");
         }
         eprintln!("{err}");
+    }
+
+    // With the test server's own password (if it has one) the server gets past the password to
+    // the database, and says that one does not exist, without the password.
+    let url = devdb::with_database(test_server().url(), "no_such_db");
+    let err = stderr(&sdm(&url, &["migrate"]));
+    let shown = format!("error: cannot connect to {}: ", app::db::redact(&url));
+    let Some(rest) = err.strip_prefix(&shown) else { panic!("the redacted URL first: {err}") };
+    assert!(rest.contains(r#"database "no_such_db" does not exist"#), "the server's own error: {err}");
+    for secret in app::conninfo::ConnInfo::parse(&url).secrets() {
+        assert!(!rest.contains(&secret), "the password in: {err}");
+    }
+}
+
+/// Returns what the test server says to a connection as `user` with a wrong password, to a
+/// database that does not exist: a server that checks passwords refuses the password first.
+fn wrong_password_error(user: &str) -> String {
+    let wrong = app::conninfo::with_param(test_server().url(), "password", "Hunter2Secret");
+    match app::db::connect(&wrong) {
+        Ok(_) => r#"database "no_such_db" does not exist"#.to_string(),
+        Err(_) => format!(r#"password authentication failed for user "{user}""#),
     }
 }

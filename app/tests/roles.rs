@@ -105,3 +105,23 @@ fn owner(client: &mut postgres::Client) -> String {
     let sql = "SELECT pg_get_userbyid(datdba)::text FROM pg_database WHERE datname = current_database()";
     client.query_one(sql, &[]).unwrap().get(0)
 }
+
+#[test]
+fn what_only_a_superuser_may_do_is_named_as_such() {
+    let role = role_server().test_role().unwrap();
+    let dir = TempDir::new();
+    dir.write("users/V1__users_remote.sql", "CREATE EXTENSION IF NOT EXISTS postgres_fdw;\n");
+    let mut client = app::db::connect(&role.url()).unwrap();
+    let error = migrate(&mut client, &dir.set()).unwrap_err();
+    let Error::MigrationFailed { name: label, message, .. } = &error else { panic!("{error}") };
+    assert_eq!(label, "V1__users_remote", "{message}");
+    for needle in [
+        r#"permission denied to create extension "postgres_fdw""#,
+        &format!("Only a superuser may do this, and the role {} is not one: no grant gives it", role.name()),
+        "`CREATE EXTENSION IF NOT EXISTS postgres_fdw;`",
+        "migrate again once the role has the privilege.",
+    ] {
+        assert!(message.contains(needle), "{needle:?} in: {message}");
+    }
+    assert!(!message.contains("GRANT"), "no grant helps: {message}");
+}

@@ -41,5 +41,5 @@ pub use schema::{Privileges, Schema};
 pub use scratch::{TestDatabase, SCRATCH_PREFIX};
 pub use server::{Server, DEFAULT_DATABASE};
 pub use template::{TEMPLATE_LOCK_KEY, TEMPLATE_PREFIX};
-pub use testing::{empty_database, role_server, test_database, test_server};
+pub use testing::{empty_database, role_server, superuser_server, test_database, test_server};
 pub use url::{database_of, endpoint, socket_url, with_database, Endpoint};

@@ -19,25 +19,57 @@ pub fn test_server() -> &'static Server {
     })
 }
 
+/// What the test server's role may do beyond its own databases, asked once.
+#[derive(Clone, Copy)]
+struct Powers {
+    superuser: bool,
+    create_roles: bool,
+}
+
+fn powers() -> Powers {
+    static POWERS: OnceLock<Powers> = OnceLock::new();
+    *POWERS.get_or_init(|| {
+        let sql = "SELECT rolsuper, rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user";
+        let mut client =
+            test_server().connect().unwrap_or_else(|e| panic!("test server: {}", app::db::with_sources(&e)));
+        let row = client
+            .query_one(sql, &[])
+            .unwrap_or_else(|e| panic!("ask the test server what its role may do: {}", app::db::with_sources(&e)));
+        Powers { superuser: row.get(0), create_roles: row.get(1) }
+    })
+}
+
+/// Returns the ephemeral cluster, started on first use, for tests whose need the test server's
+/// role cannot meet; `need` says what for, in the panic when it cannot start.
+fn ephemeral(need: &str) -> &'static Server {
+    static EPHEMERAL: OnceLock<Server> = OnceLock::new();
+    if test_server().is_ephemeral() {
+        return test_server();
+    }
+    EPHEMERAL.get_or_init(|| {
+        Server::ephemeral()
+            .unwrap_or_else(|e| panic!("the ephemeral cluster, a server {need}: {}", app::db::with_sources(&e)))
+    })
+}
+
 /// Returns a server on which tests may create roles ([`Server::test_role`]): the test server when
 /// its role may create roles, else the ephemeral cluster (when `DATABASE_URL` names a role that
 /// may not, as the roles these tests make).
 pub fn role_server() -> &'static Server {
-    static EPHEMERAL: OnceLock<Server> = OnceLock::new();
-    static MAY_CREATE_ROLES: OnceLock<bool> = OnceLock::new();
-    let server = test_server();
-    let may_create_roles = MAY_CREATE_ROLES.get_or_init(|| {
-        let sql = "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user";
-        let mut client = server.connect().unwrap_or_else(|e| panic!("test server: {}", app::db::with_sources(&e)));
-        client.query_one(sql, &[]).map(|row| row.get::<_, bool>(0)).unwrap_or(false)
-    });
-    if *may_create_roles {
-        return server;
+    if powers().create_roles {
+        return test_server();
     }
-    EPHEMERAL.get_or_init(|| {
-        Server::ephemeral()
-            .unwrap_or_else(|e| panic!("a server to create test roles on: {}", app::db::with_sources(&e)))
-    })
+    ephemeral("to create roles on, as DATABASE_URL's role may not")
+}
+
+/// Returns a server on which tests connect as a superuser, for what no grant allows (untrusted
+/// extensions such as `postgres_fdw`, event triggers): the test server when its role is a
+/// superuser, else the ephemeral cluster, whose role always is.
+pub fn superuser_server() -> &'static Server {
+    if powers().superuser {
+        return test_server();
+    }
+    ephemeral("with a superuser, as DATABASE_URL's role is not one")
 }
 
 /// Returns a fresh database migrated with the embedded migrations, cloned from a template.

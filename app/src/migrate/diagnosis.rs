@@ -94,12 +94,48 @@ pub(super) fn advice(client: &mut Client, error: &postgres::Error) -> String {
             .query_one("SELECT current_user::text", &[])
             .map(|row| row.get(0))
             .unwrap_or_else(|_| "the migrating role".to_string());
-        return format!(
-            "\nThe role {role} lacks this privilege: grant it (e.g. GRANT CREATE ON SCHEMA public TO {role}), \
-             or migrate as a role that has it, such as the owner of the database or of the object."
-        );
+        let db = error.as_db_error();
+        return privilege_advice(&role, db.map_or("", |d| d.message()), db.and_then(|d| d.hint()).unwrap_or(""));
     }
     String::new()
+}
+
+/// Returns what to do when role `role` was refused with Postgres's `message` and `hint`: no grant
+/// helps what only a superuser or an object's owner may do, so those are told apart.
+fn privilege_advice(role: &str, message: &str, hint: &str) -> String {
+    if hint.contains("Must be superuser") || message.contains("must be superuser") {
+        let first = match message.strip_prefix("permission denied to create extension ") {
+            Some(name) => format!(
+                "have a superuser run `CREATE EXTENSION IF NOT EXISTS {};` in this database first (the \
+                 migration's IF NOT EXISTS then finds it)",
+                name.trim_matches('"')
+            ),
+            None => "have a superuser run this statement".to_string(),
+        };
+        return format!(
+            "\nOnly a superuser may do this, and the role {role} is not one: no grant gives it. Either {first}, \
+             or migrate as a superuser."
+        );
+    }
+    if let Some(object) = message.strip_prefix("must be owner of ") {
+        return format!(
+            "\nOnly the owner of {object} (or a member of the owning role) may do this, and the role {role} is \
+             neither: migrate as the owner, or have the owner or a superuser run `ALTER {} OWNER TO {role};`.",
+            owner_target(object)
+        );
+    }
+    format!(
+        "\nThe role {role} lacks this privilege: grant it (e.g. GRANT CREATE ON SCHEMA public TO {role}), \
+         or migrate as a role that has it, such as the owner of the database or of the object."
+    )
+}
+
+/// Returns what `ALTER ... OWNER TO` takes for the object Postgres names as `object` (`table
+/// users_account`): its kind in capitals, then its name; a relation is altered as a table.
+fn owner_target(object: &str) -> String {
+    let (kind, name) = object.split_once(' ').unwrap_or(("table", object));
+    let kind = if kind == "relation" { "table" } else { kind };
+    format!("{} {name}", kind.to_uppercase())
 }
 
 /// Returns the error for `file` whose connection was lost with `error`; `state` says what of it
@@ -162,6 +198,29 @@ fn failing_statement(client: &mut Client, sql: &str, code: &SqlState) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_what_only_a_superuser_or_the_owner_may_do() {
+        let extension = privilege_advice(
+            "sdm",
+            r#"permission denied to create extension "postgres_fdw""#,
+            "Must be superuser to create this extension.",
+        );
+        assert!(extension.contains("Only a superuser may do this, and the role sdm is not one"), "{extension}");
+        assert!(extension.contains("`CREATE EXTENSION IF NOT EXISTS postgres_fdw;`"), "{extension}");
+        assert!(!extension.contains("GRANT"), "no grant helps: {extension}");
+        let trigger = privilege_advice(
+            "sdm",
+            r#"permission denied to create event trigger "log""#,
+            "Must be superuser to create an event trigger.",
+        );
+        assert!(trigger.contains("have a superuser run this statement"), "{trigger}");
+        let owner = privilege_advice("sdm", "must be owner of table users_account", "");
+        assert!(owner.contains("Only the owner of table users_account"), "{owner}");
+        assert!(owner.contains("`ALTER TABLE users_account OWNER TO sdm;`"), "{owner}");
+        let grant = privilege_advice("sdm", "permission denied for schema public", "");
+        assert!(grant.starts_with("\nThe role sdm lacks this privilege"), "{grant}");
+    }
 
     #[test]
     fn finds_line_and_column_by_characters() {

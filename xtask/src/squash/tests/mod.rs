@@ -70,11 +70,20 @@ impl Tree {
     }
 
     fn squash(&self) -> Report {
-        squash_dir(server(), &self.dir(), &self.options()).unwrap_or_else(|e| panic!("squash failed: {e:#}"))
+        self.squash_on(server())
+    }
+
+    /// Squashes on `server` rather than the test server (for chains its role may not replay).
+    fn squash_on(&self, server: &Server) -> Report {
+        squash_dir(server, &self.dir(), &self.options()).unwrap_or_else(|e| panic!("squash failed: {e:#}"))
     }
 
     fn squash_err(&self) -> String {
-        match squash_dir(server(), &self.dir(), &self.options()) {
+        self.squash_err_on(server())
+    }
+
+    fn squash_err_on(&self, server: &Server) -> String {
+        match squash_dir(server, &self.dir(), &self.options()) {
             Ok(report) => panic!("squash should fail, but gave:\n{}", report.summary()),
             Err(e) => format!("{e:#}"),
         }
@@ -120,12 +129,17 @@ fn paths(report: &Report) -> Vec<String> {
 
 /// Builds a fresh database from each folder and proves them equal, independently of the squash.
 fn assert_equivalent(old_dir: &Path, new_dir: &Path) {
-    let old = server().scratch_database("test_old").unwrap();
-    let new = server().scratch_database("test_new").unwrap();
+    assert_equivalent_on(server(), old_dir, new_dir);
+}
+
+/// Does [`assert_equivalent`] on `server`.
+fn assert_equivalent_on(server: &Server, old_dir: &Path, new_dir: &Path) {
+    let old = server.scratch_database("test_old").unwrap();
+    let new = server.scratch_database("test_new").unwrap();
     app::migrate::migrate(&mut old.connect(), &MigrationSet::from_dir(old_dir).unwrap()).unwrap();
     app::migrate::migrate(&mut new.connect(), &MigrationSet::from_dir(new_dir).unwrap()).unwrap();
-    let old_schema = Schema::dump_with(server(), old.name(), &[], Privileges::Included).unwrap();
-    prove::prove(server(), &old_schema, &old, &new).unwrap_or_else(|e| panic!("{e:#}"));
+    let old_schema = Schema::dump_with(server, old.name(), &[], Privileges::Included).unwrap();
+    prove::prove(server, &old_schema, &old, &new).unwrap_or_else(|e| panic!("{e:#}"));
 }
 
 /// Writes a small chain over two modules: rows, a kept migration, and a file that is not SQL.

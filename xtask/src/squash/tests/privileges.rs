@@ -1,25 +1,27 @@
 //! What a schema dump carries besides tables, and the proof compares: row-level security and
 //! its policies, grants on tables, columns and functions, default privileges, comments and
 //! publications. Grants need their roles: the generated file says so, and stops without them.
+//! The roles are made for the tests, so these run on [`role_server`], where that is allowed.
 
 use app::migrations::MigrationSet;
+use devdb::role_server;
 
-use super::{assert_equivalent, paths, server, Tree};
+use super::{assert_equivalent_on, paths, Tree};
 use crate::squash::Outcome;
 
 /// Creates the cluster-wide roles a test's chain grants to, unless they exist.
 fn ensure_roles(roles: &[&str]) {
-    let db = server().scratch_database("roles").unwrap();
+    let db = role_server().scratch_database("roles").unwrap();
     let mut client = db.connect();
     for role in roles {
         let sql = format!(
             "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN CREATE ROLE {role}; END IF; END $$"
         );
         // Another test process may create it at the same moment: what matters is that it exists.
-        let _ = client.batch_execute(&sql);
+        let created = client.batch_execute(&sql);
         let exists: bool =
             client.query_one("SELECT count(*) = 1 FROM pg_roles WHERE rolname = $1", &[role]).unwrap().get(0);
-        assert!(exists, "role {role} could not be created");
+        assert!(exists, "role {role} could not be created: {:?}", created.map_err(|e| app::db::report(&e)));
     }
 }
 
@@ -52,7 +54,7 @@ GRANT UPDATE (email) ON users_account TO sdm_squash_writer;
 INSERT INTO users_account (owner, email) VALUES ('someone', 'a@example.com');\n",
         ),
     ]);
-    let report = tree.squash();
+    let report = tree.squash_on(role_server());
     assert_eq!(
         paths(&report),
         ["users/V1__users_initial.sql", "evidence/V2__evidence_initial.sql", "users/V3__users_data.sql"]
@@ -84,8 +86,8 @@ INSERT INTO users_account (owner, email) VALUES ('someone', 'a@example.com');\n"
     }
     let data = tree.read("users/V3__users_data.sql");
     assert!(data.contains("ALTER TABLE public.users_account NO FORCE ROW LEVEL SECURITY;"), "{data}");
-    assert_equivalent(&report.backup.clone().unwrap(), &tree.dir());
-    assert_eq!(tree.squash().outcome, Outcome::Unchanged);
+    assert_equivalent_on(role_server(), &report.backup.clone().unwrap(), &tree.dir());
+    assert_eq!(tree.squash_on(role_server()).outcome, Outcome::Unchanged);
 }
 
 #[test]
@@ -97,8 +99,8 @@ fn a_missing_role_stops_the_generated_migration_by_name() {
         &format!("CREATE TABLE users_account (id integer PRIMARY KEY);\nGRANT SELECT ON users_account TO {role};\n"),
     )]);
     tree.write("users/V2__users_email.sql", "ALTER TABLE users_account ADD COLUMN email text;\n");
-    tree.squash();
-    let db = server().scratch_database("no_role").unwrap();
+    tree.squash_on(role_server());
+    let db = role_server().scratch_database("no_role").unwrap();
     db.connect().batch_execute(&format!("DROP ROLE {role}")).unwrap();
     let error = app::migrate::migrate(&mut db.connect(), &MigrationSet::from_dir(&tree.dir()).unwrap()).unwrap_err();
     let error = app::db::with_sources(&error);

@@ -84,7 +84,16 @@ pub fn move_to_backup(old_set: &Path, root: &Path, dir: &Path) -> anyhow::Result
 /// An exclusive lock on the folder that holds the migrations folder, so two squashes of one
 /// folder cannot interleave (the folder itself is swapped, its parent stays).
 pub struct FolderLock {
-    _parent: fs::File,
+    parent: fs::File,
+}
+
+impl Drop for FolderLock {
+    /// Unlocks before the file closes: a child process another thread forked in the meantime
+    /// shares the open file until it execs, and closing alone would leave the lock held until then
+    /// (the next squash of the folder, a moment later, found it taken).
+    fn drop(&mut self) {
+        let _ = self.parent.unlock();
+    }
 }
 
 /// Takes the lock for squashing `dir`, or fails naming the folder when another squash holds it.
@@ -96,7 +105,7 @@ pub fn lock(dir: &Path) -> anyhow::Result<FolderLock> {
     let file = fs::File::open(parent).with_context(|| format!("open {}", parent.display()))?;
     // The lock ends when the file is closed, however the process ends.
     match file.try_lock() {
-        Ok(()) => Ok(FolderLock { _parent: file }),
+        Ok(()) => Ok(FolderLock { parent: file }),
         Err(fs::TryLockError::WouldBlock) => anyhow::bail!(
             "another squash is running on {} (it holds a lock on {}); wait for it",
             dir.display(),

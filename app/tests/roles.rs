@@ -89,7 +89,7 @@ fn a_database_the_role_does_not_own_names_the_privilege_and_the_fix() {
         message.contains("42501") && message.contains(&format!("The role {name} lacks this privilege")),
         "{message}"
     );
-    assert!(message.ends_with("migrate again once the role has the privilege."), "the file is not to blame: {message}");
+    assert!(message.ends_with("migrate again once that is done."), "the file is not to blame: {message}");
     eprintln!("{error}");
 
     // The grant the message names is the fix.
@@ -119,7 +119,7 @@ fn what_only_a_superuser_may_do_is_named_as_such() {
         r#"permission denied to create extension "postgres_fdw""#,
         &format!("Only a superuser may do this, and the role {} is not one: no grant gives it", role.name()),
         "`CREATE EXTENSION IF NOT EXISTS postgres_fdw;`",
-        "migrate again once the role has the privilege.",
+        "migrate again once that is done.",
     ] {
         assert!(message.contains(needle), "{needle:?} in: {message}");
     }

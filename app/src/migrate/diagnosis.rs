@@ -52,9 +52,7 @@ pub(super) fn sql_failure(
     message.push_str(&caret(&file.sql, offset));
     message.push_str(&advice(client, error));
     let fix = match error.code() {
-        Some(code) if *code == SqlState::INSUFFICIENT_PRIVILEGE => {
-            "migrate again once the role has the privilege".to_string()
-        }
+        Some(code) if *code == SqlState::INSUFFICIENT_PRIVILEGE => "migrate again once that is done".to_string(),
         _ => format!("fix {} and migrate again", file.path.display()),
     };
     message.push_str(&format!("\nThe migration was rolled back and nothing of it is applied; {fix}."));

@@ -124,7 +124,8 @@ pub(crate) mod tests {
         dir
     }
 
-    fn copy_dir(from: &Path, to: &Path) {
+    /// Copies the folder `from`, everything under it, to `to`.
+    pub(crate) fn copy_dir(from: &Path, to: &Path) {
         std::fs::create_dir_all(to).unwrap();
         for entry in std::fs::read_dir(from).unwrap() {
             let entry = entry.unwrap();

@@ -182,7 +182,7 @@ impl MigrationSet {
     /// ```
     pub fn added_since_last_squash(&self) -> &[MigrationFile] {
         let Some(last) = self.last_squash() else { return &self.files };
-        let newest = last.squashed.iter().map(|m| m.version).max().unwrap_or(i32::MIN);
+        let newest = last.newest_version().unwrap_or(i32::MIN);
         let start = self.files.partition_point(|f| f.version <= newest);
         &self.files[start..]
     }

@@ -73,6 +73,12 @@ impl SquashRecord {
         ])
     }
 
+    /// Returns the highest version of the squashed set (`None` for a record that squashed
+    /// nothing): the migrations above it were written after the squash.
+    pub fn newest_version(&self) -> Option<i32> {
+        self.squashed.iter().map(|m| m.version).max()
+    }
+
     /// Returns the replaced migrations whose SQL the record keeps (added since the previous squash).
     pub fn kept_sql(&self) -> impl Iterator<Item = &RecordedMigration> {
         self.replaced.iter().filter(|m| m.sql.is_some())

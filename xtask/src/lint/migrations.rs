@@ -8,15 +8,12 @@ use std::fmt;
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use app::migrations::{MigrationFile, MigrationSet};
+use app::migrations::{MigrationFile, MigrationSet, TransactionMode};
 use serde::Deserialize;
 use xshell::{cmd, Shell};
 
 /// squawk's configuration, with the lint's own `[sdm]` section.
 pub const CONFIG: &str = ".squawk.toml";
-
-/// A migration's first line that makes the runner apply it outside a transaction.
-const NO_TRANSACTION: &str = "-- no-transaction";
 
 /// The migrations that are not linted: the latest squash's set, or the pre-launch chain.
 #[derive(Debug, Clone, Copy)]
@@ -89,7 +86,7 @@ pub fn check(root: &Path, squawk: &Path) -> anyhow::Result<Linted> {
     let set = MigrationSet::from_dir(&root.join("migrations"))?;
     let (exempt, new): (Exempt, Vec<&MigrationFile>) = match set.last_squash() {
         Some(record) => {
-            let last = record.squashed.iter().map(|m| m.version).max().unwrap_or(0);
+            let last = record.newest_version().unwrap_or(0);
             (Exempt::Squash(record.squash, last), set.added_since_last_squash().iter().collect())
         }
         None => {
@@ -98,7 +95,7 @@ pub fn check(root: &Path, squawk: &Path) -> anyhow::Result<Linted> {
         }
     };
     let (outside, inside): (Vec<&MigrationFile>, Vec<&MigrationFile>) =
-        new.iter().partition(|f| f.sql.lines().next().is_some_and(|l| l.trim() == NO_TRANSACTION));
+        new.iter().partition(|f| f.transaction_mode() == TransactionMode::NoTransaction);
     let sh = Shell::new()?;
     sh.change_dir(root);
     let mut findings = Vec::new();

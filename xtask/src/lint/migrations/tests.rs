@@ -1,34 +1,31 @@
 //! The migration lint against the real squawk: the workspace's chain passes (it is exempt), a new
 //! migration's finding fails naming file, line and rule, and `-- squawk-ignore` accepts one.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use app::migrations::MigrationSet;
 use xshell::Shell;
 
 use super::{check, CONFIG};
+use crate::verify::tests::copy_dir;
 
-/// A copy of the workspace's migrations and squawk configuration, removed on drop.
+/// A copy of a `migrations/` folder (records and lock file included) and of the workspace's
+/// squawk configuration, removed on drop.
 struct Tree(PathBuf);
 
 impl Tree {
+    /// A copy of the workspace's migrations.
     fn new(name: &str) -> Tree {
-        let root = crate::project_root();
-        let dir = std::env::temp_dir().join(format!("sdm-lint-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        for file in MigrationSet::from_dir(&root.join("migrations")).unwrap().files {
-            write(&dir.join("migrations").join(file.relative_path()), &file.sql);
-        }
-        std::fs::copy(root.join(CONFIG), dir.join(CONFIG)).unwrap();
-        Tree(dir)
+        Tree::copy_of(&crate::project_root(), name)
     }
 
-    /// A copy of the `migrations/` folder under `root` (records and lock file included).
-    fn copy_of(root: &std::path::Path, name: &str) -> Tree {
-        let tree = Tree::new(name);
-        let _ = std::fs::remove_dir_all(tree.0.join("migrations"));
-        copy_dir(&root.join("migrations"), &tree.0.join("migrations"));
-        tree
+    /// A copy of the `migrations/` folder under `root`.
+    fn copy_of(root: &Path, name: &str) -> Tree {
+        let dir = std::env::temp_dir().join(format!("sdm-lint-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        copy_dir(&root.join("migrations"), &dir.join("migrations"));
+        std::fs::copy(crate::project_root().join(CONFIG), dir.join(CONFIG)).unwrap();
+        Tree(dir)
     }
 
     fn add(&self, path: &str, sql: &str) {
@@ -42,19 +39,7 @@ impl Drop for Tree {
     }
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
-}
-
-fn write(path: &std::path::Path, text: &str) {
+fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
 }

@@ -30,6 +30,9 @@ impl Lease {
     /// Drops our shared lock; if no other process holds one, stops the server.
     fn release(self) -> Result<()> {
         let _control = lock_control(&self.root)?;
+        // Unlock before closing: a child process another thread forked meanwhile shares the open
+        // file until it execs, and closing alone would keep our lock (and the server) until then.
+        let _ = self.users.unlock();
         drop(self.users);
         let path = self.root.join("users.lock");
         if open(&path)?.try_lock().is_ok() {

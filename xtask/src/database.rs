@@ -60,9 +60,9 @@ impl flags::Status {
         let server = server()?;
         let mut client = server.connect()?;
         let set = migrations()?;
-        let statuses = app::migrate::status(&mut client, &set)?;
+        let (statuses, verdict) = app::migrate::status_and_check(&mut client, &set)?;
         print!("{}", app::migrate::show_migrations(&statuses));
-        app::migrate::check_history(&mut client, &set).context("`sdm migrate` would refuse this database")?;
+        verdict.context("`sdm migrate` would refuse this database")?;
         Ok(())
     }
 }

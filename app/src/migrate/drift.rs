@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use postgres::Client;
 
-use super::status::{check_history, status, MigrationState};
+use super::status::{status_and_check, MigrationState};
 use crate::migrations::{MigrationSet, LOCK_COMMAND, LOCK_FILE};
 use crate::schema::{Difference, Snapshot};
 use crate::{Error, Result};
@@ -51,8 +51,8 @@ pub fn drift(client: &mut Client, set: &MigrationSet) -> Result<Drift> {
             lock.path.display()
         )));
     }
-    check_history(client, set)?;
-    let statuses = status(client, set)?;
+    let (statuses, verdict) = status_and_check(client, set)?;
+    verdict?;
     if let Some(squash) = statuses.iter().find_map(|s| match s.state {
         MigrationState::Squashed { squash } => Some(squash),
         _ => None,

@@ -21,4 +21,4 @@ pub use drift::{drift, Drift};
 pub use follow::{FollowedSquash, Refusal};
 pub use history::HISTORY_TABLE;
 pub use runner::{migrate, migrate_each, run, AppliedMigration, MigrationRun, MIGRATION_LOCK_KEY};
-pub use status::{check_history, show_migrations, status, MigrationState, MigrationStatus};
+pub use status::{check_history, show_migrations, status, status_and_check, MigrationState, MigrationStatus};

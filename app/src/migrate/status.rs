@@ -93,22 +93,39 @@ impl MigrationState {
 /// # Ok::<(), app::Error>(())
 /// ```
 pub fn status(client: &mut Client, set: &MigrationSet) -> Result<Vec<MigrationStatus>> {
+    Ok(statuses(&history::read(client)?, set))
+}
+
+/// Returns [`status`] and [`check_history`]'s verdict from one read of the history, so that the
+/// list and the refusal describe the same moment.
+pub fn status_and_check(client: &mut Client, set: &MigrationSet) -> Result<(Vec<MigrationStatus>, Result<()>)> {
     let history = history::read(client)?;
-    let mut statuses = match follow::position(&history, set) {
-        Position::Current => current(&history, set),
-        Position::Replaced(record) | Position::Behind(record, _) => replaced(&history, set, record, true),
-        Position::Refused(record, _, _) => replaced(&history, set, record, false),
+    let verdict = check(client, &history, set);
+    Ok((statuses(&history, set), verdict))
+}
+
+/// The statuses of `set`'s migrations against `history`, by version (a replaced chain after).
+fn statuses(history: &[HistoryRow], set: &MigrationSet) -> Vec<MigrationStatus> {
+    let mut statuses = match follow::position(history, set) {
+        Position::Current => current(history, set),
+        Position::Replaced(record) | Position::Behind(record, _) => replaced(history, set, record, true),
+        Position::Refused(record, _, _) => replaced(history, set, record, false),
     };
     statuses.sort_by_key(|s| (matches!(s.state, MigrationState::Replaced { .. }), s.version));
-    Ok(statuses)
+    statuses
 }
 
 /// Fails as `sdm migrate` would on this database, without changing it: a history that does not
 /// match the files, or a replaced chain the database cannot follow (its schema compared too).
 pub fn check_history(client: &mut Client, set: &MigrationSet) -> Result<()> {
     let history = history::read(client)?;
-    match follow::position(&history, set) {
-        Position::Current => history::check(&history, set),
+    check(client, &history, set)
+}
+
+/// [`check_history`] on history rows already read.
+fn check(client: &mut Client, history: &[HistoryRow], set: &MigrationSet) -> Result<()> {
+    match follow::position(history, set) {
+        Position::Current => history::check(history, set),
         position => follow::check(client, set, position),
     }
 }

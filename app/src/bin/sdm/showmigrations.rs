@@ -16,8 +16,8 @@ impl flags::Showmigrations {
     /// fails with `sdm migrate`'s own message when it would refuse this database.
     pub fn run(self, client: &mut Client, out: &Output) -> anyhow::Result<()> {
         let set = migrations::MigrationSet::embedded().context("read the embedded migrations")?;
-        let statuses = migrate::status(client, &set)?;
-        let problem = migrate::check_history(client, &set).err();
+        let (statuses, verdict) = migrate::status_and_check(client, &set)?;
+        let problem = verdict.err();
         let rows: Vec<Value> = statuses
             .iter()
             .map(|s| {

@@ -4,6 +4,7 @@
 use std::process::{Command, Output};
 
 use app::migrate::HISTORY_TABLE;
+use app::migrations::MigrationSet;
 use devdb::{empty_database, test_database};
 
 fn sdm(url: &str, args: &[&str]) -> Output {
@@ -67,8 +68,13 @@ fn check_on_a_database_that_is_not_migrated_says_to_migrate_first() {
     let db = empty_database();
     let (code, stdout, stderr) = run(db.url(), &["check"]);
     assert_eq!(code, 1, "{stdout}");
+    let set = MigrationSet::embedded().unwrap();
+    let n = set.files.len();
     assert!(
-        stderr.contains("error: this database has not applied 23 of its 23 migrations (V1__users_initial, "),
+        stderr.contains(&format!(
+            "error: this database has not applied {n} of its {n} migrations ({}",
+            set.files[0].label()
+        )),
         "{stderr}"
     );
     assert!(stderr.contains("run `sdm migrate` first"), "{stderr}");
@@ -81,34 +87,46 @@ fn showmigrations_flags_a_history_that_does_not_match_the_files() {
     assert_eq!(code, 0);
     assert!(!stdout.contains("[!]") && !stdout.contains("[ ]"), "{stdout}");
 
-    // Another V4 than the file (the bug a version-only match hid), and an edited V8.
+    // Another migration recorded at the first file's version (the bug a version-only match hid),
+    // and a later file edited since it was applied: migrate refuses on the first.
+    let set = MigrationSet::embedded().unwrap();
+    assert!(set.files.len() >= 2, "the workspace has at least two migrations");
+    let (renamed, other, edited) = (&set.files[0], &set.files[set.files.len() - 1], &set.files[set.files.len() - 1]);
+    let (version, stranger) = (renamed.version, format!("V{}__{}", renamed.version, other.name));
     let mut client = db.connect();
     client
         .batch_execute(&format!(
-            "UPDATE {HISTORY_TABLE} SET name = 'llmchat_initial' WHERE version = 4;
-             UPDATE {HISTORY_TABLE} SET checksum = '42' WHERE version = 8;"
+            "UPDATE {HISTORY_TABLE} SET name = '{}' WHERE version = {version};
+             UPDATE {HISTORY_TABLE} SET checksum = '42' WHERE version = {};",
+            other.name, edited.version
         ))
         .unwrap();
     let (code, stdout, stderr) = run(db.url(), &["showmigrations"]);
     assert_eq!(code, 1, "{stdout}");
     assert!(
-        stdout.contains(" [!] V4__users_display_name  (the database applied V4__llmchat_initial as version 4)\n"),
+        stdout.contains(&format!(" [!] {}  (the database applied {stranger} as version {version})\n", renamed.label())),
         "{stdout}"
     );
     assert!(
-        stdout.contains(
-            " [!] V8__evidence_source_url  (the database applied another version of it: checksum 42, the file's is "
-        ),
+        stdout.contains(&format!(
+            " [!] {}  (the database applied another version of it: checksum 42, the file's is ",
+            edited.label()
+        )),
         "{stdout}"
     );
-    assert!(stderr.starts_with("error: `sdm migrate` would refuse this database: migration V4__llmchat_initial was changed after it was applied"), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "error: `sdm migrate` would refuse this database: migration {stranger} was changed after it was applied"
+        )),
+        "{stderr}"
+    );
 
     let (code, stdout, _) = run(db.url(), &["--json", "showmigrations"]);
     assert_eq!(code, 1);
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let v4 = json["migrations"].as_array().unwrap().iter().find(|m| m["version"] == 4).unwrap().clone();
-    assert_eq!(v4["state"]["changed"]["recorded"], "V4__llmchat_initial");
-    assert!(v4["applied_on"].is_null(), "V4__users_display_name is not applied: {v4}");
-    assert!(json["problem"].as_str().unwrap().contains("V4__llmchat_initial"));
+    let row = json["migrations"].as_array().unwrap().iter().find(|m| m["version"] == version).unwrap().clone();
+    assert_eq!(row["state"]["changed"]["recorded"], stranger.as_str());
+    assert!(row["applied_on"].is_null(), "{} is not applied: {row}", renamed.label());
+    assert!(json["problem"].as_str().unwrap().contains(&stranger));
     assert!(json["error"].as_str().unwrap().starts_with("`sdm migrate` would refuse this database"), "{json}");
 }

@@ -64,13 +64,7 @@ impl Server {
         let name = scratch_name("test");
         self.with_admin(|admin| {
             let sql = match set {
-                Some(set) => {
-                    let template = self.template_with(admin, set)?;
-                    // FILE_COPY (Postgres 15+) copies the files instead of WAL-logging every
-                    // block: with fsync off that is the faster way to clone a template.
-                    let strategy = if self.has_file_copy(admin)? { " STRATEGY FILE_COPY" } else { "" };
-                    format!("CREATE DATABASE {} TEMPLATE {}{strategy}", ident(&name), ident(&template))
-                }
+                Some(set) => return self.clone_template(admin, set, &name),
                 None => format!("CREATE DATABASE {}", ident(&name)),
             };
             admin.batch_execute(&sql).map_err(Error::sql(format!("create database {name}")))

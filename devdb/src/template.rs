@@ -3,7 +3,9 @@
 //! A template is named by a key of its migration files' contents, so a changed migration gets a
 //! new one, and of the role that builds it: a clone of another role's template would hold tables
 //! its user cannot touch. One process builds it under an advisory lock while others wait; `VACUUM FULL` leaves
-//! no dead catalog rows for every clone to copy.
+//! no dead catalog rows for every clone to copy. A builder drops the other sets' templates, so a
+//! clone holds the same lock shared from its look-up to its `CREATE DATABASE`: no template goes
+//! away under a clone of it.
 
 use app::migrations::MigrationSet;
 
@@ -37,6 +39,34 @@ impl Server {
         let unlock = Error::sql(format!("unlock template {name}"));
         admin.execute("SELECT pg_advisory_unlock($1)", &[&TEMPLATE_LOCK_KEY]).map_err(unlock)?;
         result.map(|()| name)
+    }
+
+    /// Creates database `name` as a clone of `set`'s template, building the template first when
+    /// it is missing (or was dropped meanwhile by a builder of another set).
+    pub(crate) fn clone_template(&self, admin: &mut postgres::Client, set: &MigrationSet, name: &str) -> Result<()> {
+        let template = template_name(set, self.role(admin)?);
+        // FILE_COPY (Postgres 15+) copies the files instead of WAL-logging every block: with
+        // fsync off that is the faster way to clone a template.
+        let strategy = if self.has_file_copy(admin)? { " STRATEGY FILE_COPY" } else { "" };
+        let sql = format!("CREATE DATABASE {} TEMPLATE {}{strategy}", ident(name), ident(&template));
+        loop {
+            // Never wait for the exclusive lock while holding the shared one: two clones would
+            // deadlock.
+            let lock = Error::sql(format!("lock template {template} to clone it"));
+            admin.execute("SELECT pg_advisory_lock_shared($1)", &[&TEMPLATE_LOCK_KEY]).map_err(lock)?;
+            let cloned = match is_built(admin, &template) {
+                Ok(true) => {
+                    admin.batch_execute(&sql).map(|()| true).map_err(Error::sql(format!("create database {name}")))
+                }
+                other => other,
+            };
+            let unlock = Error::sql(format!("unlock template {template}"));
+            admin.execute("SELECT pg_advisory_unlock_shared($1)", &[&TEMPLATE_LOCK_KEY]).map_err(unlock)?;
+            if cloned? {
+                return Ok(());
+            }
+            self.template_with(admin, set)?;
+        }
     }
 
     fn build_template(&self, admin: &mut postgres::Client, name: &str, set: &MigrationSet) -> Result<()> {

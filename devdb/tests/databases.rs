@@ -41,9 +41,10 @@ fn stale_scratch_databases_of_dead_processes_are_dropped() {
     let stale = format!("{SCRATCH_PREFIX}4194304_1_0_killed");
     server.create_database(&stale, None).unwrap();
     let ours = server.scratch_database("alive").unwrap();
-    let dropped = server.drop_stale_databases().unwrap();
-    assert!(dropped.contains(&stale), "{dropped:?}");
-    assert!(!exists(&server, &stale));
+    // Another test process on this cluster may drop it first (a squash's prepare step does), so
+    // what counts is that it is gone, not who dropped it.
+    server.drop_stale_databases().unwrap();
+    assert!(!exists(&server, &stale), "the dead process's database is still there");
     assert!(exists(&server, ours.name()), "a live process's database was dropped");
     let external = Server::external(server.url().to_string());
     assert_eq!(external.drop_stale_databases().unwrap(), Vec::<String>::new(), "never on a real server");

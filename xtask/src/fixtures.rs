@@ -154,8 +154,10 @@ mod tests {
         let server = devdb::test_server();
         let set = migrations_in(&dir).unwrap();
         let db = server.test_database(Some(&set)).unwrap();
-        let load = dir.join("journeys/V14__load_journeys.sql");
+        let loader = set.files.iter().find(|f| f.name == MIGRATION_NAME).expect("the chain loads journeys");
+        let load = dir.join(loader.relative_path());
         let applied = std::fs::read(&load).unwrap();
+        let next = set.files.last().unwrap().version + 1;
         assert!(update(&tree, server, false).unwrap().is_none(), "nothing to write before the edit");
 
         let fixture = tree.join("fixtures/journeys/knee-osteoarthritis-treatment.json");
@@ -165,7 +167,7 @@ mod tests {
         assert!(err.contains("1 statement(s) would change rows (journey `knee-osteoarthritis-treatment`)"), "{err}");
 
         let written = update(&tree, server, false).unwrap().expect("a change to write");
-        assert_eq!(written.path, dir.join("journeys/V24__update_journeys.sql"));
+        assert_eq!(written.path, dir.join(format!("journeys/V{next}__{UPDATE_MIGRATION_NAME}.sql")));
         assert!(written.text.lines().nth(2) == Some(app::migrations::KEEP_MARKER), "{}", written.text);
         assert!(written.text.contains("'Revised: "), "{}", written.text);
         assert!(written.lock.starts_with("wrote "), "{}", written.lock);
@@ -175,7 +177,7 @@ mod tests {
         crate::lock::check(&set, &crate::lock::fresh_schema(server, &set).unwrap()).expect("the lock records it");
         let mut client = db.connect();
         let run = app::migrate::run(&mut client, &set).unwrap();
-        assert_eq!(run.applied.iter().map(|m| m.version).collect::<Vec<_>>(), [24]);
+        assert_eq!(run.applied.iter().map(|m| m.version).collect::<Vec<_>>(), [next]);
         let title: String = client
             .query_one("SELECT title FROM journeys_journey WHERE slug = 'knee-osteoarthritis-treatment'", &[])
             .unwrap()

@@ -116,17 +116,23 @@ mod tests {
     fn editing_a_recorded_migration_fails_with_what_to_do() {
         let tree = scratch_tree("lock-edit");
         let dir = tree.join("migrations");
-        let load = dir.join("journeys/V14__load_journeys.sql");
+        let recorded = migrations_in(&dir).unwrap();
+        let loader =
+            recorded.files.iter().find(|f| f.name == app::fixtures::MIGRATION_NAME).expect("the chain loads journeys");
+        let load = dir.join(loader.relative_path());
         let text = std::fs::read_to_string(&load).unwrap();
-        std::fs::write(&load, text.replacen("'Managing early-stage", "'Managing early", 1)).unwrap();
+        let edited = text.replacen("'Managing early-stage", "'Managing early", 1);
+        assert_ne!(edited, text, "the edit changes {}", load.display());
+        std::fs::write(&load, edited).unwrap();
         let set = migrations_in(&dir).unwrap();
         let schema = fresh_schema(devdb::test_server(), &set).unwrap();
         let err = format!("{:#}", check(&set, &schema).unwrap_err());
         assert!(err.contains("recorded migrations were changed"), "{err}");
         assert!(
             err.contains(&format!(
-                "{} was edited after it was recorded: the lock has V14__load_journeys with checksum",
-                load.display()
+                "{} was edited after it was recorded: the lock has {} with checksum",
+                load.display(),
+                loader.label()
             )),
             "{err}"
         );
@@ -134,7 +140,7 @@ mod tests {
         assert!(err.contains("`cargo xtask fixtures` writes it"), "{err}");
         let err = format!("{:#}", write(&dir, &set, schema.clone(), None).unwrap_err());
         assert!(err.contains("not written") && err.contains("--amend <version>"), "{err}");
-        assert!(write(&dir, &set, schema, Some(14)).unwrap().starts_with("wrote "));
+        assert!(write(&dir, &set, schema, Some(loader.version)).unwrap().starts_with("wrote "));
         std::fs::remove_dir_all(tree).unwrap();
     }
 

@@ -69,3 +69,11 @@ fn run() -> anyhow::Result<()> {
 fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
 }
+
+/// Returns the folder of the chain the tests own (`migrations/`, `fixtures/`, `.squawk.toml`): the
+/// SDM platform's pre-launch chain as it stood before its first squash. The workspace's own
+/// `migrations/` change with every squash and migration, so no test asserts on them.
+#[cfg(test)]
+fn test_chain() -> PathBuf {
+    project_root().join("test_data/chains/sdm")
+}

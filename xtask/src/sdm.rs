@@ -21,6 +21,10 @@ impl flags::Sdm {
                 eprintln!("migrated database {}: {} migration(s) applied", server.database_name(), applied.len());
             }
         }
+        // A first build takes a minute: say so while it runs, rather than look hung.
+        crate::steps::heartbeat("build sdm (cargo build --bin sdm)", || {
+            cmd!(sh, "cargo build --quiet --package app --bin sdm").run()
+        })?;
         let args = self.args;
         let sdm = cmd!(sh, "cargo run --quiet --package app --bin sdm -- {args...}").env("DATABASE_URL", server.url());
         // In the caller's folder, with the terminal's input and output: as if sdm ran by itself.

@@ -1,7 +1,9 @@
 //! Runs a command's steps in order: prints `==> step`, then `ok` or `FAILED` with its time, and
-//! keeps one row per step for the command's JSON report.
+//! keeps one row per step for the command's JSON report. A step that runs long says so every few
+//! seconds ([`heartbeat`]), so no step is silent for more than [`HEARTBEAT`].
 
 use std::fmt::Display;
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -40,11 +42,26 @@ impl<S: Copy + Display> Steps<S> {
         self
     }
 
-    /// Runs step `step`, printing it and its time, and passes its value through.
+    /// Runs step `step`, printing it and its time, and passes its value through. While it runs,
+    /// it says so every [`HEARTBEAT`].
     pub fn run<T>(&mut self, step: S, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+        self.run_with(step, |f| heartbeat(&step.to_string(), f), f)
+    }
+
+    /// Does [`Steps::run`] for a step that reports its own progress at least every [`HEARTBEAT`].
+    pub fn run_talking<T>(&mut self, step: S, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+        self.run_with(step, |f| f(), f)
+    }
+
+    fn run_with<T, F: FnOnce() -> anyhow::Result<T>>(
+        &mut self,
+        step: S,
+        around: impl FnOnce(F) -> anyhow::Result<T>,
+        f: F,
+    ) -> anyhow::Result<T> {
         eprintln!("==> {step}");
         let started = Instant::now();
-        let result = f().map_err(|e| e.context((self.context)(step)));
+        let result = around(f).map_err(|e| e.context((self.context)(step)));
         let seconds = started.elapsed().as_secs_f64();
         eprintln!("    {} in {seconds:.2}s", if result.is_ok() { "ok" } else { "FAILED" });
         let error = result.as_ref().err().map(|e| format!("{e:#}"));
@@ -65,6 +82,26 @@ impl<S: Copy + Display> Steps<S> {
     pub fn rows(&self) -> &[StepRow<S>] {
         &self.rows
     }
+}
+
+/// How long work may run before [`heartbeat`] says it is still running, and then again each time.
+pub const HEARTBEAT: Duration = Duration::from_secs(8);
+
+/// Runs `work` on this thread; while it runs, prints `    ... <what>: still running after <n>s`
+/// every [`HEARTBEAT`] on stderr. Work that ends sooner prints nothing.
+pub fn heartbeat<T>(what: &str, work: impl FnOnce() -> T) -> T {
+    let (finished, ticks) = mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let started = Instant::now();
+            while let Err(RecvTimeoutError::Timeout) = ticks.recv_timeout(HEARTBEAT) {
+                eprintln!("    ... {what}: still running after {:.0}s", started.elapsed().as_secs_f64());
+            }
+        });
+        let value = work();
+        drop(finished);
+        value
+    })
 }
 
 /// Returns `d` in milliseconds, as reports and benchmarks print times.

@@ -1,14 +1,17 @@
 //! Every test of the workspace, as verify runs them: built once, then run as three `cargo test`
 //! groups side by side (xtask's, which squash real chains; devdb's, which mostly wait for
 //! clusters to start and stop; and all the others), so both cores stay busy. Each group's output
-//! is printed whole when it ends, so they never interleave.
+//! is printed whole as soon as it ends, so they never interleave, and the groups still running
+//! are named every few seconds.
 
 use std::process::Command;
-use std::sync::mpsc;
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Instant;
 
 use anyhow::bail;
 use xshell::{cmd, Shell};
+
+use crate::steps::HEARTBEAT;
 
 /// The groups, as `cargo test` package selections that together cover the whole workspace.
 const GROUPS: [&[&str]; 3] =
@@ -27,31 +30,46 @@ pub fn run(sh: &Shell, url: &str, skip_python: bool) -> anyhow::Result<()> {
     let _threads = std::env::var_os("RUST_TEST_THREADS")
         .is_none()
         .then(|| sh.push_env("RUST_TEST_THREADS", (cores * THREADS_PER_CORE).to_string()));
-    cmd!(sh, "cargo test --workspace --quiet --no-run").run()?;
+    crate::steps::heartbeat("build the tests", || cmd!(sh, "cargo test --workspace --no-run").run())?;
     let (done, finished) = mpsc::channel();
-    std::thread::scope(|scope| {
+    let mut failed = Vec::new();
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let mut running = Vec::new();
         for group in GROUPS {
             let done = done.clone();
             // A plain Command: xshell's Shell stays on this thread.
             let mut test = Command::from(cmd!(sh, "cargo test --quiet {group...}").env("DATABASE_URL", url));
+            running.push(group.join(" "));
             scope.spawn(move || {
                 let started = Instant::now();
                 let out = test.output();
                 let _ = done.send((group.join(" "), out, started.elapsed()));
             });
         }
-    });
-    drop(done);
-    let mut failed = Vec::new();
-    for (group, out, took) in finished {
-        let out = out?;
-        let verdict = if out.status.success() { "ok" } else { "FAILED" };
-        eprintln!("    --- cargo test {group}: {verdict} in {:.1}s", took.as_secs_f64());
-        eprint!("{}{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
-        if !out.status.success() {
-            failed.push(format!("cargo test {group} ({})", out.status));
+        drop(done);
+        // Each group prints as it ends; meanwhile the ones still running are named.
+        let started = Instant::now();
+        while !running.is_empty() {
+            let (group, out, took) = match finished.recv_timeout(HEARTBEAT) {
+                Ok(ended) => ended,
+                Err(RecvTimeoutError::Timeout) => {
+                    let secs = started.elapsed().as_secs_f64();
+                    eprintln!("    ... after {secs:.0}s still running: cargo test {}", running.join(", cargo test "));
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => bail!("a test group ended without a word"),
+            };
+            running.retain(|g| *g != group);
+            let out = out?;
+            let verdict = if out.status.success() { "ok" } else { "FAILED" };
+            eprintln!("    --- cargo test {group}: {verdict} in {:.1}s", took.as_secs_f64());
+            eprint!("{}{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
+            if !out.status.success() {
+                failed.push(format!("cargo test {group} ({})", out.status));
+            }
         }
-    }
+        Ok(())
+    })?;
     if !failed.is_empty() {
         bail!("{} failed; the output is above", failed.join(" and "));
     }

@@ -46,7 +46,7 @@ impl flags::Verify {
         })?;
         steps.run("cargo fmt --check", || Ok(cmd!(sh, "cargo fmt --all -- --check").run()?))?;
         steps.run("cargo clippy (warnings denied)", || {
-            Ok(cmd!(sh, "cargo clippy --quiet --workspace --all-targets -- -D warnings").run()?)
+            Ok(cmd!(sh, "cargo clippy --workspace --all-targets -- -D warnings").run()?)
         })?;
         let set = steps.run("migrations folder is valid", || {
             let set = migrations_in(&root.join("migrations"))?;
@@ -73,7 +73,7 @@ impl flags::Verify {
         } else {
             steps.run(LANGGRAPH_STEPS, || crate::langgraph::verify(sh, &server))?;
         }
-        steps.run("checklist and all tests", || crate::suite::run(sh, server.url(), self.skip_python))?;
+        steps.run_talking("checklist and all tests", || crate::suite::run(sh, server.url(), self.skip_python))?;
         Ok(())
     }
 }
@@ -113,9 +113,9 @@ pub(crate) mod tests {
 
     use super::*;
 
-    /// Copies the workspace's migrations and fixtures into a fresh folder the test may break.
+    /// Copies the chain the tests own (migrations and fixtures) into a fresh folder the test may break.
     pub(crate) fn scratch_tree(name: &str) -> PathBuf {
-        let root = crate::project_root();
+        let root = crate::test_chain();
         let dir = std::env::temp_dir().join(format!("sdm-verify-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         for sub in ["migrations", "fixtures"] {

@@ -1,6 +1,6 @@
-//! What the xtask integration tests share: a private copy of the workspace's migrations, so that
-//! tests in other binaries run side by side (nextest runs them so) without taking the squash lock
-//! on the workspace itself.
+//! What the xtask integration tests share: a private copy of the chain the tests own
+//! (`test_data/chains/sdm`), so that tests in other binaries run side by side (nextest runs them
+//! so) without taking the squash lock on the workspace, and mean the same after it is squashed.
 
 use std::path::{Path, PathBuf};
 
@@ -10,11 +10,14 @@ pub struct Migrations {
 }
 
 impl Migrations {
-    /// Copies the workspace's migrations folder (records and lock file included).
+    /// Copies the owned chain's migrations folder (lock file included).
     pub fn copy(name: &str) -> Migrations {
         let root = std::env::temp_dir().join(format!("sdm-xtask-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
-        copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations"), &root.join("migrations"));
+        copy_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../test_data/chains/sdm/migrations"),
+            &root.join("migrations"),
+        );
         Migrations { root }
     }
 

@@ -7,7 +7,7 @@ use devdb::test_server;
 use super::{check, has_column, pin, recorded_steps, shell, update, ScratchTree, PINS_3_2_0};
 use crate::langgraph::Python;
 
-/// Copies the workspace's migrations (without later upgrades) pinned to 3.2.0, with that
+/// Copies the owned chain (without later upgrades) pinned to 3.2.0, with that
 /// library's reference schema; returns the path of the checkpointer's set-up migration in it.
 fn tree_on_3_2_0(name: &str) -> (ScratchTree, Python, String) {
     let scratch = ScratchTree::copy(name, |path| path.contains("__upgrade_langgraph_"));
@@ -21,7 +21,7 @@ fn tree_on_3_2_0(name: &str) -> (ScratchTree, Python, String) {
 #[test]
 #[cfg_attr(sdm_skip_python, ignore = "SDM_SKIP_PYTHON=1; to run: python3 python/setup-venv.py, then unset it")]
 fn a_checkpointer_stopping_at_v8_gets_one_migration_for_step_9() {
-    // The workspace's set-up migration (steps v0..v9) on 3.2.0 (v0..v9), less step 9.
+    // The owned chain's set-up migration (steps v0..v9) on 3.2.0 (v0..v9), less step 9.
     let (scratch, python, path) = tree_on_3_2_0("behind");
     let migrations = scratch.migrations();
     let v9 = "-- v9\nALTER TABLE checkpoint_writes ADD COLUMN IF NOT EXISTS task_path TEXT NOT NULL DEFAULT '';\n\n";

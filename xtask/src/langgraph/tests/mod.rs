@@ -1,5 +1,6 @@
 //! `cargo xtask langgraph` against the real Python library (the pinned release and an older one)
-//! and a real Postgres, on copies of the workspace. This module holds what the tests share.
+//! and a real Postgres, on copies of the chain the tests own (`test_data/chains/sdm`), pinned to
+//! the releases each test names. This module holds what the tests share.
 //!
 //! With `SDM_SKIP_PYTHON=1` at build time, xtask's build script sets `cfg(sdm_skip_python)` and
 //! the tests that need a venv are reported as ignored.
@@ -17,20 +18,21 @@ use xshell::Shell;
 use super::library::pins;
 use super::{Python, Tree};
 
-/// A copy of the workspace's migrations, pins and reference schema in a temp folder, removed on drop.
+/// A copy of the owned chain's migrations, and of the workspace's pins and reference schema, in a
+/// temp folder, removed on drop.
 struct ScratchTree {
     tree: Tree,
 }
 
 impl ScratchTree {
-    /// Copies the workspace's migrations (all but those `skip` accepts by file name), its
-    /// `python/requirements.txt` and its reference schema.
+    /// Copies the owned chain's migrations (all but those `skip` accepts by file name), and the
+    /// workspace's `python/requirements.txt` and reference schema.
     fn copy(name: &str, skip: impl Fn(&str) -> bool) -> ScratchTree {
         let root = std::env::temp_dir().join(format!("sdm-langgraph-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let scratch = ScratchTree { tree: Tree::at(root) };
         let workspace = Tree::at(crate::project_root());
-        for file in MigrationSet::from_dir(&workspace.migrations()).unwrap().files {
+        for file in MigrationSet::from_dir(&crate::test_chain().join("migrations")).unwrap().files {
             if !skip(&file.relative_path()) {
                 scratch.write(&format!("migrations/{}", file.relative_path()), &file.sql);
             }

@@ -1,6 +1,6 @@
-//! Databases that exist before a squash: the workspace's chain applied with rows in it (users,
-//! conversations with checkpoints, store items), the squashed folder they follow, and what the
-//! follow tests compare (history rows, row hashes, pg_dump schemas).
+//! Databases that exist before a squash: the owned SDM chain (`test_data/chains/sdm`) applied with
+//! rows in it (users, conversations with checkpoints, store items), the squashed folder they
+//! follow, and what the follow tests compare (history rows, row hashes, pg_dump schemas).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,24 +18,24 @@ use serde_json::json;
 use super::{server, snapshot, Tree};
 use crate::squash::prove;
 
-/// The workspace's migrations folder.
-pub(super) fn workspace_dir() -> PathBuf {
-    crate::project_root().join("migrations")
+/// The owned chain's migrations folder.
+pub(super) fn sdm_chain_dir() -> PathBuf {
+    crate::test_chain().join("migrations")
 }
 
-/// Returns the workspace's chain as a set.
-pub(super) fn workspace_chain() -> MigrationSet {
-    MigrationSet::from_dir(&workspace_dir()).unwrap_or_else(|e| panic!("{e}"))
+/// Returns the owned chain as a set.
+pub(super) fn sdm_chain() -> MigrationSet {
+    MigrationSet::from_dir(&sdm_chain_dir()).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// A folder holding the workspace's chain squashed once, shared by the tests of this process
-/// (one squash costs seconds); tests copy it before changing it.
+/// A folder holding the owned chain squashed once, shared by the tests of this process (one
+/// squash costs seconds); tests copy it before changing it.
 pub(crate) fn squashed_once() -> &'static Path {
     static SQUASHED: OnceLock<Tree> = OnceLock::new();
     SQUASHED
         .get_or_init(|| {
             remove_folders_of_gone_processes();
-            let tree = copy_of(&workspace_dir());
+            let tree = copy_of(&sdm_chain_dir());
             let report = tree.squash();
             assert_eq!(report.after.len(), 8, "{}", report.summary());
             tree

@@ -7,7 +7,7 @@ use app::migrations::MigrationSet;
 use app::Error;
 use devdb::TestDatabase;
 
-use super::existing::{database_with_rows, first, history_rows, row_hashes, squashed_once, workspace_chain};
+use super::existing::{database_with_rows, first, history_rows, row_hashes, sdm_chain, squashed_once};
 
 /// Runs the squashed set on `db`, expects a refusal of kind `refusal`, checks nothing changed
 /// and that showmigrations flags the same problem; returns the message as `sdm` prints it.
@@ -33,13 +33,19 @@ fn refused(db: &TestDatabase<'_>, refusal: Refusal) -> String {
 
 #[test]
 fn a_database_part_way_through_the_replaced_chain_is_refused_with_two_ways_forward() {
-    let chain = workspace_chain();
+    let chain = sdm_chain();
     let db = super::server().test_database(Some(&first(&chain, 15))).unwrap();
     app::users::create(&mut db.connect(), "ann@example.com", "Ann").unwrap();
     let shown = refused(&db, Refusal::PartWay);
-    assert!(shown.contains("it stopped part-way through the 23 migrations the squash replaced: it applied 15 of them, the last V15__users_email_case_insensitive on "), "{shown}");
-    assert!(shown.contains("and lacks V16__llmchat_langgraph_threads, V17__evidence_owner_cascade,"), "{shown}");
-    assert!(shown.contains("and 0 more") || shown.contains("V23__memory_drop_point_journey_idx"), "{shown}");
+    let (last, lacking) = (chain.files[14].label(), chain.files[15].label());
+    assert!(
+        shown.contains(&format!(
+            "it stopped part-way through the 23 migrations the squash replaced: it applied 15 of them, the last {last} on "
+        )),
+        "{shown}"
+    );
+    assert!(shown.contains(&format!("and lacks {lacking}, {},", chain.files[16].label())), "{shown}");
+    assert!(shown.contains("and 0 more") || shown.contains(&chain.files[22].label()), "{shown}");
     assert!(
         shown.contains("Two ways forward:\n  1. finish the old chain with the build from before the squash"),
         "{shown}"
@@ -48,14 +54,14 @@ fn a_database_part_way_through_the_replaced_chain_is_refused_with_two_ways_forwa
 
     let squashed = MigrationSet::from_dir(&squashed_once().join("migrations")).unwrap();
     let listing = migrate::show_migrations(&migrate::status(&mut db.connect(), &squashed).unwrap());
-    assert!(listing.contains("users\n [ ] V1__users_initial\n"), "{listing}");
+    assert!(listing.contains(&format!("users\n [ ] {}\n", squashed.files[0].label())), "{listing}");
     assert!(listing.contains("replaced by squash 1 (15 of its 23 migrations applied here):\n"), "{listing}");
-    assert!(listing.contains(" [X] V15__users_email_case_insensitive\n [ ] V16__llmchat_langgraph_threads\n"));
+    assert!(listing.contains(&format!(" [X] {last}\n [ ] {lacking}\n")), "{listing}");
 }
 
 #[test]
 fn a_database_whose_schema_drifted_is_refused_naming_each_object() {
-    let db = database_with_rows(&workspace_chain());
+    let db = database_with_rows(&sdm_chain());
     db.connect()
         .batch_execute(
             "CREATE INDEX users_account_created_idx ON users_account (created_at);
@@ -84,16 +90,26 @@ fn a_database_whose_schema_drifted_is_refused_naming_each_object() {
 
 #[test]
 fn a_database_that_applied_another_version_of_a_replaced_migration_is_refused() {
-    let db = database_with_rows(&workspace_chain());
+    let chain = sdm_chain();
+    let loader = chain.files.iter().find(|f| f.name == app::fixtures::MIGRATION_NAME).unwrap();
+    let (label, version) = (loader.label(), loader.version);
+    let db = database_with_rows(&chain);
     let mut client = db.connect();
-    client.execute(&format!("UPDATE {} SET checksum = '1' WHERE version = 14", migrate::HISTORY_TABLE), &[]).unwrap();
+    client
+        .execute(&format!("UPDATE {} SET checksum = '1' WHERE version = {version}", migrate::HISTORY_TABLE), &[])
+        .unwrap();
     let shown = refused(&db, Refusal::ChecksumMismatch);
-    assert!(shown.contains("it applied another version of a migration than the chain the squash replaced:\n  V14__load_journeys: the database recorded checksum 1 on "), "{shown}");
     assert!(
-        shown.contains("the squash replaced V14__load_journeys (journeys/V14__load_journeys.sql) with checksum "),
+        shown.contains(&format!(
+            "it applied another version of a migration than the chain the squash replaced:\n  {label}: the database recorded checksum 1 on "
+        )),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!("the squash replaced {label} ({}) with checksum ", loader.relative_path())),
         "{shown}"
     );
     let squashed = MigrationSet::from_dir(&squashed_once().join("migrations")).unwrap();
     let listing = migrate::show_migrations(&migrate::status(&mut client, &squashed).unwrap());
-    assert!(listing.contains(" [!] V14__load_journeys  (the database applied another version of it)\n"), "{listing}");
+    assert!(listing.contains(&format!(" [!] {label}  (the database applied another version of it)\n")), "{listing}");
 }

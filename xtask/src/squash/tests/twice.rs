@@ -6,16 +6,16 @@ use app::migrate;
 use app::migrations::MigrationSet;
 
 use super::existing::{
-    assert_schema_of_fresh, copy_of, database_with_rows, first, history_labels, row_hashes, set_labels, squashed_once,
-    workspace_chain,
+    assert_schema_of_fresh, copy_of, database_with_rows, first, history_labels, row_hashes, sdm_chain, set_labels,
+    squashed_once,
 };
 use super::{paths, server, Tree};
 
 const KNEE: &str = "knee-osteoarthritis-treatment";
 
-/// Copies the workspace's journey fixtures into `tree`, renaming the knee journey.
+/// Copies the owned chain's journey fixtures into `tree`, renaming the knee journey.
 fn edited_fixtures(tree: &Tree) {
-    let from = crate::project_root().join("fixtures/journeys");
+    let from = crate::test_chain().join("fixtures/journeys");
     let to = tree.root.join("fixtures/journeys");
     std::fs::create_dir_all(&to).unwrap();
     for entry in std::fs::read_dir(&from).unwrap() {
@@ -46,7 +46,12 @@ fn databases_one_and_two_squashes_behind_follow_both() {
     let report = tree.squash();
     let after = paths(&report);
     assert_eq!(after.len(), 9, "{}", report.summary());
-    assert_eq!(after[7..], ["journeys/V8__load_journeys.sql", "journeys/V9__update_journeys.sql"], "kept as they were");
+    let loader = MigrationSet::from_dir(&squashed_once().join("migrations")).unwrap().files[7].relative_path();
+    assert_eq!(
+        after[7..],
+        [loader, written.path.strip_prefix(tree.dir()).unwrap().display().to_string()],
+        "kept as they were"
+    );
     assert!(tree.dir().join("squashes/0001.json").is_file() && tree.dir().join("squashes/0002.json").is_file());
     let second = MigrationSet::from_dir(&tree.dir()).unwrap();
     let record = second.last_squash().unwrap();
@@ -56,7 +61,7 @@ fn databases_one_and_two_squashes_behind_follow_both() {
     assert!(second.added_since_last_squash().is_empty());
 
     // Two squashes behind: the pre-squash chain, with rows.
-    let behind_two = database_with_rows(&workspace_chain());
+    let behind_two = database_with_rows(&sdm_chain());
     let mut client = behind_two.connect();
     let mut rows_before = row_hashes(&mut client);
     let listing = migrate::show_migrations(&migrate::status(&mut client, &second).unwrap());

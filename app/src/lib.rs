@@ -1,15 +1,17 @@
 //! The SDM platform: shared decision making journeys, chat and memory on Postgres.
 //!
-//! The library is what the `sdm` binary runs and what `cargo xtask` reuses: the migration set and
-//! its runner, journey fixtures, and the domain. The Postgres that tests and tools start is the
-//! `devdb` crate's, which production does not link.
+//! The library is what the `sdm` binary runs and what `cargo xtask` reuses: the domain, its
+//! journey fixtures, and the migration set compiled into it. The migration engine (runner, sets,
+//! records, schema snapshots, connections) is the `migrator` crate, re-exported here under the
+//! names the product uses; the Postgres that tests and tools start is the `devdb` crate's, which
+//! production does not link.
 //!
 //! Modules depend only on modules above them in this order:
 //!
-//! 1. `error`, `conninfo`, `db`, `sql`, `help`: the typed error, connection strings, connections,
-//!    SQL literals, `--help` text;
-//! 2. `schema`, `migrations`, `migrate`, `fixtures`: a live database's schema from its catalogs,
-//!    the migration set with its records, its runner, journey fixtures;
+//! 1. `error`, `help`, and from `migrator`: `conninfo`, `db`, `sql`, `schema`, `migrate`: the
+//!    typed error, `--help` text, connections, SQL literals, schemas, the runner;
+//! 2. `migrations`, `fixtures`: the product's modules and its embedded migration set, journey
+//!    fixtures;
 //! 3. `langgraph`: LangGraph's checkpoint and store tables;
 //! 4. `users`, `journeys`, `points`: entities that need no other entity;
 //! 5. `conversations` (journeys, langgraph);
@@ -18,14 +20,11 @@
 
 pub mod error;
 
-pub mod conninfo;
-pub mod db;
-pub mod fixtures;
 pub mod help;
-pub mod migrate;
+pub use migrator::{conninfo, db, migrate, schema, sql};
+
+pub mod fixtures;
 pub mod migrations;
-pub mod schema;
-pub mod sql;
 
 pub mod langgraph;
 

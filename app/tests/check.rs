@@ -4,7 +4,6 @@
 use std::process::{Command, Output};
 
 use app::migrate::HISTORY_TABLE;
-use app::migrations::MigrationSet;
 use devdb::{empty_database, test_database};
 
 fn sdm(url: &str, args: &[&str]) -> Output {
@@ -68,7 +67,7 @@ fn check_on_a_database_that_is_not_migrated_says_to_migrate_first() {
     let db = empty_database();
     let (code, stdout, stderr) = run(db.url(), &["check"]);
     assert_eq!(code, 1, "{stdout}");
-    let set = MigrationSet::embedded().unwrap();
+    let set = app::migrations::embedded().unwrap();
     let n = set.files.len();
     assert!(
         stderr.contains(&format!(
@@ -89,7 +88,7 @@ fn showmigrations_flags_a_history_that_does_not_match_the_files() {
 
     // Another migration recorded at the first file's version (the bug a version-only match hid),
     // and a later file edited since it was applied: migrate refuses on the first.
-    let set = MigrationSet::embedded().unwrap();
+    let set = app::migrations::embedded().unwrap();
     assert!(set.files.len() >= 2, "the workspace has at least two migrations");
     let (renamed, other, edited) = (&set.files[0], &set.files[set.files.len() - 1], &set.files[set.files.len() - 1]);
     let (version, stranger) = (renamed.version, format!("V{}__{}", renamed.version, other.name));

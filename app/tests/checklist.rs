@@ -71,7 +71,7 @@ fn add_pending_write(client: &mut postgres::Client, thread_id: &str) {
 fn item1_every_migration_shows_as_applied() {
     let db = test_database();
     let mut client = db.connect();
-    let set = migrations::MigrationSet::embedded().unwrap();
+    let set = migrations::embedded().unwrap();
     assert!(!set.files.is_empty(), "the embedded set has migrations");
     let statuses = migrate::status(&mut client, &set).unwrap();
     assert_eq!(statuses.len(), set.files.len(), "one status per embedded migration");

@@ -2,15 +2,28 @@
 //! managed Postgres and CI services hand out), and a missing privilege is named with its fix:
 //! against a real Postgres 15, with roles the tests create.
 
-mod support;
-
 use std::process::Command;
 
-use app::migrate::{migrate, status};
+use app::migrate::{migrate, status, HISTORY_TABLE};
 use app::migrations::MigrationSet;
-use app::Error;
 use devdb::role_server;
-use support::{history, TempDir};
+use migrator::Error;
+
+/// A one-migration chain in a temp folder, removed on drop.
+struct Chain(tempfile::TempDir);
+
+impl Chain {
+    fn new(rel: &str, sql: &str) -> Chain {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(rel).parent().unwrap()).unwrap();
+        std::fs::write(dir.path().join(rel), sql).unwrap();
+        Chain(dir)
+    }
+
+    fn set(&self) -> MigrationSet {
+        MigrationSet::from_dir(self.0.path()).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
 
 fn sdm(url: &str, args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_sdm")).args(args).env("DATABASE_URL", url).output().unwrap();
@@ -40,7 +53,7 @@ fn a_role_that_owns_its_database_migrates_and_uses_it() {
         let (ok, text) = sdm(&url, args);
         assert!(ok, "sdm {args:?} as {}: {text}", role.name());
     }
-    let set = MigrationSet::embedded().unwrap();
+    let set = app::migrations::embedded().unwrap();
     assert!(status(&mut client, &set).unwrap().iter().all(|s| s.applied_on.is_some()));
     assert_eq!(migrate(&mut client, &set).unwrap(), vec![]);
 }
@@ -52,8 +65,7 @@ fn a_database_the_role_does_not_own_names_the_privilege_and_the_fix() {
     // Owned by the server's administrator, as a database made for the team by someone else.
     let foreign = server.scratch_database("foreign").unwrap();
     let url = role.url_for(foreign.name());
-    let dir = TempDir::new();
-    dir.write("users/V1__users_initial.sql", "CREATE TABLE users_account (id int);\n");
+    let dir = Chain::new("users/V1__users_initial.sql", "CREATE TABLE users_account (id int);\n");
 
     let mut client = app::db::connect(&url).unwrap();
     let error = migrate(&mut client, &dir.set()).unwrap_err();
@@ -95,7 +107,13 @@ fn a_database_the_role_does_not_own_names_the_privilege_and_the_fix() {
     // The grant the message names is the fix.
     admin.batch_execute(&format!("GRANT CREATE ON SCHEMA public TO {name}")).unwrap();
     assert_eq!(migrate(&mut client, &dir.set()).unwrap().len(), 1);
-    assert_eq!(history(&mut client), vec![(1, "users_initial".to_string())]);
+    let recorded: Vec<(i32, String)> = client
+        .query(&format!("SELECT version, name FROM {HISTORY_TABLE}"), &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(recorded, vec![(1, "users_initial".to_string())]);
     drop(client);
     drop(admin);
     drop(foreign);
@@ -109,8 +127,7 @@ fn owner(client: &mut postgres::Client) -> String {
 #[test]
 fn what_only_a_superuser_may_do_is_named_as_such() {
     let role = role_server().test_role().unwrap();
-    let dir = TempDir::new();
-    dir.write("users/V1__users_remote.sql", "CREATE EXTENSION IF NOT EXISTS postgres_fdw;\n");
+    let dir = Chain::new("users/V1__users_remote.sql", "CREATE EXTENSION IF NOT EXISTS postgres_fdw;\n");
     let mut client = app::db::connect(&role.url()).unwrap();
     let error = migrate(&mut client, &dir.set()).unwrap_err();
     let Error::MigrationFailed { name: label, message, .. } = &error else { panic!("{error}") };

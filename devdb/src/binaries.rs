@@ -61,7 +61,7 @@ pub(crate) fn run(mut cmd: Command, what: &str, url: &str) -> Result<Vec<u8>> {
     }
     let output =
         format!("{}{}", String::from_utf8_lossy(&out.stderr).trim(), String::from_utf8_lossy(&out.stdout).trim());
-    Err(Error::Failed { what: what.to_string(), status: out.status, output: app::db::scrub(&output, url) })
+    Err(Error::Failed { what: what.to_string(), status: out.status, output: migrator::db::scrub(&output, url) })
 }
 
 /// Gives `path` to the `postgres` user when we are root, so the server can write there.

@@ -43,7 +43,7 @@ impl Cluster {
             if let Err(e) = watchdog::start(&root, &bin_dir, &data) {
                 eprintln!(
                     "warning: {}; a killed process may leave the server running (`cargo xtask db stop` stops it)",
-                    app::db::with_sources(&e)
+                    migrator::db::with_sources(&e)
                 );
             }
         }
@@ -96,7 +96,7 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         if let Err(e) = self.stop() {
-            eprintln!("warning: {}", app::db::with_sources(&e));
+            eprintln!("warning: {}", migrator::db::with_sources(&e));
         }
     }
 }

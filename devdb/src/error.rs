@@ -9,7 +9,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Everything setting up, using or stopping a development database can fail with.
 ///
 /// A message names what failed; the cause is its [`source`](std::error::Error::source), printed
-/// once by a reporter that walks the chain (`anyhow`'s `{:#}`, or [`app::db::with_sources`]).
+/// once by a reporter that walks the chain (`anyhow`'s `{:#}`, or [`migrator::db::with_sources`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -60,7 +60,7 @@ pub enum Error {
     ///
     /// The message holds the server's report (`postgres::Error` itself says only `db error`), so
     /// the variant has no source: the report is printed once.
-    #[error("{what}: {}", app::db::report(.error))]
+    #[error("{what}: {}", migrator::db::report(.error))]
     Sql {
         /// What the statement was for, e.g. `create database sdm_scratch_1_2_3_test`.
         what: String,
@@ -72,7 +72,7 @@ pub enum Error {
     InUse(PathBuf),
     /// Connecting, or migrating a template database, failed.
     #[error(transparent)]
-    App(#[from] app::Error),
+    Migration(#[from] migrator::Error),
 }
 
 impl Error {

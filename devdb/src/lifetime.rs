@@ -107,7 +107,7 @@ fn release_all() {
     let active = std::mem::take(&mut *ACTIVE.lock().unwrap_or_else(|e| e.into_inner()));
     for lease in active {
         if let Err(e) = lease.release() {
-            eprintln!("warning: {}", app::db::with_sources(&e));
+            eprintln!("warning: {}", migrator::db::with_sources(&e));
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use app::conninfo::with_param;
+use migrator::conninfo::with_param;
 
 use crate::server::ident;
 use crate::{Error, Result, Server};
@@ -45,7 +45,7 @@ impl TestRole<'_> {
 impl Drop for TestRole<'_> {
     fn drop(&mut self) {
         if let Err(e) = self.server.drop_role(&self.name) {
-            eprintln!("warning: could not drop role {}: {}", self.name, app::db::with_sources(&e));
+            eprintln!("warning: could not drop role {}: {}", self.name, migrator::db::with_sources(&e));
         }
     }
 }
@@ -62,7 +62,7 @@ impl Server {
         let sql = format!(
             "CREATE ROLE {r} LOGIN CREATEDB NOSUPERUSER NOCREATEROLE PASSWORD {p}; CREATE DATABASE {r} OWNER {r}",
             r = ident(&role.name),
-            p = app::sql::quote_literal(&role.password)
+            p = migrator::sql::quote_literal(&role.password)
         );
         for statement in sql.split("; ") {
             // One statement per call: CREATE DATABASE refuses to run inside a multi-statement batch.

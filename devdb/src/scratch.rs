@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-use app::migrations::MigrationSet;
+use migrator::migrations::MigrationSet;
 
 use crate::server::ident;
 use crate::{Error, Result, Server};
@@ -36,7 +36,7 @@ impl TestDatabase<'_> {
 
     /// Opens a connection.
     pub fn try_connect(&self) -> Result<postgres::Client> {
-        Ok(app::db::connect(&self.url)?)
+        Ok(migrator::db::connect(&self.url)?)
     }
 
     /// Opens a connection; panics with the reason, as tests want.
@@ -52,7 +52,7 @@ impl Drop for TestDatabase<'_> {
             return;
         }
         if let Err(e) = self.server.drop_database(&self.name) {
-            eprintln!("warning: could not drop database {}: {}", self.name, app::db::with_sources(&e));
+            eprintln!("warning: could not drop database {}: {}", self.name, migrator::db::with_sources(&e));
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-use app::db::connect;
+use migrator::db::connect;
 
 use crate::cluster::{default_cluster_dir, Cluster};
 use crate::{binaries, url, Error, Result};

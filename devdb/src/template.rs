@@ -7,7 +7,7 @@
 //! clone holds the same lock shared from its look-up to its `CREATE DATABASE`: no template goes
 //! away under a clone of it.
 
-use app::migrations::MigrationSet;
+use migrator::migrations::MigrationSet;
 
 use crate::server::{drop_with, ident};
 use crate::{Error, Result, Server};
@@ -81,8 +81,8 @@ impl Server {
         let what = format!("build template {name}");
         admin.batch_execute(&format!("CREATE DATABASE {}", ident(&building))).map_err(Error::sql(what.clone()))?;
         {
-            let mut client = app::db::connect(&self.url_for(&building))?;
-            app::migrate::migrate(&mut client, set)?;
+            let mut client = migrator::db::connect(&self.url_for(&building))?;
+            migrator::migrate::migrate(&mut client, set)?;
             // A chain of ALTERs leaves dead catalog rows; every clone would copy them.
             client.batch_execute("VACUUM FULL").map_err(Error::sql(format!("vacuum template {name}")))?;
         }

@@ -6,7 +6,7 @@
 
 use std::sync::OnceLock;
 
-use app::migrations::MigrationSet;
+use migrator::migrations::MigrationSet;
 
 use crate::{Server, TestDatabase};
 
@@ -15,7 +15,7 @@ use crate::{Server, TestDatabase};
 pub fn test_server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
-        Server::from_env().unwrap_or_else(|e| panic!("test database server: {}", app::db::with_sources(&e)))
+        Server::from_env().unwrap_or_else(|e| panic!("test database server: {}", migrator::db::with_sources(&e)))
     })
 }
 
@@ -31,10 +31,10 @@ fn powers() -> Powers {
     *POWERS.get_or_init(|| {
         let sql = "SELECT rolsuper, rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user";
         let mut client =
-            test_server().connect().unwrap_or_else(|e| panic!("test server: {}", app::db::with_sources(&e)));
+            test_server().connect().unwrap_or_else(|e| panic!("test server: {}", migrator::db::with_sources(&e)));
         let row = client
             .query_one(sql, &[])
-            .unwrap_or_else(|e| panic!("ask the test server what its role may do: {}", app::db::with_sources(&e)));
+            .unwrap_or_else(|e| panic!("ask the test server what its role may do: {}", migrator::db::with_sources(&e)));
         Powers { superuser: row.get(0), create_roles: row.get(1) }
     })
 }
@@ -48,7 +48,7 @@ fn ephemeral(need: &str) -> &'static Server {
     }
     EPHEMERAL.get_or_init(|| {
         Server::ephemeral()
-            .unwrap_or_else(|e| panic!("the ephemeral cluster, a server {need}: {}", app::db::with_sources(&e)))
+            .unwrap_or_else(|e| panic!("the ephemeral cluster, a server {need}: {}", migrator::db::with_sources(&e)))
     })
 }
 
@@ -72,14 +72,20 @@ pub fn superuser_server() -> &'static Server {
     ephemeral("with a superuser, as DATABASE_URL's role is not one")
 }
 
-/// Returns a fresh database migrated with the embedded migrations, cloned from a template.
+/// Returns a fresh database migrated with the workspace's `migrations/` folder (what the product
+/// compiles in), cloned from a template. The folder is read from disk, so devdb needs no product.
 pub fn test_database() -> TestDatabase<'static> {
     static SET: OnceLock<MigrationSet> = OnceLock::new();
-    let set = SET.get_or_init(|| MigrationSet::embedded().unwrap_or_else(|e| panic!("embedded migrations: {e}")));
-    test_server().test_database(Some(set)).unwrap_or_else(|e| panic!("test database: {}", app::db::with_sources(&e)))
+    let set = SET.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+        MigrationSet::from_dir(&dir).unwrap_or_else(|e| panic!("the workspace's migrations: {e}"))
+    });
+    test_server()
+        .test_database(Some(set))
+        .unwrap_or_else(|e| panic!("test database: {}", migrator::db::with_sources(&e)))
 }
 
 /// Returns a fresh, empty database (no migrations applied).
 pub fn empty_database() -> TestDatabase<'static> {
-    test_server().test_database(None).unwrap_or_else(|e| panic!("test database: {}", app::db::with_sources(&e)))
+    test_server().test_database(None).unwrap_or_else(|e| panic!("test database: {}", migrator::db::with_sources(&e)))
 }

@@ -20,7 +20,7 @@ pub fn with_database(url: &str, db: &str) -> String {
         let query = tail.find('?').map(|i| &tail[i..]).unwrap_or("");
         return format!("{}{}/{}{}", &url[..scheme_end + 3], authority, db, query);
     }
-    app::conninfo::with_param(url, "dbname", db)
+    migrator::conninfo::with_param(url, "dbname", db)
 }
 
 /// Where a connection string connects first, and as whom.
@@ -50,7 +50,7 @@ pub fn endpoint(url: &str) -> Option<Endpoint> {
 
 /// Returns the URL of database `db` as user `postgres` over the Unix socket in `socket_dir`.
 pub fn socket_url(socket_dir: &Path, db: &str) -> String {
-    format!("postgresql://postgres@{}/{}", app::conninfo::encode(&socket_dir.to_string_lossy()), db)
+    format!("postgresql://postgres@{}/{}", migrator::conninfo::encode(&socket_dir.to_string_lossy()), db)
 }
 
 #[cfg(test)]

@@ -22,12 +22,15 @@ fn a_scratch_database_is_dropped_with_its_guard() {
 #[test]
 fn migrated_databases_are_clones_of_one_template() {
     let server = test_server();
-    let set = app::migrations::MigrationSet::embedded().unwrap();
+    let set = migrator::migrations::MigrationSet::from_dir(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../test_data/chains/sdm/migrations"),
+    )
+    .unwrap();
     let template = server.template_for(&set).unwrap();
     let (a, b) = (server.test_database(Some(&set)).unwrap(), server.test_database(Some(&set)).unwrap());
     assert_ne!(a.name(), b.name());
     assert_eq!(server.template_for(&set).unwrap(), template, "the template is built once");
-    let count = format!("SELECT count(*) FROM {}", app::migrate::HISTORY_TABLE);
+    let count = format!("SELECT count(*) FROM {}", migrator::migrate::HISTORY_TABLE);
     let applied = |db: &devdb::TestDatabase| -> i64 { db.connect().query_one(&count, &[]).unwrap().get(0) };
     assert_eq!(applied(&a), set.files.len() as i64);
     assert_eq!(applied(&b), set.files.len() as i64);
@@ -71,7 +74,7 @@ fn a_schema_dump_shows_what_changed() {
 fn a_missing_database_names_itself_without_the_password() {
     let server = Server::external("postgres://sdm:hunter2@localhost:1/sdm".to_string());
     let err = Schema::dump(&server, "nowhere", &[]).unwrap_err();
-    let message = app::db::with_sources(&err);
+    let message = migrator::db::with_sources(&err);
     assert!(message.starts_with("pg_dump --schema-only of database nowhere failed"), "{message}");
     assert!(!message.contains("hunter2"), "{message}");
 }

@@ -11,8 +11,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use app::migrations::MigrationSet;
 use devdb::Server;
+use migrator::migrations::MigrationSet;
 
 const ROOT: &str = "DEVDB_TEST_ROOT";
 const READY: &str = "cluster ready";
@@ -135,7 +135,12 @@ fn child_fails_to_migrate() {
     let server = SERVER.get_or_init(|| Server::ephemeral_at(&root_given()).unwrap());
     let mut client = server.connect().unwrap();
     client.batch_execute("CREATE TABLE IF NOT EXISTS users_account (id int)").unwrap();
-    let err = app::migrate::migrate(&mut client, &MigrationSet::embedded().unwrap()).unwrap_err();
+    let err = migrator::migrate::migrate(
+        &mut client,
+        &MigrationSet::from_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../test_data/chains/sdm/migrations"))
+            .unwrap(),
+    )
+    .unwrap_err();
     eprintln!("error: {err}");
     std::process::exit(1);
 }

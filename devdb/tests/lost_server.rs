@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use app::migrations::MigrationSet;
 use devdb::Server;
+use migrator::migrations::MigrationSet;
 
 /// Stops the cluster in `root` at once, as the `postgres` user when we are root.
 fn stop_immediately(root: &Path) {
@@ -44,7 +44,7 @@ fn a_server_stopped_under_a_migration_is_not_blamed_on_the_file() {
     let stopper = {
         let root = root.clone();
         std::thread::spawn(move || {
-            let mut watcher = app::db::connect(&url).unwrap();
+            let mut watcher = migrator::db::connect(&url).unwrap();
             let deadline = Instant::now() + Duration::from_secs(15);
             while Instant::now() < deadline {
                 let sleeping: i64 = watcher
@@ -60,11 +60,11 @@ fn a_server_stopped_under_a_migration_is_not_blamed_on_the_file() {
             false
         })
     };
-    let error = app::migrate::migrate(&mut client, &set).unwrap_err();
+    let error = migrator::migrate::migrate(&mut client, &set).unwrap_err();
     assert!(stopper.join().unwrap(), "the server was stopped while V24 ran");
     let shown = error.to_string();
     eprintln!("{shown}");
-    assert!(matches!(error, app::Error::ConnectionLost { ref name, .. } if name == "V24__slow"), "{shown}");
+    assert!(matches!(error, migrator::Error::ConnectionLost { ref name, .. } if name == "V24__slow"), "{shown}");
     assert!(shown.starts_with("lost the connection to the server while migration V24__slow"), "{shown}");
     assert!(shown.contains("no fault of its SQL"), "{shown}");
     assert!(!shown.contains("fix ") && !shown.contains("rolled back"), "{shown}");

@@ -1,19 +1,22 @@
 //! Template and scratch databases work for a role that is not a superuser (CREATEDB, owning its
 //! database), with a role the test creates.
 
-use app::migrations::MigrationSet;
+use std::path::Path;
+
 use devdb::{role_server, Schema};
+use migrator::migrations::MigrationSet;
 
 #[test]
 fn a_role_with_createdb_builds_templates_clones_them_and_dumps_schemas() {
     let role = role_server().test_role().unwrap();
     let server = role.server();
-    let set = MigrationSet::embedded().unwrap();
+    let set = MigrationSet::from_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../test_data/chains/sdm/migrations"))
+        .unwrap();
     let template = server.template_for(&set).unwrap();
     let db = server.test_database(Some(&set)).unwrap();
     let mut client = db.connect();
     let applied: i64 =
-        client.query_one(&format!("SELECT count(*) FROM {}", app::migrate::HISTORY_TABLE), &[]).unwrap().get(0);
+        client.query_one(&format!("SELECT count(*) FROM {}", migrator::migrate::HISTORY_TABLE), &[]).unwrap().get(0);
     assert_eq!(applied as usize, set.files.len());
     let schema = Schema::dump(&server, db.name(), &["users_account"]).unwrap();
     assert!(schema.text().contains("CREATE TABLE public.users_account"), "{}", schema.text());

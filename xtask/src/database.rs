@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use anyhow::Context;
-use app::migrations::MigrationSet;
 use devdb::Server;
+use migrator::migrations::MigrationSet;
 use xshell::Shell;
 
 use crate::flags;
@@ -16,7 +16,7 @@ pub fn server() -> anyhow::Result<Server> {
 
 /// Returns the migrations compiled into the app: what `sdm migrate` applies.
 pub fn migrations() -> anyhow::Result<MigrationSet> {
-    MigrationSet::embedded().context("load embedded migrations")
+    app::migrations::embedded().context("load embedded migrations")
 }
 
 /// Loads and validates the migrations folder `dir` (names, unique versions, module folders),
@@ -33,7 +33,7 @@ impl flags::Migrate {
         let set = migrations()?;
         let mut client = server.connect()?;
         if self.dry_run {
-            let pending: Vec<_> = app::migrate::status(&mut client, &set)?
+            let pending: Vec<_> = migrator::migrate::status(&mut client, &set)?
                 .into_iter()
                 .filter(|s| s.applied_on.is_none() && !s.missing_file)
                 .collect();
@@ -43,14 +43,14 @@ impl flags::Migrate {
             }
             return Ok(());
         }
-        let run = app::migrate::run(&mut client, &set)?;
+        let run = migrator::migrate::run(&mut client, &set)?;
         for line in run.followed.iter().flat_map(|f| f.describe()) {
             println!("{line}");
         }
         for m in &run.applied {
             println!("applied V{}__{} ({:.1} ms)", m.version, m.name, m.millis);
         }
-        println!("{} migration(s) applied to {}", run.applied.len(), app::db::redact(server.url()));
+        println!("{} migration(s) applied to {}", run.applied.len(), migrator::db::redact(server.url()));
         Ok(())
     }
 }
@@ -60,8 +60,8 @@ impl flags::Status {
         let server = server()?;
         let mut client = server.connect()?;
         let set = migrations()?;
-        let (statuses, verdict) = app::migrate::status_and_check(&mut client, &set)?;
-        print!("{}", app::migrate::show_migrations(&statuses));
+        let (statuses, verdict) = migrator::migrate::status_and_check(&mut client, &set)?;
+        print!("{}", migrator::migrate::show_migrations(&statuses));
         verdict.context("`sdm migrate` would refuse this database")?;
         Ok(())
     }

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use app::fixtures::{self, FixtureStatement, Journey, MIGRATION_NAME, REGENERATE_COMMAND, UPDATE_MIGRATION_NAME};
-use app::migrations::MigrationSet;
 use devdb::Server;
+use migrator::migrations::MigrationSet;
 use postgres::Client;
 use xshell::Shell;
 
@@ -168,7 +168,7 @@ mod tests {
 
         let written = update(&tree, server, false).unwrap().expect("a change to write");
         assert_eq!(written.path, dir.join(format!("journeys/V{next}__{UPDATE_MIGRATION_NAME}.sql")));
-        assert!(written.text.lines().nth(2) == Some(app::migrations::KEEP_MARKER), "{}", written.text);
+        assert!(written.text.lines().nth(2) == Some(migrator::migrations::KEEP_MARKER), "{}", written.text);
         assert!(written.text.contains("'Revised: "), "{}", written.text);
         assert!(written.lock.starts_with("wrote "), "{}", written.lock);
         assert_eq!(std::fs::read(&load).unwrap(), applied, "the applied migration is left as it was");
@@ -176,7 +176,7 @@ mod tests {
         let set = migrations_in(&dir).unwrap();
         crate::lock::check(&set, &crate::lock::fresh_schema(server, &set).unwrap()).expect("the lock records it");
         let mut client = db.connect();
-        let run = app::migrate::run(&mut client, &set).unwrap();
+        let run = migrator::migrate::run(&mut client, &set).unwrap();
         assert_eq!(run.applied.iter().map(|m| m.version).collect::<Vec<_>>(), [next]);
         let title: String = client
             .query_one("SELECT title FROM journeys_journey WHERE slug = 'knee-osteoarthritis-treatment'", &[])

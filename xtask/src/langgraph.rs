@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use app::langgraph::LANGGRAPH_TABLES;
-use app::migrations::{MigrationFile, MigrationSet};
 use devdb::{Schema, Server};
+use migrator::migrations::{MigrationFile, MigrationSet};
 use xshell::Shell;
 
 pub use library::Python;

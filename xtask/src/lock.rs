@@ -8,9 +8,9 @@
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use app::migrations::{LockMismatch, MigrationLock, MigrationSet, LOCK_COMMAND, LOCK_FILE};
-use app::schema::{list_differences, Snapshot};
 use devdb::Server;
+use migrator::migrations::{LockMismatch, MigrationLock, MigrationSet, LOCK_COMMAND, LOCK_FILE};
+use migrator::schema::{list_differences, Snapshot};
 use xshell::Shell;
 
 use crate::database::migrations_in;

@@ -1,9 +1,9 @@
 //! `cargo xtask reset`: drop and recreate the database, refusing targets it must not touch.
 
 use anyhow::bail;
-use app::conninfo::ConnInfo;
-use app::db::redact;
 use devdb::{database_of, Server};
+use migrator::conninfo::ConnInfo;
+use migrator::db::redact;
 use xshell::Shell;
 
 use crate::machine::is_this_machine;
@@ -62,7 +62,7 @@ pub fn check_reset(
     url.parse::<postgres::Config>().map_err(|e: postgres::Error| {
         anyhow::anyhow!(
             "DATABASE_URL {shown} is not a valid connection string: {}",
-            app::db::scrub(&e.to_string(), url)
+            migrator::db::scrub(&e.to_string(), url)
         )
     })?;
     let remote: Vec<String> = addresses(url, env)

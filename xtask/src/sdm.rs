@@ -15,8 +15,8 @@ impl flags::Sdm {
         let mut server = database::server()?;
         if !asks_for_help {
             let mut client = server.connect()?;
-            let applied = app::migrate::migrate(&mut client, &database::migrations()?)
-                .with_context(|| format!("migrate {}", app::db::redact(server.url())))?;
+            let applied = migrator::migrate::migrate(&mut client, &database::migrations()?)
+                .with_context(|| format!("migrate {}", migrator::db::redact(server.url())))?;
             if !applied.is_empty() {
                 eprintln!("migrated database {}: {} migration(s) applied", server.database_name(), applied.len());
             }

@@ -34,9 +34,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use app::migrations::MigrationSet;
-use app::schema::Snapshot;
 use devdb::{Schema, Server};
+use migrator::migrations::MigrationSet;
+use migrator::schema::Snapshot;
 use serde::Serialize;
 use xshell::Shell;
 
@@ -281,7 +281,7 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
         stage(&staged)?;
         let mut client = new_db.try_connect()?;
         let started = Instant::now();
-        app::migrate::migrate(&mut client, &MigrationSet::from_dir(&staging.path)?)
+        migrator::migrate::migrate(&mut client, &MigrationSet::from_dir(&staging.path)?)
             .context("build a database from the generated schema and the kept migrations")?;
         let mut elapsed = started.elapsed();
         std::thread::scope(|scope| {
@@ -328,7 +328,7 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
             if !data.files.is_empty() {
                 stage(&staged)?;
                 let started = Instant::now();
-                app::migrate::migrate(&mut client, &MigrationSet::from_dir(&staging.path)?)
+                migrator::migrate::migrate(&mut client, &MigrationSet::from_dir(&staging.path)?)
                     .context("apply the generated data migrations")?;
                 elapsed += started.elapsed();
             }
@@ -379,7 +379,7 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
         report.notes.push(format!(
             "recorded the squash in {recorded} and a new {}: databases migrated with the old chain follow it on \
              `sdm migrate`",
-            app::migrations::LOCK_FILE
+            migrator::migrations::LOCK_FILE
         ));
         Ok(masked)
     })?;

@@ -1,8 +1,8 @@
 //! `cargo xtask verify`: the CI gate. Each step prints its time; the first failure stops the run.
 
 use anyhow::{bail, ensure, Context};
-use app::migrations::MigrationSet;
 use devdb::{Schema, Server, TestDatabase};
+use migrator::migrations::MigrationSet;
 use serde::Serialize;
 use xshell::{cmd, Shell};
 
@@ -59,9 +59,9 @@ impl flags::Verify {
             fresh_database(&db, &set)
         })?;
         steps.run("migrations match migrations.lock.json (checksums, expected schema)", || {
-            crate::lock::check(&set, &app::schema::Snapshot::read(&mut app::db::connect(db.url())?)?)
+            crate::lock::check(&set, &migrator::schema::Snapshot::read(&mut migrator::db::connect(db.url())?)?)
         })?;
-        steps.run("fixtures are in sync", || crate::fixtures::check(&root, &mut app::db::connect(db.url())?))?;
+        steps.run("fixtures are in sync", || crate::fixtures::check(&root, &mut migrator::db::connect(db.url())?))?;
         steps.run("LangGraph tables match the Python library's schema", || langgraph_schema(sh, &server, db.name()))?;
         if !self.skip_python {
             steps.run("python venv with the LangGraph library (python/requirements.txt)", || {
@@ -80,15 +80,15 @@ impl flags::Verify {
 
 /// Migrates the new, empty database `db`, checks every migration is applied, and that a rerun is a no-op.
 pub fn fresh_database(db: &TestDatabase<'_>, set: &MigrationSet) -> anyhow::Result<()> {
-    let mut client = app::db::connect(db.url())?;
-    let applied = app::migrate::migrate(&mut client, set)?;
-    let statuses = app::migrate::status(&mut client, set)?;
+    let mut client = migrator::db::connect(db.url())?;
+    let applied = migrator::migrate::migrate(&mut client, set)?;
+    let statuses = migrator::migrate::status(&mut client, set)?;
     let unapplied: Vec<String> =
         statuses.iter().filter(|s| s.applied_on.is_none()).map(|s| format!("V{}__{}", s.version, s.name)).collect();
     ensure!(unapplied.is_empty(), "not applied after migrate: {}", unapplied.join(", "));
     ensure!(statuses.len() == set.files.len(), "history has {} rows for {} files", statuses.len(), set.files.len());
     eprintln!("    applied {} migrations", applied.len());
-    let again = app::migrate::migrate(&mut client, set)?;
+    let again = migrator::migrate::migrate(&mut client, set)?;
     if !again.is_empty() {
         bail!("a second migrate applied {} migration(s) again", again.len());
     }
@@ -193,7 +193,7 @@ pub(crate) mod tests {
         sh.change_dir(crate::project_root());
         langgraph_schema(&sh, server, db.name()).unwrap();
         // The check can fail: a changed column default is reported.
-        let mut client = app::db::connect(db.url()).unwrap();
+        let mut client = migrator::db::connect(db.url()).unwrap();
         client.batch_execute("ALTER TABLE checkpoints ALTER COLUMN metadata SET DEFAULT '{\"x\":1}'::jsonb").unwrap();
         let err = format!("{:#}", langgraph_schema(&sh, server, db.name()).unwrap_err());
         assert!(err.contains("+    metadata jsonb DEFAULT '{\"x\": 1}'::jsonb NOT NULL"), "{err}");

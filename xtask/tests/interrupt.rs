@@ -31,7 +31,7 @@ fn ctrl_c_during_a_squash_says_so_and_blames_no_migration() {
     while !sleeping && Instant::now() < deadline && squash.try_wait().unwrap().is_none() {
         std::thread::sleep(Duration::from_millis(50));
         let url = devdb::socket_url(&cluster.join("socket"), "postgres");
-        let Ok(mut client) = app::db::connect(&url) else { continue };
+        let Ok(mut client) = migrator::db::connect(&url) else { continue };
         let query = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'BEGIN;%pg_sleep(30)%'";
         sleeping = client.query_one(query, &[]).map(|row| row.get::<_, i64>(0) == 1).unwrap_or(false);
     }

@@ -34,7 +34,7 @@ fn assert_no_secret(url: &str, args: &[&str], out: &Output) -> String {
 /// has no such database.
 fn forms() -> Vec<String> {
     let Endpoint { host, port, user } = endpoint(test_server().url()).expect("the test server's address");
-    let encoded = app::conninfo::encode(&host);
+    let encoded = migrator::conninfo::encode(&host);
     vec![
         "postgres://sdm:Hunter2Secret@127.0.0.1:1/sdm".to_string(),
         "postgres://sdm:Hunter2%20Secret@localhost:1/sdm".to_string(),
@@ -90,7 +90,7 @@ fn a_migrate_that_succeeds_names_the_database_without_its_password() {
     let password = "Hunter2 Secret";
     let sql = format!("ALTER ROLE \"{}\" PASSWORD '{password}'", role.name());
     server.connect().unwrap().batch_execute(&sql).unwrap();
-    let url = app::conninfo::with_param(&role.url(), "password", password);
+    let url = migrator::conninfo::with_param(&role.url(), "password", password);
     let out = xtask(&url, &["migrate"]);
     let text = assert_no_secret(&url, &["migrate"], &out);
     assert!(out.status.success(), "{text}");

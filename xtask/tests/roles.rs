@@ -34,7 +34,7 @@ fn xtask_commands_work_for_a_role_that_owns_its_database() {
     assert!(ok, "{text}");
     let (ok, text) = xtask(&url, &["status"]);
     assert!(ok && text.contains("[X]") && !text.contains("[ ]"), "{text}");
-    let owner: String = app::db::connect(&url)
+    let owner: String = migrator::db::connect(&url)
         .unwrap()
         .query_one("SELECT pg_get_userbyid(datdba)::text FROM pg_database WHERE datname = current_database()", &[])
         .unwrap()

@@ -129,7 +129,7 @@ impl Python {
             let message = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("(no output)");
             bail!(
                 "python/langgraph_migrations.py {command} failed: {}",
-                message.trim().trim_start_matches("error: ").replace(url, &app::db::redact(url))
+                message.trim().trim_start_matches("error: ").replace(url, &migrator::db::redact(url))
             );
         }
         serde_json::from_slice(&out.stdout)

@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use anyhow::{bail, Context};
-use app::migrations::{MigrationFile, MigrationSet, KEEP_MARKER};
+use migrator::migrations::{MigrationFile, MigrationSet, KEEP_MARKER};
 
 use super::library::Library;
 

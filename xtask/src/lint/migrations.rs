@@ -8,7 +8,7 @@ use std::fmt;
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use app::migrations::{MigrationFile, MigrationSet, TransactionMode};
+use migrator::migrations::{MigrationFile, MigrationSet, TransactionMode};
 use serde::Deserialize;
 use xshell::{cmd, Shell};
 

@@ -6,9 +6,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::Context;
-use app::migrate::HISTORY_TABLE;
-use app::migrations::{MigrationSet, KEEP_MARKER};
-use app::sql::quote_literal;
+use migrator::migrate::HISTORY_TABLE;
+use migrator::migrations::{MigrationSet, KEEP_MARKER};
+use migrator::sql::quote_literal;
 use postgres::Client;
 
 use super::header::{header, Contents};

@@ -32,7 +32,7 @@ fn run(command: xshell::Cmd<'_>, what: &str, url: &str) -> anyhow::Result<String
     let output = command.quiet().ignore_status().output().with_context(|| format!("run {what}"))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        anyhow::bail!("{what} failed ({}): {}", output.status, app::db::scrub(stderr.trim(), url));
+        anyhow::bail!("{what} failed ({}): {}", output.status, migrator::db::scrub(stderr.trim(), url));
     }
     String::from_utf8(output.stdout).with_context(|| format!("{what} printed invalid UTF-8"))
 }

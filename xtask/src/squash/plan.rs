@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use app::migrations::{MigrationSet, KEEP_MARKER, MODULES};
+use migrator::migrations::{MigrationSet, KEEP_MARKER, MODULES};
 
 use super::provenance::Provenance;
 use super::toc::TocEntry;

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context;
-use app::migrate::HISTORY_TABLE;
 use devdb::{Privileges, Schema, Server, TestDatabase};
+use migrator::migrate::HISTORY_TABLE;
 use postgres::Client;
 
 /// Fails with a readable difference unless `new` holds the same schema and rows as `old`, whose
@@ -89,7 +89,7 @@ pub fn row_hashes(client: &mut Client) -> anyhow::Result<RowHashes> {
     let mut masked: Vec<(String, String)> = Vec::new();
     for r in &relations {
         let (name, kind, populated): (String, String, bool) = (r.get(0), r.get(1), r.get(2));
-        let literal = app::sql::quote_literal(&name);
+        let literal = migrator::sql::quote_literal(&name);
         parts.push(match kind.as_str() {
             "S" => format!("SELECT {literal}::text, (SELECT last_value || ' ' || is_called FROM {name})"),
             "m" if !populated => format!("SELECT {literal}::text, 'not populated'"),
@@ -119,7 +119,7 @@ pub fn filled_tables(client: &mut Client, tables: &[String]) -> anyhow::Result<s
     }
     let parts: Vec<String> = tables
         .iter()
-        .map(|t| format!("SELECT {}::text FROM (SELECT 1 FROM ONLY {t} LIMIT 1) s", app::sql::quote_literal(t)))
+        .map(|t| format!("SELECT {}::text FROM (SELECT 1 FROM ONLY {t} LIMIT 1) s", migrator::sql::quote_literal(t)))
         .collect();
     let rows = client.query(&parts.join(" UNION ALL "), &[])?;
     Ok(rows.iter().map(|r| r.get(0)).collect())

@@ -10,9 +10,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use app::migrate::HISTORY_TABLE;
-use app::migrations::{MigrationFile, MigrationSet};
-use app::sql::quote_literal;
+use migrator::migrate::HISTORY_TABLE;
+use migrator::migrations::{MigrationFile, MigrationSet};
+use migrator::sql::quote_literal;
 use postgres::Client;
 
 /// Which migration created what, learnt by replaying a chain.
@@ -81,7 +81,7 @@ pub fn replay_with(client: &mut Client, set: &MigrationSet, next_oid: bool) -> a
     }
     let mut failure: Option<anyhow::Error> = None;
 
-    let mut after_each = |client: &mut Client, file: &MigrationFile| -> app::Result<()> {
+    let mut after_each = |client: &mut Client, file: &MigrationFile| -> migrator::Result<()> {
         let tick = Instant::now();
         let result = (|| -> anyhow::Result<()> {
             let i = *index_of.get(&file.version).context("runner reported an unknown migration")?;
@@ -107,7 +107,7 @@ pub fn replay_with(client: &mut Client, set: &MigrationSet, next_oid: bool) -> a
                             w.description,
                             set.files[w.kept].label(),
                             set.files[w.kept].path.display(),
-                            app::migrations::KEEP_MARKER,
+                            migrator::migrations::KEEP_MARKER,
                         ));
                     }
                     if let Some((_, fp)) = now.get(oid) {
@@ -152,10 +152,10 @@ pub fn replay_with(client: &mut Client, set: &MigrationSet, next_oid: bool) -> a
         result.map_err(|e| {
             let message = format!("{e:#}");
             failure = Some(e);
-            app::Error::Invalid(format!("recording provenance after {}: {message}", file.label()))
+            migrator::Error::Invalid(format!("recording provenance after {}: {message}", file.label()))
         })
     };
-    let applied = app::migrate::migrate_each(client, set, &mut after_each);
+    let applied = migrator::migrate::migrate_each(client, set, &mut after_each);
     if let Some(e) = failure {
         return Err(e.context("record provenance"));
     }

@@ -1,6 +1,6 @@
 //! Records what a squash replaced, next to the new set: `squashes/<n>.json` (the replaced chain,
 //! the squashed set, the schema the chain ends with) and a new lock file. `sdm migrate` reads the
-//! record to move databases migrated with the old chain onto the new set (see `app::migrate`).
+//! record to move databases migrated with the old chain onto the new set (see `migrator::migrate`).
 //!
 //! The record's schema is read from the catalogs of the replayed chain's database, and must equal
 //! the new set's, read the same way: a second proof, beside pg_dump's, in the terms the runner
@@ -11,10 +11,10 @@
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use app::migrations::SQUASHES_DIR;
-use app::migrations::{LockMismatch, MigrationLock, MigrationSet, RecordedMigration, SquashRecord, LOCK_FILE};
-use app::schema::{list_differences, Snapshot};
 use devdb::TestDatabase;
+use migrator::migrations::SQUASHES_DIR;
+use migrator::migrations::{LockMismatch, MigrationLock, MigrationSet, RecordedMigration, SquashRecord, LOCK_FILE};
+use migrator::schema::{list_differences, Snapshot};
 use xshell::{cmd, Shell};
 
 /// Fails when a migration the lock file recorded was edited or removed: databases ran the

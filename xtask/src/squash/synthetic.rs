@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use app::migrations::{MigrationSet, MODULES};
 use devdb::Server;
+use migrator::migrations::{MigrationSet, MODULES};
 use xshell::{cmd, Shell};
 
 use crate::bench::{median, Bench};
@@ -109,7 +109,7 @@ pub fn bench(sh: &Shell, bench: &mut Bench) -> anyhow::Result<()> {
             let db = server.scratch_database("bench_chain")?;
             let mut client = db.try_connect()?;
             let started = Instant::now();
-            app::migrate::migrate(&mut client, &set)?;
+            migrator::migrate::migrate(&mut client, &set)?;
             Ok(started.elapsed())
         })?;
         let opts = options(&root);
@@ -182,7 +182,7 @@ pub fn fresh_and_restore(sh: &Shell, server: &Server, dir: &Path) -> anyhow::Res
     let set = MigrationSet::from_dir(dir)?;
     let db = server.scratch_database("bench_fresh")?;
     let started = Instant::now();
-    app::migrate::migrate(&mut db.try_connect()?, &set)?;
+    migrator::migrate::migrate(&mut db.try_connect()?, &set)?;
     let fresh = started.elapsed();
     let archive = std::env::temp_dir().join(format!("sdm-squash-bench-{}.dump", std::process::id()));
     let pg_dump = server.bin("pg_dump");

@@ -13,7 +13,7 @@ use crate::output::Output;
 impl flags::Check {
     /// Prints whether the schema matches, or each difference, and fails when anything differs.
     pub fn run(self, client: &mut Client, out: &Output) -> anyhow::Result<()> {
-        let set = migrations::MigrationSet::embedded().context("read the embedded migrations")?;
+        let set = migrations::embedded().context("read the embedded migrations")?;
         let drift = migrate::drift(client, &set)?;
         let differences: Vec<String> = drift.differences.iter().map(ToString::to_string).collect();
         let record = drift.record.display().to_string();

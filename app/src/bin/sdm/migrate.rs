@@ -15,7 +15,7 @@ use crate::output::Output;
 impl flags::Migrate {
     /// Applies pending migrations; prints each squash followed, each migration with its time, then the total.
     pub fn run(self, client: &mut Client, out: &Output) -> anyhow::Result<()> {
-        let set = migrations::MigrationSet::embedded().context("read the embedded migrations")?;
+        let set = migrations::embedded().context("read the embedded migrations")?;
         let started = Instant::now();
         let run = migrate::run(client, &set)?;
         let applied = |list: &[migrate::AppliedMigration]| -> Vec<Value> {

@@ -15,7 +15,7 @@ impl flags::Showmigrations {
     /// Prints the migrations with their status, as `migrate::show_migrations` lays them out, then
     /// fails with `sdm migrate`'s own message when it would refuse this database.
     pub fn run(self, client: &mut Client, out: &Output) -> anyhow::Result<()> {
-        let set = migrations::MigrationSet::embedded().context("read the embedded migrations")?;
+        let set = migrations::embedded().context("read the embedded migrations")?;
         let (statuses, verdict) = migrate::status_and_check(client, &set)?;
         let problem = verdict.err();
         let rows: Vec<Value> = statuses

@@ -11,8 +11,8 @@ mod recorded;
 
 use std::path::PathBuf;
 
-use app::migrations::MigrationSet;
 use devdb::{test_server, TestDatabase};
+use migrator::migrations::MigrationSet;
 use xshell::Shell;
 
 use super::library::pins;

@@ -77,7 +77,7 @@ fn moving_the_pin_to_the_current_release_leaves_setup_nothing_to_do() {
     check(&current, tree).unwrap();
 
     // The existing database takes the two new migrations; a fresh one gets all four.
-    let applied = app::migrate::migrate(&mut existing.connect(), &scratch.set()).unwrap();
+    let applied = migrator::migrate::migrate(&mut existing.connect(), &scratch.set()).unwrap();
     assert_eq!(applied.iter().map(|m| m.version).collect::<Vec<_>>(), [n + 2, n + 3]);
     let fresh = server.test_database(Some(&scratch.set())).unwrap();
     for db in [&existing, &fresh] {

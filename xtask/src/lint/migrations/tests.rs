@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use app::migrations::MigrationSet;
+use migrator::migrations::MigrationSet;
 use xshell::Shell;
 
 use super::{check, CONFIG};

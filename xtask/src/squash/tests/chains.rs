@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use app::migrations::MigrationSet;
+use migrator::migrations::MigrationSet;
 
 use super::{assert_equivalent, paths, server, small_chain, snapshot, Tree};
 use crate::squash::{squash_dir, synthetic, FileKind, Options, Outcome};

@@ -9,9 +9,9 @@ use std::sync::OnceLock;
 use app::assistant::GuideAssistant;
 use app::extractor::PhraseExtractor;
 use app::langgraph::store;
-use app::migrate::HISTORY_TABLE;
-use app::migrations::MigrationSet;
 use devdb::{Schema, TestDatabase};
+use migrator::migrate::HISTORY_TABLE;
+use migrator::migrations::MigrationSet;
 use postgres::Client;
 use serde_json::json;
 

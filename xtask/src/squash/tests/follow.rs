@@ -1,13 +1,13 @@
 //! Databases migrated with the old chain follow the squash: `sdm migrate` (here its library,
-//! `app::migrate::run`) rewrites their history to the squashed set without running it, every row
+//! `migrator::migrate::run`) rewrites their history to the squashed set without running it, every row
 //! stays, later migrations apply, and eight concurrent runners move a database once.
 
 use std::sync::{Arc, Barrier};
 
 use app::assistant::GuideAssistant;
 use app::extractor::PhraseExtractor;
-use app::migrate::{self, MigrationState};
-use app::migrations::MigrationSet;
+use migrator::migrate::{self, MigrationState};
+use migrator::migrations::MigrationSet;
 
 use super::existing::{
     assert_schema_of_fresh, copy_of, database_with_rows, history_labels, row_hashes, sdm_chain, set_labels,
@@ -98,7 +98,7 @@ fn eight_concurrent_runners_move_an_old_chain_database_once() {
         .map(|_| {
             let (set, url, barrier) = (squashed.clone(), url.clone(), barrier.clone());
             std::thread::spawn(move || {
-                let mut client = app::db::connect(&url).unwrap();
+                let mut client = migrator::db::connect(&url).unwrap();
                 barrier.wait();
                 migrate::run(&mut client, &set)
             })

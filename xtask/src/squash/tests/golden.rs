@@ -53,7 +53,7 @@ fn shape_case(case: &Path) -> String {
     // A chain that makes the roles it grants to needs a server where that is allowed.
     let server = if chain.contains("CREATE ROLE") { role_server() } else { server() };
     let old = server.scratch_database("golden_old").unwrap();
-    old.connect().batch_execute(&chain).unwrap_or_else(|e| panic!("{}: {}", case.display(), app::db::report(&e)));
+    old.connect().batch_execute(&chain).unwrap_or_else(|e| panic!("{}: {}", case.display(), migrator::db::report(&e)));
     let work = std::env::temp_dir().join(format!("sdm-golden-{}-{}", std::process::id(), old.name()));
     std::fs::create_dir_all(&work).unwrap();
     let sh = Shell::new().unwrap();
@@ -75,9 +75,9 @@ fn shape_case(case: &Path) -> String {
     std::fs::remove_dir_all(&work).unwrap();
 
     let new = server.scratch_database("golden_new").unwrap();
-    new.connect()
-        .batch_execute(&format!("BEGIN;\n{shaped}\nCOMMIT;"))
-        .unwrap_or_else(|e| panic!("{}: the shaped text fails: {}\n{shaped}", case.display(), app::db::report(&e)));
+    new.connect().batch_execute(&format!("BEGIN;\n{shaped}\nCOMMIT;")).unwrap_or_else(|e| {
+        panic!("{}: the shaped text fails: {}\n{shaped}", case.display(), migrator::db::report(&e))
+    });
     let dump = |db: &str| Schema::dump_with(server, db, &[], Privileges::Included).unwrap();
     if let Some(diff) = dump(old.name()).diff(&dump(new.name())) {
         panic!("{}: the shaped text builds another schema (- chain, + shaped):\n{diff}", case.display());

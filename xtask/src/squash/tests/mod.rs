@@ -21,8 +21,8 @@ mod twice;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use app::migrations::MigrationSet;
 use devdb::{test_server, Privileges, Schema, Server};
+use migrator::migrations::MigrationSet;
 
 use super::{prove, squash_dir, Options, Report};
 
@@ -136,8 +136,8 @@ fn assert_equivalent(old_dir: &Path, new_dir: &Path) {
 fn assert_equivalent_on(server: &Server, old_dir: &Path, new_dir: &Path) {
     let old = server.scratch_database("test_old").unwrap();
     let new = server.scratch_database("test_new").unwrap();
-    app::migrate::migrate(&mut old.connect(), &MigrationSet::from_dir(old_dir).unwrap()).unwrap();
-    app::migrate::migrate(&mut new.connect(), &MigrationSet::from_dir(new_dir).unwrap()).unwrap();
+    migrator::migrate::migrate(&mut old.connect(), &MigrationSet::from_dir(old_dir).unwrap()).unwrap();
+    migrator::migrate::migrate(&mut new.connect(), &MigrationSet::from_dir(new_dir).unwrap()).unwrap();
     let old_schema = Schema::dump_with(server, old.name(), &[], Privileges::Included).unwrap();
     prove::prove(server, &old_schema, &old, &new).unwrap_or_else(|e| panic!("{e:#}"));
 }

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use app::migrations::MigrationSet;
 use devdb::superuser_server;
+use migrator::migrations::MigrationSet;
 
 use super::{assert_equivalent, assert_equivalent_on, paths, server, Tree};
 use crate::squash::{provenance, Outcome};

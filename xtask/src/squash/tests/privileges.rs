@@ -3,8 +3,8 @@
 //! publications. Grants need their roles: the generated file says so, and stops without them.
 //! The roles are made for the tests, so these run on [`role_server`], where that is allowed.
 
-use app::migrations::MigrationSet;
 use devdb::role_server;
+use migrator::migrations::MigrationSet;
 
 use super::{assert_equivalent_on, paths, Tree};
 use crate::squash::Outcome;
@@ -21,7 +21,7 @@ fn ensure_roles(roles: &[&str]) {
         let created = client.batch_execute(&sql);
         let exists: bool =
             client.query_one("SELECT count(*) = 1 FROM pg_roles WHERE rolname = $1", &[role]).unwrap().get(0);
-        assert!(exists, "role {role} could not be created: {:?}", created.map_err(|e| app::db::report(&e)));
+        assert!(exists, "role {role} could not be created: {:?}", created.map_err(|e| migrator::db::report(&e)));
     }
 }
 
@@ -102,7 +102,8 @@ fn a_missing_role_stops_the_generated_migration_by_name() {
     tree.squash_on(role_server());
     let db = role_server().scratch_database("no_role").unwrap();
     db.connect().batch_execute(&format!("DROP ROLE {role}")).unwrap();
-    let error = app::migrate::migrate(&mut db.connect(), &MigrationSet::from_dir(&tree.dir()).unwrap()).unwrap_err();
-    let error = app::db::with_sources(&error);
+    let error =
+        migrator::migrate::migrate(&mut db.connect(), &MigrationSet::from_dir(&tree.dir()).unwrap()).unwrap_err();
+    let error = migrator::db::with_sources(&error);
     assert!(error.contains("V1__users_initial") && error.contains(&role) && error.contains("missing"), "{error}");
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use app::migrations::MigrationSet;
+use migrator::migrations::MigrationSet;
 
 use super::convert::{convert, Format};
 use super::server;
@@ -93,7 +93,7 @@ fn squash(chain: &Chain) -> Result<Outcome, String> {
     let replay = {
         let db = server().scratch_database("real_replay").unwrap();
         let started = Instant::now();
-        app::migrate::migrate(&mut db.connect(), &set).map_err(|e| format!("the chain itself fails: {e}"))?;
+        migrator::migrate::migrate(&mut db.connect(), &set).map_err(|e| format!("the chain itself fails: {e}"))?;
         started.elapsed()
     };
     let opts =

@@ -2,10 +2,10 @@
 //! their history is left byte-identical: one that stopped part-way through the replaced chain,
 //! one whose schema drifted, one that applied another version of a replaced migration.
 
-use app::migrate::{self, Refusal};
-use app::migrations::MigrationSet;
-use app::Error;
 use devdb::TestDatabase;
+use migrator::migrate::{self, Refusal};
+use migrator::migrations::MigrationSet;
+use migrator::Error;
 
 use super::existing::{database_with_rows, first, history_rows, row_hashes, sdm_chain, squashed_once};
 

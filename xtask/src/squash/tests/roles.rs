@@ -29,7 +29,7 @@ fn watermarks_need_no_superuser() {
     let mut client = db.try_connect().unwrap();
     let nextoid = client.query_one("SELECT pg_nextoid('pg_class', 'oid', 'pg_class_oid_index')", &[]);
     assert!(nextoid.is_err(), "the role may not call pg_nextoid");
-    let set = app::migrations::MigrationSet::from_dir(&crate::test_chain().join("migrations")).unwrap();
+    let set = migrator::migrations::MigrationSet::from_dir(&crate::test_chain().join("migrations")).unwrap();
     let provenance = provenance::replay(&mut client, &set).unwrap_or_else(|e| panic!("{e:#}"));
     let table: u32 = client.query_one("SELECT 'users_account'::regclass::oid", &[]).unwrap().get(0);
     assert_eq!(provenance.origin(table), Some(0), "users_account comes from the first migration");

@@ -2,8 +2,8 @@
 //! databases one and two squashes behind follow both, running the migrations written between
 //! the squashes from the second record, and a fixture change survives the squash as its own file.
 
-use app::migrate;
-use app::migrations::MigrationSet;
+use migrator::migrate;
+use migrator::migrations::MigrationSet;
 
 use super::existing::{
     assert_schema_of_fresh, copy_of, database_with_rows, first, history_labels, row_hashes, sdm_chain, set_labels,

@@ -68,10 +68,10 @@ impl Snapshot {
     /// session's search path.
     ///
     /// ```no_run
-    /// let mut client = app::db::connect("postgres://localhost/sdm")?;
-    /// let schema = app::schema::Snapshot::read(&mut client)?;
+    /// let mut client = migrator::db::connect("postgres://localhost/sdm")?;
+    /// let schema = migrator::schema::Snapshot::read(&mut client)?;
     /// println!("{} objects, {}", schema.objects.len(), schema.hash());
-    /// # Ok::<(), app::Error>(())
+    /// # Ok::<(), migrator::Error>(())
     /// ```
     pub fn read(client: &mut impl GenericClient) -> Result<Snapshot> {
         let mut objects = BTreeMap::new();

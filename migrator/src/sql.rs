@@ -7,8 +7,8 @@
 /// Postgres cannot store a NUL character in text at all; fixtures refuse it when they are read.
 ///
 /// ```
-/// assert_eq!(app::sql::quote_literal("it's"), "'it''s'");
-/// assert_eq!(app::sql::quote_literal(r"C:\temp"), r"E'C:\\temp'");
+/// assert_eq!(migrator::sql::quote_literal("it's"), "'it''s'");
+/// assert_eq!(migrator::sql::quote_literal(r"C:\temp"), r"E'C:\\temp'");
 /// ```
 pub fn quote_literal(text: &str) -> String {
     let quoted = text.replace('\'', "''");

@@ -49,13 +49,13 @@ pub struct MigrationRun {
 /// has another schema than the chain builds.
 ///
 /// ```no_run
-/// let set = app::migrations::MigrationSet::embedded()?;
-/// let mut client = app::db::connect("postgres://localhost/sdm")?;
-/// let run = app::migrate::run(&mut client, &set)?;
+/// let set = migrator::migrations::MigrationSet::from_dir(std::path::Path::new("migrations"))?;
+/// let mut client = migrator::db::connect("postgres://localhost/sdm")?;
+/// let run = migrator::migrate::run(&mut client, &set)?;
 /// for squash in &run.followed {
 ///     println!("{}", squash.describe().join("\n"));
 /// }
-/// # Ok::<(), app::Error>(())
+/// # Ok::<(), migrator::Error>(())
 /// ```
 pub fn run(client: &mut Client, set: &MigrationSet) -> Result<MigrationRun> {
     run_each(client, set, &mut |_, _| Ok(()))
@@ -74,12 +74,12 @@ pub fn run(client: &mut Client, set: &MigrationSet) -> Result<MigrationRun> {
 /// sorts below applied ones, and with [`Error::ConnectionLost`] when the server went away.
 ///
 /// ```no_run
-/// let set = app::migrations::MigrationSet::embedded()?;
-/// let mut client = app::db::connect("postgres://localhost/sdm")?;
-/// for m in app::migrate::migrate(&mut client, &set)? {
+/// let set = migrator::migrations::MigrationSet::from_dir(std::path::Path::new("migrations"))?;
+/// let mut client = migrator::db::connect("postgres://localhost/sdm")?;
+/// for m in migrator::migrate::migrate(&mut client, &set)? {
 ///     println!("applied V{}__{} in {:.1} ms", m.version, m.name, m.millis);
 /// }
-/// # Ok::<(), app::Error>(())
+/// # Ok::<(), migrator::Error>(())
 /// ```
 pub fn migrate(client: &mut Client, set: &MigrationSet) -> Result<Vec<AppliedMigration>> {
     migrate_each(client, set, &mut |_, _| Ok(()))

@@ -2,12 +2,10 @@
 //! (an outer BEGIN ... COMMIT is accepted), and a `-- no-transaction` file runs statement by
 //! statement, against a real Postgres.
 
-mod support;
-
-use app::migrate::migrate;
-use app::Error;
+use crate::support::{history, table_exists, TempDir};
 use devdb::empty_database;
-use support::{history, table_exists, TempDir};
+use migrator::migrate::migrate;
+use migrator::Error;
 
 #[test]
 fn a_commit_part_way_through_a_file_is_refused_before_anything_runs() {
@@ -29,7 +27,7 @@ fn a_commit_part_way_through_a_file_is_refused_before_anything_runs() {
     eprintln!("{shown}");
     // Not even the migration before it ran: the whole run was judged first.
     assert!(!table_exists(&mut client, "users_first") && !table_exists(&mut client, "users_half"));
-    assert!(!table_exists(&mut client, app::migrate::HISTORY_TABLE));
+    assert!(!table_exists(&mut client, migrator::migrate::HISTORY_TABLE));
 }
 
 #[test]

@@ -2,14 +2,12 @@
 //! down) is reported as such, against a real Postgres: it never blames the migration's SQL and
 //! never claims a rollback it cannot know of.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use app::migrate::migrate;
-use app::Error;
+use crate::support::{history, table_exists, TempDir};
 use devdb::{empty_database, TestDatabase};
-use support::{history, table_exists, TempDir};
+use migrator::migrate::migrate;
+use migrator::Error;
 
 /// Migrates `dir` on a connection that another session terminates once it runs `pg_sleep`.
 fn migrate_until_terminated(db: &TestDatabase<'_>, dir: &TempDir) -> Error {
@@ -17,7 +15,7 @@ fn migrate_until_terminated(db: &TestDatabase<'_>, dir: &TempDir) -> Error {
     let pid: i32 = client.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
     let url = db.url().to_string();
     let killer = std::thread::spawn(move || {
-        let mut admin = app::db::connect(&url).unwrap();
+        let mut admin = migrator::db::connect(&url).unwrap();
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             let sleeping: bool = admin

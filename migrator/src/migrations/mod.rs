@@ -2,11 +2,10 @@
 //!
 //! refinery 0.10 skips a mis-named file without a word and runs two files that share a version, so
 //! every file is checked here, both when reading a folder ([`MigrationSet::from_dir`]) and for the
-//! set compiled into the crate ([`MigrationSet::embedded`]), with the same code. Next to the
+//! set a binary compiles in ([`MigrationSet::from_entries`]), with the same code. Next to the
 //! migrations live the lock file (checksums and expected schema) and the squash records.
 
 mod checksum;
-mod embedded;
 mod lock;
 mod names;
 mod recorded;
@@ -15,5 +14,7 @@ mod squashes;
 
 pub use lock::{LockMismatch, MigrationLock, LOCK_COMMAND, LOCK_FILE};
 pub use recorded::RecordedMigration;
-pub use set::{MigrationFile, MigrationSet, TransactionMode, KEEP_MARKER, MODULES, NO_TRANSACTION_MARKER};
+pub use set::{
+    Content, Entry, MigrationFile, MigrationSet, TransactionMode, KEEP_MARKER, MODULES, NO_TRANSACTION_MARKER,
+};
 pub use squashes::{SquashRecord, SQUASHES_DIR};

@@ -87,10 +87,10 @@ impl MigrationState {
 /// Reads only; a database without a history table has applied nothing.
 ///
 /// ```no_run
-/// let set = app::migrations::MigrationSet::embedded()?;
-/// let mut client = app::db::connect("postgres://localhost/sdm")?;
-/// print!("{}", app::migrate::show_migrations(&app::migrate::status(&mut client, &set)?));
-/// # Ok::<(), app::Error>(())
+/// let set = migrator::migrations::MigrationSet::from_dir(std::path::Path::new("migrations"))?;
+/// let mut client = migrator::db::connect("postgres://localhost/sdm")?;
+/// print!("{}", migrator::migrate::show_migrations(&migrator::migrate::status(&mut client, &set)?));
+/// # Ok::<(), migrator::Error>(())
 /// ```
 pub fn status(client: &mut Client, set: &MigrationSet) -> Result<Vec<MigrationStatus>> {
     Ok(statuses(&history::read(client)?, set))

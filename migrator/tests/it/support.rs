@@ -1,33 +1,23 @@
-//! What the migration tests share: temp folders of migration files, and reading a database's
+//! What the engine's tests share: temp folders of migration files, and reading a database's
 //! history and tables.
-#![allow(dead_code)] // each test binary uses its own part
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
-use app::migrate::HISTORY_TABLE;
-use app::migrations::MigrationSet;
+use migrator::migrate::HISTORY_TABLE;
+use migrator::migrations::MigrationSet;
 
-/// A unique folder under the system temp dir, removed on drop.
-pub struct TempDir(PathBuf);
+/// A temp folder of migration files, removed on drop.
+pub struct TempDir(tempfile::TempDir);
 
 impl TempDir {
     /// Creates the folder.
     pub fn new() -> TempDir {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-        let path = std::env::temp_dir().join(format!(
-            "sdm-migrate-test-{}-{}-{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
+        TempDir(tempfile::Builder::new().prefix("sdm-migrate-test-").tempdir().unwrap())
     }
 
     /// Writes `content` to `rel` under the folder, creating parent folders.
     pub fn write(&self, rel: &str, content: &str) -> &TempDir {
-        let path = self.0.join(rel);
+        let path = self.0.path().join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, content).unwrap();
         self
@@ -35,18 +25,12 @@ impl TempDir {
 
     /// Returns the folder.
     pub fn path(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 
     /// Reads the folder as a migration set; panics with the reason when it is not one.
     pub fn set(&self) -> MigrationSet {
-        MigrationSet::from_dir(&self.0).unwrap_or_else(|e| panic!("{e}"))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        MigrationSet::from_dir(self.path()).unwrap_or_else(|e| panic!("{e}"))
     }
 }
 

@@ -20,7 +20,7 @@ pub const MODULES: &[&str] = &["users", "evidence", "journeys", "llmchat", "memo
 /// Marks, on a line of its own, a migration that squash keeps as its own file.
 ///
 /// It lives with the set because reading a file records it in [`MigrationFile::keep`], and
-/// [`crate::fixtures`] writes it into the journeys migration it generates.
+/// the product writes it into the migrations it generates (journey fixtures, LangGraph steps).
 pub const KEEP_MARKER: &str = "-- squash: keep";
 
 /// Marks, as its first line, a migration that runs statement by statement outside a transaction
@@ -101,7 +101,8 @@ pub struct MigrationSet {
 }
 
 /// One entry under the migrations root: a folder, or a file whose content is read on demand.
-pub(super) struct Entry<'a> {
+/// A binary that compiles its migrations in lists them as entries ([`MigrationSet::from_entries`]).
+pub struct Entry<'a> {
     /// Path components relative to the root.
     pub components: Vec<String>,
     /// A folder, or where the file's bytes are.
@@ -109,7 +110,7 @@ pub(super) struct Entry<'a> {
 }
 
 /// What an [`Entry`] holds.
-pub(super) enum Content<'a> {
+pub enum Content<'a> {
     /// A folder.
     Dir,
     /// A file on disk, read only when it is a migration.
@@ -119,6 +120,13 @@ pub(super) enum Content<'a> {
 }
 
 impl MigrationSet {
+    /// Validates the folder layout and every file name of `entries` (everything under a
+    /// migrations folder, as a binary compiled it in), shown as paths under `root`, then reads the
+    /// migrations: the same checks as [`MigrationSet::from_dir`].
+    pub fn from_entries(root: &Path, entries: Vec<Entry<'_>>) -> Result<MigrationSet> {
+        from_entries(root, entries)
+    }
+
     /// Reads and validates the migrations folder `dir`.
     ///
     /// The folder is either flat (`V1__x.sql` files) or holds one folder per module in
@@ -128,9 +136,9 @@ impl MigrationSet {
     /// exact validation, so the tools that read a folder (squash, verify) judge files the same way.
     ///
     /// ```no_run
-    /// let set = app::migrations::MigrationSet::from_dir(std::path::Path::new("migrations"))?;
+    /// let set = migrator::migrations::MigrationSet::from_dir(std::path::Path::new("migrations"))?;
     /// println!("{} migrations", set.files.len());
-    /// # Ok::<(), app::Error>(())
+    /// # Ok::<(), migrator::Error>(())
     /// ```
     pub fn from_dir(dir: &Path) -> Result<MigrationSet> {
         let mut entries = Vec::new();
@@ -174,11 +182,11 @@ impl MigrationSet {
     /// never squashed): the ones a reviewer, or a linter, looks at.
     ///
     /// ```no_run
-    /// let set = app::migrations::MigrationSet::embedded()?;
+    /// let set = migrator::migrations::MigrationSet::from_dir(std::path::Path::new("migrations"))?;
     /// for file in set.added_since_last_squash() {
     ///     println!("{}", file.path.display());
     /// }
-    /// # Ok::<(), app::Error>(())
+    /// # Ok::<(), migrator::Error>(())
     /// ```
     pub fn added_since_last_squash(&self) -> &[MigrationFile] {
         let Some(last) = self.last_squash() else { return &self.files };

@@ -1,14 +1,14 @@
 //! The files next to the migrations: squash records and the lock file are read with the set,
 //! refused with the file named when broken, and a hand-made record is followed like a squash's.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use app::migrate::{self, Refusal};
-use app::migrations::{MigrationSet, RecordedMigration, SquashRecord};
-use app::schema::Snapshot;
-use app::Error;
 use devdb::empty_database;
+use migrator::migrate::{self, Refusal};
+use migrator::migrations::{MigrationSet, RecordedMigration, SquashRecord};
+use migrator::schema::Snapshot;
+use migrator::Error;
 
 /// A migrations folder under the system temp dir, removed on drop.
 struct Folder(PathBuf);
@@ -182,16 +182,4 @@ fn broken_records_are_refused_naming_the_file() {
         "{error}"
     );
     assert!(!error.contains(" at line "), "{error}");
-}
-
-#[test]
-fn the_embedded_set_carries_its_lock_file() {
-    let set = MigrationSet::embedded().unwrap();
-    let lock = set.lock.as_ref().expect("migrations/migrations.lock.json is committed");
-    assert_eq!(lock.path, Path::new("migrations/migrations.lock.json"));
-    assert!(lock.mismatches(&set.files).is_empty(), "{:?}", lock.mismatches(&set.files));
-    assert_eq!(
-        set.added_since_last_squash().len(),
-        set.files.len() - set.last_squash().map_or(0, |r| r.squashed.len())
-    );
 }

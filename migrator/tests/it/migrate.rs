@@ -1,18 +1,15 @@
 //! Tests for the migration set and its runner: file validation, and applying against real Postgres.
 
-mod support;
-
-use std::path::Path;
 use std::sync::{Arc, Barrier};
 
-use app::migrate::{migrate, migrate_each, show_migrations, status, HISTORY_TABLE};
-use app::migrations::{MigrationSet, MODULES};
-use app::Error;
+use crate::support::{history, table_exists, TempDir};
 use devdb::empty_database;
-use support::{history, table_exists, TempDir};
+use migrator::migrate::{migrate, migrate_each, show_migrations, status, HISTORY_TABLE};
+use migrator::migrations::{MigrationSet, MODULES};
+use migrator::Error;
 
 /// Asserts `result` is a `MigrationFile` error for `file` (relative to the folder) mentioning `needles`.
-fn assert_file_error(result: app::Result<MigrationSet>, dir: &TempDir, file: &str, needles: &[&str]) {
+fn assert_file_error(result: migrator::Result<MigrationSet>, dir: &TempDir, file: &str, needles: &[&str]) {
     match result {
         Err(Error::MigrationFile { path, message }) => {
             assert_eq!(path, dir.path().join(file), "{message}");
@@ -342,7 +339,7 @@ fn concurrent_runners_apply_every_migration_exactly_once() {
         .map(|_| {
             let (set, url, barrier) = (set.clone(), url.clone(), barrier.clone());
             std::thread::spawn(move || {
-                let mut client = app::db::connect(&url).unwrap();
+                let mut client = migrator::db::connect(&url).unwrap();
                 barrier.wait();
                 migrate(&mut client, &set).map(|applied| applied.len())
             })
@@ -411,21 +408,6 @@ fn history_rows_are_compatible_with_refinery() {
     refinery::Runner::new(&refinery_migrations()).run(&mut client).unwrap();
     assert_eq!(migrate(&mut client, &set).unwrap(), vec![]);
     assert!(status(&mut client, &set).unwrap().iter().all(|s| s.applied_on.is_some()));
-}
-
-#[test]
-fn embedded_set_loads_with_unique_sorted_versions() {
-    let set = MigrationSet::embedded().unwrap_or_else(|e| panic!("{e}"));
-    assert!(!set.files.is_empty());
-    let versions: Vec<i32> = set.files.iter().map(|f| f.version).collect();
-    assert!(versions.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
-    for file in &set.files {
-        assert!(file.path.starts_with("migrations"), "{}", file.path.display());
-        assert!(file.module.as_deref().is_some_and(|m| MODULES.contains(&m)), "{}", file.path.display());
-    }
-    // The compiled-in copy is the folder on disk (the build reruns when it changes).
-    let on_disk = MigrationSet::from_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations")).unwrap();
-    assert_eq!(set.content_hash(), on_disk.content_hash());
 }
 
 #[test]

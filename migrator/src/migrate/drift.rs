@@ -30,13 +30,13 @@ pub struct Drift {
 /// version of one, a replaced chain): then there is nothing to compare with yet.
 ///
 /// ```no_run
-/// let set = app::migrations::MigrationSet::embedded()?;
-/// let mut client = app::db::connect("postgres://localhost/sdm")?;
-/// let drift = app::migrate::drift(&mut client, &set)?;
+/// let set = migrator::migrations::MigrationSet::from_dir(std::path::Path::new("migrations"))?;
+/// let mut client = migrator::db::connect("postgres://localhost/sdm")?;
+/// let drift = migrator::migrate::drift(&mut client, &set)?;
 /// for difference in &drift.differences {
 ///     println!("{difference}");
 /// }
-/// # Ok::<(), app::Error>(())
+/// # Ok::<(), migrator::Error>(())
 /// ```
 pub fn drift(client: &mut Client, set: &MigrationSet) -> Result<Drift> {
     let Some(lock) = &set.lock else {

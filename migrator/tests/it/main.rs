@@ -1,0 +1,9 @@
+//! The engine's tests against a real Postgres (devdb's: the ephemeral cluster, or `DATABASE_URL`'s
+//! server), one binary with a module per concern, each test on chains it writes itself.
+
+mod support;
+
+mod lost_connection;
+mod migrate;
+mod records;
+mod transactions;

@@ -115,7 +115,7 @@ pub fn parse() -> anyhow::Result<Option<Xtask>> {
             print!("{}", app::help::for_command(&e.to_string(), &args));
             Ok(None)
         }
-        Err(e) => anyhow::bail!("{e} (see `cargo xtask --help`)"),
+        Err(e) => anyhow::bail!("{}", app::help::explain(Xtask::HELP_, &args, &e.to_string(), "cargo xtask")),
     }
 }
 

@@ -50,6 +50,7 @@ impl flags::Verify {
         })?;
         let set = steps.run("migrations folder is valid", || {
             let set = migrations_in(&root.join("migrations"))?;
+            app::migrations::check_modules(&set)?;
             eprintln!("    {} migrations", set.files.len());
             Ok(set)
         })?;

@@ -60,7 +60,12 @@ impl StoredMessages {
     /// Returns the blob's `type` and bytes.
     pub(super) fn encode(&self) -> std::result::Result<(&'static str, Vec<u8>), String> {
         match self {
-            StoredMessages::Json(items) => Ok(("json", serde_json::to_vec(items).map_err(|e| e.to_string())?)),
+            StoredMessages::Json(items) => {
+                // Entries written with the old id alias are rewritten so LangChain.js can load the thread.
+                let mut items = items.clone();
+                items.iter_mut().for_each(json_codec::upgrade_namespace);
+                Ok(("json", serde_json::to_vec(&items).map_err(|e| e.to_string())?))
+            }
             StoredMessages::Msgpack(items) => Ok(("msgpack", msgpack_codec::encode_list(items)?)),
             StoredMessages::Opaque(what) => Err(format!("cannot write {what} as messages")),
         }

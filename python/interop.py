@@ -74,11 +74,22 @@ class TriageState(MessagesState):
 SERDE = JsonPlusSerializer(allowed_msgpack_modules=[ClinicianNote, CarePlan])
 
 
+class SharedThreadSaver(PostgresSaver):
+    """PostgresSaver whose versions follow the thread's own: Python's strings, or numbers on a
+    thread LangGraph.js started (the stock saver writes a string there, and the next comparison
+    of a string with a number raises TypeError)."""
+
+    def get_next_version(self, current: str | int | None, channel: None = None) -> str | int:
+        if isinstance(current, int) and not isinstance(current, bool):
+            return current + 1
+        return super().get_next_version(current, channel)
+
+
 @contextmanager
 def checkpointer(url: str) -> Iterator[PostgresSaver]:
-    """Opens a PostgresSaver the way PostgresSaver.from_conn_string does, with SERDE."""
+    """Opens a SharedThreadSaver the way PostgresSaver.from_conn_string does, with SERDE."""
     with psycopg.Connection.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row) as conn:
-        yield PostgresSaver(conn, serde=SERDE)
+        yield SharedThreadSaver(conn, serde=SERDE)
 
 
 # --- output ----------------------------------------------------------------------------------

@@ -102,6 +102,9 @@ pub fn append_messages(
     messages: &[ChatMessage],
 ) -> Result<SavedCheckpoint> {
     let latest = latest_checkpoint(client, thread_id, true)?;
+    if latest.is_some() {
+        upgrade_message_ids(client, thread_id)?;
+    }
     let stored = match &latest {
         Some(l) => load_messages(client, thread_id, &l.checkpoint)?,
         None => None,
@@ -171,6 +174,31 @@ pub fn append_messages(
         step,
         message_count: stored.len(),
     })
+}
+
+/// Rewrites the `langchain.schema.messages` ids in the thread's older `json` messages blobs (what
+/// the app wrote before) to `langchain_core.messages`: the same classes for Python, and the only
+/// form LangChain.js loads, whose `list()` reads every checkpoint's blobs. Returns how many blobs
+/// changed; blobs that do not parse are left as they are.
+fn upgrade_message_ids(client: &mut impl GenericClient, thread_id: &str) -> Result<u64> {
+    // Only blobs holding the alias's `"schema"` are parsed; a thread written since holds none.
+    let rows = client.query(
+        "SELECT version, blob FROM checkpoint_blobs
+         WHERE thread_id = $1 AND checkpoint_ns = $2 AND channel = $3 AND type = 'json'
+           AND position(convert_to('\"schema\"', 'UTF8') IN blob) > 0",
+        &[&thread_id, &ROOT_NAMESPACE, &MESSAGES_CHANNEL],
+    )?;
+    let mut upgraded = 0;
+    for row in rows {
+        let version: String = row.get(0);
+        let Some(blob) = row.get::<_, Option<Vec<u8>>>(1).and_then(|b| blobs::upgrade_json_blob(&b)) else { continue };
+        upgraded += client.execute(
+            "UPDATE checkpoint_blobs SET blob = $5
+             WHERE thread_id = $1 AND checkpoint_ns = $2 AND channel = $3 AND version = $4",
+            &[&thread_id, &ROOT_NAMESPACE, &MESSAGES_CHANNEL, &version, &blob],
+        )?;
+    }
+    Ok(upgraded)
 }
 
 /// Deletes every checkpoint row of a thread (all namespaces) from the three checkpoint tables.

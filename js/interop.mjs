@@ -28,6 +28,7 @@
 // when stdin closes.
 
 import { createInterface } from "node:readline";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
 import { AIMessage, BaseMessage, HumanMessage, ToolMessage } from "@langchain/core/messages";
@@ -389,4 +390,7 @@ async function main(argv) {
   }
 }
 
-await main(process.argv.slice(2));
+// Run as a script; imported (by validate.test.mjs), it only lends its helpers.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await main(process.argv.slice(2));
+}

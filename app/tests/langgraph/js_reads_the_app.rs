@@ -42,7 +42,9 @@ fn js_reads_and_continues_a_conversation_the_app_wrote() {
     // library's own limit): it refuses before writing anything.
     let refused = js.run_failing(&["resume", db.url(), &ada.thread_id, "What about injections?", "--stock"]);
     assert!(refused.contains("Please override this method to use string versions."), "{refused}");
-    assert_eq!(history(&db, &ada), expected, "the refused turn wrote nothing");
+    assert_eq!(history(&db, &ada), expected, "the refused turn wrote no message");
+    let after = js.run(&["read-thread", db.url(), &ada.thread_id, "--stock"]);
+    assert_eq!(listed_checkpoints(&after), listed_checkpoints(&read), "nor a checkpoint");
 
     // With getNextVersion in Python's form (js/interop.mjs's SharedThreadSaver), a JS graph adds a turn.
     let resumed = js.run(&["resume", db.url(), &ada.thread_id, "What about injections?"]);

@@ -1,11 +1,13 @@
 //! The app reads a thread LangGraph.js wrote, adds to it in the thread's own version form, and
-//! JavaScript carries on after it without losing a message.
+//! JavaScript carries on after it without losing a message; Python's stock saver refuses such a
+//! thread without writing to it.
 
 use devdb::test_database;
 use serde_json::json;
 
 use crate::support::checks::{assert_linear_chain, listed_checkpoints, messages_read, pairs, version_kinds};
 use crate::support::js::Js;
+use crate::support::python::Python;
 use crate::support::sdm::{chat, history, onboard, sdm_text};
 
 #[test]
@@ -56,4 +58,27 @@ fn the_app_reads_and_continues_a_thread_js_wrote() {
     let total = listed_checkpoints(&resumed).len();
     assert_linear_chain(&resumed, total);
     assert_eq!(version_kinds(&resumed), ["number"].into());
+}
+
+#[test]
+#[cfg_attr(sdm_skip_js, ignore = "SDM_SKIP_JS=1; to run: python3 js/setup-node-modules.py, then unset it")]
+#[cfg_attr(
+    all(sdm_skip_python, not(sdm_skip_js)),
+    ignore = "SDM_SKIP_PYTHON=1; to run: python3 python/setup-venv.py, then unset it"
+)]
+fn python_s_stock_saver_refuses_a_js_thread_and_writes_nothing() {
+    let (js, python) = (Js::find(), Python::find());
+    let db = test_database();
+    let ada = onboard(&db, "ada@example.org");
+    let written = js.run(&["write-thread", db.url(), &ada.thread_id, "--stock"]);
+    let before = messages_read(&written);
+
+    // Python's own get_next_version writes a string where the thread has numbers, and its next
+    // comparison of the two raises: the library's limit, which docs/langgraph.md's override lifts.
+    let refused = python.run_failing(&["resume", db.url(), &ada.thread_id, "Is surgery an option?", "--stock"]);
+    assert!(refused.contains("TypeError: '>' not supported between instances of 'str' and 'int'"), "{refused}");
+    let read = js.run(&["read-thread", db.url(), &ada.thread_id, "--stock"]);
+    assert_eq!(messages_read(&read), before, "the refused turn wrote no message");
+    assert_eq!(listed_checkpoints(&read), listed_checkpoints(&written), "nor a checkpoint");
+    assert_eq!(version_kinds(&read), ["number"].into());
 }

@@ -92,15 +92,15 @@ pub(super) fn encode_message(message: &ChatMessage) -> Result<Value, String> {
 /// and Python's `to_json()` still writes) to `langchain_core.messages`, which names the same class
 /// for Python and is the only form LangChain.js loads; anything else is left as it is.
 pub(super) fn upgrade_namespace(item: &mut Value) {
+    if item.get("type").and_then(Value::as_str) != Some("constructor") {
+        return;
+    }
     let Some(id) = item.get_mut("id").and_then(Value::as_array_mut) else { return };
     let is_alias = id.len() == 4 && id[..3] == [json!("langchain"), json!("schema"), json!("messages")];
     let is_message =
         id.get(3).and_then(Value::as_str).is_some_and(|c| c.ends_with("Message") || c.ends_with("MessageChunk"));
-    if is_alias && is_message && item.get("type").and_then(Value::as_str) == Some("constructor") {
-        if let Some(id) = item.get_mut("id").and_then(Value::as_array_mut) {
-            id.drain(..2);
-            id.insert(0, json!("langchain_core"));
-        }
+    if is_alias && is_message {
+        id.splice(..3, [json!("langchain_core"), json!("messages")]);
     }
 }
 

@@ -13,11 +13,23 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import time
 
 JS = pathlib.Path(__file__).resolve().parent
 PINS = [JS / "package.json", JS / "package-lock.json"]
 MODULES = JS / "node_modules"
 STAMP = MODULES / ".sdm-pins.sha256"
+
+
+def run_talking(process: subprocess.Popen, every: float = 10.0) -> int:
+    """Waits for `process`, saying every `every` seconds that it still runs (npm ci prints nothing
+    until it is done, about 20 s on a fresh machine)."""
+    started = time.monotonic()
+    while True:
+        try:
+            return process.wait(timeout=every)
+        except subprocess.TimeoutExpired:
+            print(f"  npm ci still running ({time.monotonic() - started:.0f}s)", flush=True)
 
 
 def main() -> int:
@@ -38,7 +50,7 @@ def main() -> int:
         return 1
     print(f"installing js/package-lock.json into {MODULES}", flush=True)
     quiet = ["--no-audit", "--no-fund", "--loglevel=error"]
-    if subprocess.run([npm, "ci", *quiet], cwd=JS).returncode != 0:
+    if run_talking(subprocess.Popen([npm, "ci", *quiet], cwd=JS)) != 0:
         print("error: npm ci could not install js/package-lock.json (it needs the npm registry)", file=sys.stderr)
         return 1
     STAMP.write_text(digest + "\n")

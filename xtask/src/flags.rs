@@ -46,6 +46,8 @@ xflags::xflags! {
             optional --json path: PathBuf
             /// Skip the checks against the Python LangGraph library.
             optional --skip-python
+            /// Skip the checks against LangGraph.js (js/package-lock.json).
+            optional --skip-js
         }
         /// Squash the migration chain into one initial migration per module, proven equivalent.
         cmd squash {

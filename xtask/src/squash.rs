@@ -24,7 +24,7 @@ mod record;
 mod report;
 mod shape;
 mod swap;
-mod synthetic;
+pub mod synthetic;
 #[cfg(test)]
 pub(crate) mod tests;
 mod toc;
@@ -40,20 +40,12 @@ use migrator::schema::Snapshot;
 use serde::Serialize;
 use xshell::Shell;
 
+use crate::flags;
 use crate::steps::{millis, Steps};
 pub use plan::FileKind;
 pub use report::{NewFile, Outcome, Report};
 
-/// The `squash` command's flags.
-pub struct Squash {
-    pub migrations: Option<PathBuf>,
-    pub dry_run: bool,
-    pub check: bool,
-    pub allow_dirty: bool,
-    pub json: Option<PathBuf>,
-}
-
-impl Squash {
+impl flags::Squash {
     /// Squashes the migrations folder (default `migrations/`) and prints the report.
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
         let root = sh.current_dir();
@@ -232,7 +224,8 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
         if let Err(e) = server.drop_stale_databases() {
             notes.push(format!("could not drop scratch databases of killed runs: {e:#}"));
         }
-        let set = crate::database::migrations_in(dir)?;
+        let set = MigrationSet::from_dir(dir).with_context(|| format!("read the chain in {}", dir.display()))?;
+        anyhow::ensure!(!set.files.is_empty(), "{} holds no migrations", dir.display());
         record::check_recorded(&set)?;
         Ok(set)
     })?;
@@ -483,11 +476,4 @@ fn new_path(module: &Option<String>, version: usize, name: &str) -> PathBuf {
         Some(m) => Path::new(m).join(file),
         None => PathBuf::from(file),
     }
-}
-
-/// Prints the squash benchmark: squash time against one plain replay for synthetic chains of
-/// 100, 300 and 1000 migrations, and fresh-database times of the squashed set against the chain
-/// and against restoring a `pg_dump` of the same schema.
-pub fn bench(sh: &Shell, bench: &mut crate::bench::Bench) -> anyhow::Result<()> {
-    synthetic::bench(sh, bench)
 }

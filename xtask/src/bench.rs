@@ -15,8 +15,8 @@ use migrator::migrations::MigrationSet;
 use xshell::Shell;
 
 use crate::flags;
-use crate::squash::{squash_dir, synthetic, Options};
-use crate::steps::millis;
+use ::squash::steps::millis;
+use ::squash::{squash_dir, synthetic, Options};
 
 impl flags::Bench {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {

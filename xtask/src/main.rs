@@ -13,7 +13,6 @@ mod machine;
 mod reset;
 mod sdm;
 mod squash;
-mod steps;
 mod suite;
 #[cfg(test)]
 mod tidy;

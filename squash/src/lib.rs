@@ -196,7 +196,7 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
         if let Err(e) = server.drop_stale_databases() {
             notes.push(format!("could not drop scratch databases of killed runs: {e:#}"));
         }
-        let set = MigrationSet::from_dir(dir).with_context(|| format!("read the chain in {}", dir.display()))?;
+        let set = MigrationSet::from_dir(dir).context("read the chain")?;
         anyhow::ensure!(!set.files.is_empty(), "{} holds no migrations", dir.display());
         record::check_recorded(&set)?;
         Ok(set)

@@ -1,7 +1,7 @@
 //! Embeds the migrations: rebuilds the crate when a migration file is added, changed or removed,
 //! and writes a manifest of every folder and file under `../migrations` for `MigrationSet::embedded`.
-//! It also sets `cfg(sdm_skip_python)` under `SDM_SKIP_PYTHON=1`, so the LangGraph interop tests
-//! are reported as ignored rather than passed.
+//! It also sets `cfg(sdm_skip_python)` under `SDM_SKIP_PYTHON=1` and `cfg(sdm_skip_js)` under
+//! `SDM_SKIP_JS=1`, so the LangGraph interop tests are reported as ignored rather than passed.
 //!
 //! refinery's `embed_migrations!` only sees files it considers well named and is not rerun when a
 //! file is added; the manifest lists everything so the library can reject what refinery skipped.
@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    skip_python_cfg();
+    skip_cfg("SDM_SKIP_PYTHON", "sdm_skip_python");
+    skip_cfg("SDM_SKIP_JS", "sdm_skip_js");
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let root = manifest_dir.join("../migrations");
     println!("cargo:rerun-if-changed={}", root.display());
@@ -65,13 +66,14 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf, bool)>) {
     }
 }
 
-/// Sets `cfg(sdm_skip_python)` when `SDM_SKIP_PYTHON=1`: tests that need the Python venv carry
-/// `#[cfg_attr(sdm_skip_python, ignore = ...)]`. A missing venv is not a reason to skip: those
-/// tests then run and fail with the command that makes it.
-fn skip_python_cfg() {
-    println!("cargo:rustc-check-cfg=cfg(sdm_skip_python)");
-    println!("cargo:rerun-if-env-changed=SDM_SKIP_PYTHON");
-    if std::env::var("SDM_SKIP_PYTHON").as_deref() == Ok("1") {
-        println!("cargo:rustc-cfg=sdm_skip_python");
+/// Sets `cfg(<cfg>)` when `<var>=1`: tests that need the Python venv (`sdm_skip_python`) or
+/// LangGraph.js in `js/node_modules` (`sdm_skip_js`) carry `#[cfg_attr(<cfg>, ignore = ...)]`. A
+/// missing venv or `node_modules` is not a reason to skip: those tests then run and fail with the
+/// command that installs it.
+fn skip_cfg(var: &str, cfg: &str) {
+    println!("cargo:rustc-check-cfg=cfg({cfg})");
+    println!("cargo:rerun-if-env-changed={var}");
+    if std::env::var(var).as_deref() == Ok("1") {
+        println!("cargo:rustc-cfg={cfg}");
     }
 }

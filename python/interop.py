@@ -12,7 +12,8 @@ Every command prints one JSON document to stdout and exits 0; on failure it prin
   write-thread URL THREAD_ID        write a fresh thread with a Python graph (tool calls,
                                     a ToolMessage, a custom message class, a custom object)
                                     (resume and write-thread take --clock-ahead SECONDS: make
-                                    checkpoint ids as a host whose clock runs ahead would)
+                                    checkpoint ids as a host whose clock runs ahead would; and
+                                    --stock: use PostgresSaver as it ships, not SharedThreadSaver)
   store-put URL NAMESPACE KEY JSON  put a store item; NAMESPACE is dotted: users.7.memories
   store-get URL NAMESPACE KEY       get one store item (null when missing)
   store-search URL PREFIX           items under a dotted namespace prefix
@@ -74,11 +75,24 @@ class TriageState(MessagesState):
 SERDE = JsonPlusSerializer(allowed_msgpack_modules=[ClinicianNote, CarePlan])
 
 
+class SharedThreadSaver(PostgresSaver):
+    """PostgresSaver whose versions follow the thread's own: Python's strings, or numbers on a
+    thread LangGraph.js started (the stock saver writes a string there, and the next comparison
+    of a string with a number raises TypeError)."""
+
+    def get_next_version(self, current: str | int | None, channel: None = None) -> str | int:
+        if isinstance(current, int) and not isinstance(current, bool):
+            return current + 1
+        return super().get_next_version(current, channel)
+
+
 @contextmanager
-def checkpointer(url: str) -> Iterator[PostgresSaver]:
-    """Opens a PostgresSaver the way PostgresSaver.from_conn_string does, with SERDE."""
+def checkpointer(url: str, stock: bool = False) -> Iterator[PostgresSaver]:
+    """Opens a SharedThreadSaver (with `stock`, the library's PostgresSaver) the way
+    PostgresSaver.from_conn_string does, with SERDE."""
+    saver = PostgresSaver if stock else SharedThreadSaver
     with psycopg.Connection.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row) as conn:
-        yield PostgresSaver(conn, serde=SERDE)
+        yield saver(conn, serde=SERDE)
 
 
 # --- output ----------------------------------------------------------------------------------
@@ -227,7 +241,7 @@ def cmd_resume(args: argparse.Namespace) -> Any:
     graph.add_node("assistant", echo_assistant)
     graph.add_edge(START, "assistant")
     graph.add_edge("assistant", END)
-    with clock_ahead(args.clock_ahead), checkpointer(args.url) as saver:
+    with clock_ahead(args.clock_ahead), checkpointer(args.url, args.stock) as saver:
         before = saver.get_tuple(thread_config(args.thread_id))
         if before is None:
             raise CommandError(f"thread {args.thread_id} has no checkpoint to resume")
@@ -280,7 +294,7 @@ def cmd_write_thread(args: argparse.Namespace) -> Any:
     graph.add_edge("intake", "tools")
     graph.add_edge("tools", "answer")
     graph.add_edge("answer", END)
-    with clock_ahead(args.clock_ahead), checkpointer(args.url) as saver:
+    with clock_ahead(args.clock_ahead), checkpointer(args.url, args.stock) as saver:
         if saver.get_tuple(thread_config(args.thread_id)) is not None:
             raise CommandError(f"thread {args.thread_id} already has checkpoints: pass a fresh thread id")
         app = graph.compile(checkpointer=saver)
@@ -378,6 +392,7 @@ def parser(cls: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> argp
         command("write-thread", cmd_write_thread, "thread_id"),
     ):
         graph_command.add_argument("--clock-ahead", type=float, default=0.0, metavar="SECONDS", help=clock_help)
+        graph_command.add_argument("--stock", action="store_true", help="use the library's PostgresSaver as it ships")
     command("store-put", cmd_store_put, "namespace", "key", "value")
     command("store-get", cmd_store_get, "namespace", "key")
     command("store-search", cmd_store_search, "prefix")

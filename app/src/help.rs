@@ -1,5 +1,6 @@
 //! `--help` for one command: cuts its own section out of the help text `xflags` writes for a
-//! whole command tree, so `sdm user create --help` shows `user create` and nothing else.
+//! whole command tree, so `sdm user create --help` shows `user create` and nothing else; and
+//! parse errors said for the command they are about, with the nearest name for a typo.
 
 use std::ffi::OsString;
 
@@ -29,16 +30,7 @@ impl Section<'_> {
 pub fn for_command(full: &str, args: &[OsString]) -> String {
     let sections = sections(full);
     let Some(root) = sections.first() else { return full.to_string() };
-    let mut path = root.path.clone();
-    for arg in args.iter().filter_map(|a| a.to_str()) {
-        if arg == "--help" || arg == "-h" {
-            break;
-        }
-        // A flag, or a flag's value that names no subcommand here, leaves the path as it is.
-        if let Some(sub) = sections.iter().find(|s| s.parent() == path && s.names.iter().any(|n| n == arg)) {
-            path = sub.path.clone();
-        }
-    }
+    let path = command_path(&sections, args);
     if path == root.path {
         return full.to_string();
     }
@@ -49,6 +41,77 @@ pub fn for_command(full: &str, args: &[OsString]) -> String {
         .map(|s| s.text.join("\n").trim_end().to_string())
         .collect();
     own.join("\n\n") + "\n"
+}
+
+/// Rewrites `xflags`' parse error `error` for the command `args` reach: a missing argument is
+/// named as the command's argument, a mistyped command or flag gets the nearest one that exists,
+/// and the error ends with the command's `--help`. `shown_as` is how users type the root
+/// command (`sdm`, `cargo xtask`).
+///
+/// ```
+/// let full = "sdm\n  The tool.\n\nSUBCOMMANDS:\n\nsdm migrate\n  Apply migrations.\n";
+/// let args = ["migrat"].map(std::ffi::OsString::from);
+/// assert_eq!(
+///     app::help::explain(full, &args, "unexpected argument: \"migrat\"", "sdm"),
+///     "unexpected argument: \"migrat\"; did you mean `sdm migrate`? (see `sdm --help`)"
+/// );
+/// ```
+pub fn explain(full: &str, args: &[OsString], error: &str, shown_as: &str) -> String {
+    let sections = sections(full);
+    let Some(root) = sections.first() else { return error.to_string() };
+    let path = command_path(&sections, args);
+    let shown = |path: &str| format!("{shown_as}{}", &path[root.path.len()..]);
+    let see = format!("(see `{} --help`)", shown(&path));
+    let quoted = |prefix: &str, open: char, close: char| {
+        error.strip_prefix(prefix).and_then(|r| r.strip_prefix(open)).and_then(|r| r.strip_suffix(close))
+    };
+    if let Some(name) = quoted("flag is required: ", '`', '`') {
+        let what = if name.starts_with('-') { format!("the flag {name}") } else { format!("its argument <{name}>") };
+        return format!("`{}` needs {what} {see}", shown(&path));
+    }
+    let nearest = |typed: &str, known: Vec<String>| {
+        known
+            .into_iter()
+            .map(|k| (strsim::damerau_levenshtein(typed, &k), k))
+            .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+            .min()
+            .map(|(_, k)| k)
+    };
+    if let Some(word) = quoted("unexpected argument: ", '"', '"') {
+        let commands = sections.iter().filter(|s| s.parent() == path).flat_map(|s| s.names.clone()).collect();
+        if let Some(best) = nearest(word, commands) {
+            return format!("{error}; did you mean `{} {best}`? {see}", shown(&path));
+        }
+    }
+    if let Some(flag) = quoted("unexpected flag: ", '`', '`') {
+        let flags = sections
+            .iter()
+            .filter(|s| s.path == path || s.path == root.path)
+            .flat_map(|s| s.text.iter())
+            .flat_map(|line| line.split([' ', ',']))
+            .filter(|word| word.starts_with("--") && *word != "--help")
+            .map(str::to_string)
+            .collect();
+        if let Some(best) = nearest(flag, flags) {
+            return format!("{error}; did you mean `{best}`? {see}");
+        }
+    }
+    format!("{error} {see}")
+}
+
+/// Returns the path of the command `args` name (`sdm user create`): each argument that names a
+/// subcommand of the path so far goes down one level; flags and their values leave it as it is.
+fn command_path(sections: &[Section<'_>], args: &[OsString]) -> String {
+    let mut path = sections.first().map(|root| root.path.clone()).unwrap_or_default();
+    for arg in args.iter().filter_map(|a| a.to_str()) {
+        if arg == "--help" || arg == "-h" {
+            break;
+        }
+        if let Some(sub) = sections.iter().find(|s| s.parent() == path && s.names.iter().any(|n| n == arg)) {
+            path = sub.path.clone();
+        }
+    }
+    path
 }
 
 /// Splits `full` into sections: the root's first, then one per line at column 0 that starts with
@@ -75,7 +138,7 @@ fn sections(full: &str) -> Vec<Section<'_>> {
 
 #[cfg(test)]
 mod tests {
-    use super::for_command;
+    use super::{explain, for_command};
 
     const FULL: &str = "\
 tool
@@ -141,5 +204,31 @@ tool verify
         assert!(help(&["delete", "--help"]).starts_with("tool remove | delete\n"));
         // `verify` here is a flag's value before the command, not the command.
         assert!(help(&["--name", "x", "db", "--help"]).starts_with("tool db\n"));
+    }
+
+    fn explained(args: &[&str], error: &str) -> String {
+        let args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+        explain(FULL, &args, error, "cargo tool")
+    }
+
+    #[test]
+    fn parse_errors_name_the_command_and_the_nearest_name() {
+        assert_eq!(
+            explained(&["remove"], "flag is required: `id`"),
+            "`cargo tool remove` needs its argument <id> (see `cargo tool remove --help`)"
+        );
+        assert_eq!(
+            explained(&["db", "stp"], "unexpected argument: \"stp\""),
+            "unexpected argument: \"stp\"; did you mean `cargo tool db stop`? (see `cargo tool db --help`)"
+        );
+        assert_eq!(
+            explained(&["db", "stop", "--forse"], "unexpected flag: `--forse`"),
+            "unexpected flag: `--forse`; did you mean `--force`? (see `cargo tool db stop --help`)"
+        );
+        assert_eq!(
+            explained(&["zzzzzz"], "unexpected argument: \"zzzzzz\""),
+            "unexpected argument: \"zzzzzz\" (see `cargo tool --help`)",
+            "nothing near: no guess"
+        );
     }
 }

@@ -61,6 +61,44 @@ pub struct OnboardingQuestion {
     pub choices: Vec<Value>,
 }
 
+/// The answers a `scale` question takes: a whole number in this range.
+pub const SCALE: std::ops::RangeInclusive<i64> = 0..=10;
+
+impl OnboardingQuestion {
+    /// Whether `answer` answers this question: a `scale` answer a whole number in [`SCALE`], a
+    /// `choice` answer one of the choices, a `text` answer a non-empty string.
+    pub fn accepts(&self, answer: &Value) -> bool {
+        match self.kind.as_str() {
+            "scale" => answer.as_i64().is_some_and(|n| SCALE.contains(&n)),
+            "text" => answer.as_str().is_some_and(|s| !s.trim().is_empty()),
+            "choice" if !self.choices.is_empty() => self.choices.iter().any(|c| choice_value(c) == Some(answer)),
+            _ => !answer.is_null(),
+        }
+    }
+
+    /// Says what answers the question takes, e.g. `a whole number from 0 to 10`.
+    pub fn expects(&self) -> String {
+        match self.kind.as_str() {
+            "scale" => format!("a whole number from {} to {}", SCALE.start(), SCALE.end()),
+            "text" => "a non-empty string".to_string(),
+            "choice" => format!(
+                "one of {}",
+                self.choices.iter().filter_map(choice_value).map(Value::to_string).collect::<Vec<_>>().join(", ")
+            ),
+            _ => "a value".to_string(),
+        }
+    }
+
+    /// Returns an answer the question accepts, to show how to answer it.
+    pub fn example(&self) -> Value {
+        match self.kind.as_str() {
+            "scale" => Value::from((SCALE.start() + SCALE.end()) / 2),
+            "choice" => self.choices.iter().find_map(choice_value).cloned().unwrap_or(Value::Null),
+            _ => Value::from("..."),
+        }
+    }
+}
+
 /// Returns every journey, ordered by slug.
 pub fn list(client: &mut impl GenericClient) -> Result<Vec<JourneySummary>> {
     let rows = client.query(
@@ -123,8 +161,8 @@ pub fn get(client: &mut impl GenericClient, id: i64) -> Result<Journey> {
 }
 
 /// Checks answers against the journey's questions: every id must be a question of the journey,
-/// a `scale` answer a number, a `choice` answer one of the choices, a `text` answer a non-empty
-/// string. The error lists every problem.
+/// and every answer one the question accepts ([`OnboardingQuestion::accepts`]). The error lists
+/// every problem, each with the question and what it takes.
 pub fn validate_answers(journey: &Journey, answers: &Map<String, Value>) -> Result<()> {
     let mut problems = Vec::new();
     for (id, answer) in answers {
@@ -133,23 +171,8 @@ pub fn validate_answers(journey: &Journey, answers: &Map<String, Value>) -> Resu
             problems.push(format!("{id:?} is not a question of this journey (its questions: {})", known.join(", ")));
             continue;
         };
-        let fits = match q.kind.as_str() {
-            "scale" => answer.is_number(),
-            "text" => answer.as_str().is_some_and(|s| !s.trim().is_empty()),
-            "choice" if !q.choices.is_empty() => q.choices.iter().any(|c| choice_value(c) == Some(answer)),
-            _ => !answer.is_null(),
-        };
-        if !fits {
-            let expected = match q.kind.as_str() {
-                "scale" => "a number".to_string(),
-                "text" => "a non-empty string".to_string(),
-                "choice" => format!(
-                    "one of {}",
-                    q.choices.iter().filter_map(choice_value).map(Value::to_string).collect::<Vec<_>>().join(", ")
-                ),
-                _ => "a value".to_string(),
-            };
-            problems.push(format!("answer to {id:?} is {answer}, expected {expected}"));
+        if !q.accepts(answer) {
+            problems.push(format!("answer to {id:?} is {answer}, expected {}", q.expects()));
         }
     }
     if problems.is_empty() {
@@ -240,6 +263,24 @@ mod tests {
         assert!(err.contains("\"pain\" is not a question") && err.contains("pain-level, hardest, goal"), "{err}");
         let err =
             validate_answers(&j, &answers(json!({"hardest": "Running", "pain-level": "six"}))).unwrap_err().to_string();
-        assert!(err.contains("one of \"Walking\", \"Stairs\"") && err.contains("expected a number"), "{err}");
+        assert!(err.contains("one of \"Walking\", \"Stairs\"") && err.contains("expected a whole number"), "{err}");
+    }
+
+    #[test]
+    fn a_scale_answer_is_a_whole_number_in_its_range() {
+        let j = knee();
+        for fits in [json!(0), json!(10), json!(6)] {
+            assert!(validate_answers(&j, &answers(json!({"pain-level": fits}))).is_ok(), "{fits}");
+        }
+        for wrong in [json!(99), json!(-5), json!(6.5), json!(11)] {
+            let err = validate_answers(&j, &answers(json!({"pain-level": wrong}))).unwrap_err().to_string();
+            assert_eq!(
+                err,
+                format!("journey knee: answer to \"pain-level\" is {wrong}, expected a whole number from 0 to 10")
+            );
+        }
+        let examples: Vec<Value> = j.onboarding_questions.iter().map(OnboardingQuestion::example).collect();
+        assert_eq!(examples, [json!(5), json!("Walking"), json!("...")]);
+        assert!(j.onboarding_questions.iter().zip(&examples).all(|(q, e)| q.accepts(e)), "examples are answers");
     }
 }

@@ -22,6 +22,26 @@ mod refinery_embedded {
     refinery::embed_migrations!("../migrations");
 }
 
+/// The platform's modules, in the order their schemas depend on each other: the only folders its
+/// migrations may be in.
+pub const MODULES: [&str; 5] = ["users", "evidence", "journeys", "llmchat", "memory"];
+
+/// Fails, naming the folder, unless every migration of `set` is in one of [`MODULES`].
+pub fn check_modules(set: &MigrationSet) -> migrator::Result<()> {
+    match set.files.iter().find(|f| f.module.as_deref().is_none_or(|m| !MODULES.contains(&m))) {
+        None => Ok(()),
+        Some(file) => Err(migrator::Error::MigrationFile {
+            path: file.path.parent().unwrap_or(&file.path).to_path_buf(),
+            message: format!(
+                "{} is not in a module of the platform: its migrations go in one of {}; move it into the module \
+                 whose tables it changes",
+                file.label(),
+                MODULES.join(", ")
+            ),
+        }),
+    }
+}
+
 /// Returns the set compiled into the crate from the workspace's `migrations/` folder.
 ///
 /// Validates every compiled-in file like [`MigrationSet::from_dir`] (a file refinery skipped

@@ -217,8 +217,9 @@ fn item4_chat_history_lives_in_the_langgraph_checkpoint_tables() {
     assert_eq!(blobs[1].get::<_, String>(0), version);
     assert_eq!(blobs[1].get::<_, String>(1), "json");
     let blob: Value = serde_json::from_slice(&blobs[1].get::<_, Vec<u8>>(2)).unwrap();
-    let classes: Vec<&str> = blob.as_array().unwrap().iter().map(|m| m["id"][3].as_str().unwrap()).collect();
-    assert_eq!(classes, ["HumanMessage", "AIMessage", "HumanMessage", "AIMessage"]);
+    let ids: Vec<&Value> = blob.as_array().unwrap().iter().map(|m| &m["id"]).collect();
+    let id = |class: &str| json!(["langchain_core", "messages", class]);
+    assert_eq!(ids, [&id("HumanMessage"), &id("AIMessage"), &id("HumanMessage"), &id("AIMessage")]);
     assert_eq!(blob[0]["lc"], 1);
     assert_eq!(blob[0]["kwargs"]["content"], "Hello there");
     assert_eq!(blob[2]["kwargs"]["content"], "Stairs are the hardest part");

@@ -181,3 +181,27 @@ fn item9_sdm_errors_are_clear_and_exit_nonzero() {
     let listed = sdm(Some("postgres://sdm@127.0.0.1:1/sdm"), &["--json", "--database-url", url, "journey", "list"]);
     assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
 }
+
+#[test]
+fn onboarding_says_how_to_answer_and_refuses_an_answer_out_of_range() {
+    let db = test_database();
+    let url = db.url();
+    text(url, &["user", "create", "--email", "range@example.org"]);
+    let shown = text(url, &["onboard", "--email", "range@example.org", "--journey", KNEE]);
+    assert!(shown.contains("\nUnanswered questions:\n  pain-level (a whole number from 0 to 10): "), "{shown}");
+    let line = shown.lines().find(|l| l.starts_with("Answer them with: sdm onboard ")).expect("how to answer");
+    let example = line.split_once(" --answers '").unwrap().1.trim_end_matches('\'');
+    let answers: Value = serde_json::from_str(example).expect("the example is JSON");
+    assert_eq!(answers["pain-level"], 5, "{line}");
+
+    for wrong in ["99", "-5", "6.5"] {
+        let args = ["onboard", "--email", "range@example.org", "--journey", KNEE, "--answers"];
+        let err = fails(Some(url), &[&args[..], &[format!("{{\"pain-level\": {wrong}}}").as_str()]].concat());
+        assert!(
+            err.contains(&format!("answer to \"pain-level\" is {wrong}, expected a whole number from 0 to 10")),
+            "{err}"
+        );
+    }
+    let answered = text(url, &["onboard", "--email", "range@example.org", "--journey", KNEE, "--answers", example]);
+    assert!(!answered.contains("Unanswered"), "the example answers every question: {answered}");
+}

@@ -52,7 +52,7 @@ fn json_mode_reports_errors_as_json_on_stdout() {
     let error = json_error(&["--json", "journey", "list"], None);
     assert_eq!(error, "no database: set DATABASE_URL or pass --database-url");
     let error = json_error(&["journey", "lst", "--json"], None);
-    assert!(error.contains("unexpected argument") && error.contains("lst"), "{error}");
+    assert_eq!(error, "unexpected argument: \"lst\"; did you mean `sdm journey list`? (see `sdm journey --help`)");
     let error = json_error(&["--json", "journey", "list"], Some("postgresql://ann:hunter2@%2Fnonexistent/sdm"));
     assert!(error.contains("cannot connect") && !error.contains("hunter2"), "{error}");
 

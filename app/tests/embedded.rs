@@ -31,3 +31,22 @@ fn the_embedded_set_carries_its_lock_file() {
         set.files.len() - set.last_squash().map_or(0, |r| r.squashed.len())
     );
 }
+
+#[test]
+fn the_platform_takes_migrations_only_in_its_own_modules() {
+    let dir = tempfile::tempdir().unwrap();
+    for (rel, sql) in [("users/V1__a.sql", "SELECT 1;"), ("billing/V2__b.sql", "SELECT 1;")] {
+        std::fs::create_dir_all(dir.path().join(rel).parent().unwrap()).unwrap();
+        std::fs::write(dir.path().join(rel), sql).unwrap();
+    }
+    let set = MigrationSet::from_dir(dir.path()).expect("the engine takes any module");
+    let error = app::migrations::check_modules(&set).unwrap_err().to_string();
+    assert!(
+        error.starts_with(&format!(
+            "{}: V2__b is not in a module of the platform",
+            dir.path().join("billing").display()
+        )),
+        "{error}"
+    );
+    assert!(error.contains(&MODULES.join(", ")), "{error}");
+}

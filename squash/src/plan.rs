@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use migrator::migrations::{MigrationSet, KEEP_MARKER, MODULES};
+use migrator::migrations::{MigrationSet, KEEP_MARKER};
 
 use super::provenance::Provenance;
 use super::toc::TocEntry;
@@ -215,8 +215,13 @@ pub fn plan(entries: &[TocEntry], provenance: &Provenance, set: &MigrationSet) -
         edges
     };
 
+    // Modules the keys leave free to go anywhere keep the chain's own order: first migration first.
+    let mut first: BTreeMap<Option<String>, i32> = BTreeMap::new();
+    for file in &set.files {
+        first.entry(file.module.clone()).or_insert(file.version);
+    }
     let mut edges = edges_of(&deferred_fks);
-    let order = match topological(&modules, &edges) {
+    let order = match topological(&modules, &edges, &first) {
         Ok(order) => order,
         Err(_) => {
             // Modules whose keys reference each other: their cross-module keys go into later files.
@@ -227,7 +232,7 @@ pub fn plan(entries: &[TocEntry], provenance: &Provenance, set: &MigrationSet) -
                 }
             }
             edges = edges_of(&deferred_fks);
-            topological(&modules, &edges).map_err(|stuck| {
+            topological(&modules, &edges, &first).map_err(|stuck| {
                 let cyclic = cyclic_pairs(&edges);
                 let reasons: Vec<String> = edges
                     .iter()
@@ -358,16 +363,14 @@ fn module_name(module: &Option<String>) -> String {
     module.clone().unwrap_or_else(|| "(top level)".to_string())
 }
 
-/// Orders modules so each comes after those it needs, preferring the `MODULES` order; on a
-/// cycle returns the modules that could not be placed.
+/// Orders modules so each comes after those it needs, preferring the order of their first
+/// migration (`first`); on a cycle returns the modules that could not be placed.
 fn topological(
     modules: &BTreeSet<Option<String>>,
     edges: &BTreeMap<(Option<String>, Option<String>), Vec<usize>>,
+    first: &BTreeMap<Option<String>, i32>,
 ) -> Result<Vec<Option<String>>, Vec<Option<String>>> {
-    let rank = |m: &Option<String>| {
-        let index = m.as_deref().and_then(|m| MODULES.iter().position(|x| *x == m)).unwrap_or(MODULES.len());
-        (index, m.clone())
-    };
+    let rank = |m: &Option<String>| (first.get(m).copied().unwrap_or(i32::MAX), m.clone());
     let mut placed: Vec<Option<String>> = Vec::new();
     let mut left: BTreeSet<Option<String>> = modules.clone();
     while !left.is_empty() {
@@ -416,14 +419,16 @@ mod tests {
     }
 
     #[test]
-    fn orders_modules_by_dependency_then_module_list() {
+    fn orders_modules_by_dependency_then_first_migration() {
         let modules: BTreeSet<_> = [m("memory"), m("users"), m("journeys"), m("llmchat"), m("evidence")].into();
+        let first =
+            [m("users"), m("evidence"), m("journeys"), m("llmchat"), m("memory")].into_iter().zip(1..).collect();
         let mut edges = BTreeMap::new();
         edges.insert((m("memory"), m("journeys")), vec![0]);
         edges.insert((m("memory"), m("llmchat")), vec![1]);
         edges.insert((m("llmchat"), m("users")), vec![2]);
         edges.insert((m("users"), m("evidence")), vec![3]);
-        let order = topological(&modules, &edges).unwrap();
+        let order = topological(&modules, &edges, &first).unwrap();
         assert_eq!(order, vec![m("evidence"), m("users"), m("journeys"), m("llmchat"), m("memory")]);
     }
 
@@ -434,7 +439,7 @@ mod tests {
         edges.insert((m("a"), m("b")), vec![0]);
         edges.insert((m("b"), m("a")), vec![1]);
         edges.insert((m("c"), m("a")), vec![2]);
-        assert_eq!(topological(&modules, &edges).unwrap_err(), vec![m("a"), m("b"), m("c")]);
+        assert_eq!(topological(&modules, &edges, &BTreeMap::new()).unwrap_err(), vec![m("a"), m("b"), m("c")]);
         let cyclic = cyclic_pairs(&edges);
         assert_eq!(cyclic, [(m("a"), m("b")), (m("b"), m("a"))].into());
     }

@@ -5,8 +5,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use devdb::Server;
-use migrator::migrations::{MigrationSet, MODULES};
+use migrator::migrations::MigrationSet;
 use xshell::{cmd, Shell};
+
+/// The synthetic chain's modules, in the order their tables reference each other.
+const MODULES: [&str; 5] = ["users", "evidence", "journeys", "llmchat", "memory"];
 
 /// Writes a chain of `n` migrations (at least 5) into `dir`, one folder per module.
 pub fn write_chain(dir: &Path, n: usize) -> anyhow::Result<()> {

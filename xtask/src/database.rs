@@ -44,13 +44,9 @@ impl flags::Migrate {
             return Ok(());
         }
         let run = migrator::migrate::run(&mut client, &set)?;
-        for line in run.followed.iter().flat_map(|f| f.describe()) {
+        for line in run.describe(&migrator::db::redact(server.url())) {
             println!("{line}");
         }
-        for m in &run.applied {
-            println!("applied V{}__{} ({:.1} ms)", m.version, m.name, m.millis);
-        }
-        println!("{} migration(s) applied to {}", run.applied.len(), migrator::db::redact(server.url()));
         Ok(())
     }
 }

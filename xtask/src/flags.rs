@@ -46,6 +46,8 @@ xflags::xflags! {
             optional --json path: PathBuf
             /// Skip the checks against the Python LangGraph library.
             optional --skip-python
+            /// Skip the checks against LangGraph.js (js/package-lock.json).
+            optional --skip-js
         }
         /// Squash the migration chain into one initial migration per module, proven equivalent.
         cmd squash {
@@ -115,7 +117,7 @@ pub fn parse() -> anyhow::Result<Option<Xtask>> {
             print!("{}", app::help::for_command(&e.to_string(), &args));
             Ok(None)
         }
-        Err(e) => anyhow::bail!("{e} (see `cargo xtask --help`)"),
+        Err(e) => anyhow::bail!("{}", app::help::explain(Xtask::HELP_, &args, &e.to_string(), "cargo xtask")),
     }
 }
 

@@ -1,6 +1,8 @@
 //! `cargo xtask`: the SDM workspace's automation (reset, migrate, status, fixtures, lock, verify, squash,
 //! langgraph, lint, sdm, db, bench).
 
+#[cfg(test)]
+mod architecture;
 mod bench;
 mod database;
 mod db;

@@ -12,13 +12,21 @@ use crate::{database, flags};
 impl flags::Sdm {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
         let asks_for_help = self.args.iter().any(|a| a == "--help" || a == "-h");
+        // These show or change the database's migrations themselves: it must reach them as it is.
+        let shows_migrations = self
+            .args
+            .iter()
+            .find(|a| !a.to_string_lossy().starts_with('-'))
+            .is_some_and(|command| ["migrate", "showmigrations", "check"].iter().any(|c| command == c));
         let mut server = database::server()?;
-        if !asks_for_help {
+        if !asks_for_help && !shows_migrations {
             let mut client = server.connect()?;
-            let applied = migrator::migrate::migrate(&mut client, &database::migrations()?)
+            let run = migrator::migrate::run(&mut client, &database::migrations()?)
                 .with_context(|| format!("migrate {}", migrator::db::redact(server.url())))?;
-            if !applied.is_empty() {
-                eprintln!("migrated database {}: {} migration(s) applied", server.database_name(), applied.len());
+            if run.changed_anything() {
+                for line in run.describe(&format!("database {}", server.database_name())) {
+                    eprintln!("{line}");
+                }
             }
         }
         // A first build takes a minute: say so while it runs, rather than look hung.

@@ -18,14 +18,25 @@ const GROUPS: [&[&str]; 3] =
     [&["--package", "xtask"], &["--package", "devdb"], &["--workspace", "--exclude", "xtask", "--exclude", "devdb"]];
 
 /// Test threads per test binary for each core: the tests spend most of their time waiting on
-/// Postgres, pg_dump and Python, not on the core (on 2 cores the xtask binary took 46 s with
+/// Postgres, pg_dump, Python and Node.js, not on the core (on 2 cores the xtask binary took 46 s with
 /// `cargo test`'s default of one thread per core, 28 s with 3 and 24 s with 4).
 const THREADS_PER_CORE: usize = 4;
 
+/// The interop tiers left out: their tests are built as ignored (`SDM_SKIP_PYTHON=1`,
+/// `SDM_SKIP_JS=1`), so they are listed as such, never as passed.
+#[derive(Debug, Clone, Copy)]
+pub struct Skips {
+    /// Leave out the tests against the Python LangGraph library.
+    pub python: bool,
+    /// Leave out the tests against LangGraph.js.
+    pub js: bool,
+}
+
 /// Builds every test, then runs the groups concurrently against the database server `url`, with
 /// [`THREADS_PER_CORE`] test threads per core unless `RUST_TEST_THREADS` says otherwise.
-pub fn run(sh: &Shell, url: &str, skip_python: bool) -> anyhow::Result<()> {
-    let _skip = skip_python.then(|| sh.push_env("SDM_SKIP_PYTHON", "1"));
+pub fn run(sh: &Shell, url: &str, skips: Skips) -> anyhow::Result<()> {
+    let _skip_python = skips.python.then(|| sh.push_env("SDM_SKIP_PYTHON", "1"));
+    let _skip_js = skips.js.then(|| sh.push_env("SDM_SKIP_JS", "1"));
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let _threads = std::env::var_os("RUST_TEST_THREADS")
         .is_none()

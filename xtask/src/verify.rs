@@ -50,6 +50,7 @@ impl flags::Verify {
         })?;
         let set = steps.run("migrations folder is valid", || {
             let set = migrations_in(&root.join("migrations"))?;
+            app::migrations::check_modules(&set)?;
             eprintln!("    {} migrations", set.files.len());
             Ok(set)
         })?;
@@ -73,7 +74,13 @@ impl flags::Verify {
         } else {
             steps.run(LANGGRAPH_STEPS, || crate::langgraph::verify(sh, &server))?;
         }
-        steps.run_talking("checklist and all tests", || crate::suite::run(sh, server.url(), self.skip_python))?;
+        if !self.skip_js {
+            steps.run("node_modules with the LangGraph.js libraries (js/package-lock.json)", || {
+                Ok(cmd!(sh, "python3 js/setup-node-modules.py").run()?)
+            })?;
+        }
+        let skips = crate::suite::Skips { python: self.skip_python, js: self.skip_js };
+        steps.run_talking("checklist and all tests", || crate::suite::run(sh, server.url(), skips))?;
         Ok(())
     }
 }

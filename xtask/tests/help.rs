@@ -33,5 +33,18 @@ fn a_wrong_flag_is_an_error_that_points_at_help() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.trim(), "error: unexpected flag: `--no-such-flag` (see `cargo xtask --help`)");
+    assert_eq!(stderr.trim(), "error: unexpected flag: `--no-such-flag` (see `cargo xtask verify --help`)");
+}
+
+#[test]
+fn a_typo_gets_the_nearest_command_or_flag() {
+    let stderr = |args: &[&str]| String::from_utf8_lossy(&xtask(args).stderr).trim().to_string();
+    assert_eq!(
+        stderr(&["sqash"]),
+        "error: unexpected argument: \"sqash\"; did you mean `cargo xtask squash`? (see `cargo xtask --help`)"
+    );
+    assert_eq!(
+        stderr(&["squash", "--dry-rn"]),
+        "error: unexpected flag: `--dry-rn`; did you mean `--dry-run`? (see `cargo xtask squash --help`)"
+    );
 }

@@ -25,7 +25,7 @@ fn xtask_commands_work_for_a_role_that_owns_its_database() {
     let name = role.name();
 
     let (ok, text) = xtask(&url, &["migrate"]);
-    assert!(ok && text.contains("migration(s) applied to"), "{text}");
+    assert!(ok && text.contains(": applied ") && text.contains(" migration(s)"), "{text}");
     let (ok, text) = xtask(&url, &["reset", &format!("--yes={name}")]);
     assert!(ok && text.contains(&format!("database {name} is empty")), "{text}");
     let (ok, text) = xtask(&url, &["status"]);

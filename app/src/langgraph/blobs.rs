@@ -60,7 +60,12 @@ impl StoredMessages {
     /// Returns the blob's `type` and bytes.
     pub(super) fn encode(&self) -> std::result::Result<(&'static str, Vec<u8>), String> {
         match self {
-            StoredMessages::Json(items) => Ok(("json", serde_json::to_vec(items).map_err(|e| e.to_string())?)),
+            StoredMessages::Json(items) => {
+                // Entries written with the old id alias are rewritten so LangChain.js can load the thread.
+                let mut items = items.clone();
+                items.iter_mut().for_each(json_codec::upgrade_namespace);
+                Ok(("json", serde_json::to_vec(&items).map_err(|e| e.to_string())?))
+            }
             StoredMessages::Msgpack(items) => Ok(("msgpack", msgpack_codec::encode_list(items)?)),
             StoredMessages::Opaque(what) => Err(format!("cannot write {what} as messages")),
         }
@@ -89,6 +94,18 @@ pub fn decode_blob(
         other => Ok(StoredMessages::Opaque(format!("blob type {other:?}"))),
     };
     decoded.map(Some).map_err(|message| payload(thread_id, channel, message))
+}
+
+/// Returns a `json` messages blob with the old `langchain.schema.messages` ids rewritten to
+/// `langchain_core.messages`, or `None` when it holds none (or is not a list: left as it is).
+pub(super) fn upgrade_json_blob(bytes: &[u8]) -> Option<Vec<u8>> {
+    let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(bytes) else { return None };
+    let mut upgraded = items.clone();
+    upgraded.iter_mut().for_each(json_codec::upgrade_namespace);
+    if upgraded == items {
+        return None;
+    }
+    serde_json::to_vec(&upgraded).ok()
 }
 
 /// Reads a channel value stored inline in the checkpoint (or a parsed `json` blob).
@@ -215,6 +232,19 @@ mod tests {
         }
         let err = decode_blob("thread-7", "messages", "msgpack", Some(&[0x90, 0x90])).unwrap_err().to_string();
         assert!(err.contains("thread thread-7, channel messages"), "{err}");
+    }
+
+    #[test]
+    fn old_message_ids_in_a_stored_blob_are_upgraded_and_nothing_else_is_rewritten() {
+        let old = br#"[{"lc":1,"type":"constructor","id":["langchain","schema","messages","HumanMessage"],"kwargs":{"content":"hi"}},{"x":1}]"#;
+        let upgraded: Value = serde_json::from_slice(&upgrade_json_blob(old).unwrap()).unwrap();
+        assert_eq!(upgraded[0]["id"], serde_json::json!(["langchain_core", "messages", "HumanMessage"]));
+        assert_eq!(upgraded[1], serde_json::json!({"x": 1}));
+        let current =
+            br#"[{"lc":1,"type":"constructor","id":["langchain_core","messages","HumanMessage"],"kwargs":{}}]"#;
+        assert_eq!(upgrade_json_blob(current), None, "a blob without old ids is not rewritten");
+        assert_eq!(upgrade_json_blob(b"{not json"), None);
+        assert_eq!(upgrade_json_blob(br#"{"messages": []}"#), None);
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! - `checkpoint_id` is a UUIDv6 string ([`ids`](super::ids)), `type` is NULL;
 //! - `checkpoint` is `{"v":4,"id","ts","channel_values","channel_versions","versions_seen",
 //!   "updated_channels"}`; primitive channel values stay inline, lists go to `checkpoint_blobs`;
-//! - channel versions are [`versions`](super::versions); the messages blob is
+//! - channel versions are [`versions`](super::versions), in the thread's own form (Python's
+//!   strings, or LangGraph.js's numbers on a thread JavaScript started); the messages blob is
 //!   [`blobs`](super::blobs), appended in its own format.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -20,7 +21,7 @@ use time::OffsetDateTime;
 use super::blobs::{self, decode_blob, StoredMessages};
 use super::ids::new_checkpoint_id;
 use super::messages::ChatMessage;
-use super::versions::{next_channel_version, version_number};
+use super::versions::{blob_version, version_number, VersionForm};
 use crate::Result;
 
 /// The LangGraph channel that holds a thread's messages (`add_messages` state key).
@@ -101,6 +102,9 @@ pub fn append_messages(
     messages: &[ChatMessage],
 ) -> Result<SavedCheckpoint> {
     let latest = latest_checkpoint(client, thread_id, true)?;
+    if latest.is_some() {
+        upgrade_message_ids(client, thread_id)?;
+    }
     let stored = match &latest {
         Some(l) => load_messages(client, thread_id, &l.checkpoint)?,
         None => None,
@@ -121,13 +125,13 @@ pub fn append_messages(
     // Every channel written in a step gets one new version: the highest so far plus one.
     let mut channel_versions = previous.get("channel_versions").and_then(Value::as_object).cloned().unwrap_or_default();
     let highest = channel_versions.values().filter_map(version_number).max();
-    let version = next_channel_version(highest)?;
-    channel_versions.insert(START_CHANNEL.into(), Value::String(version.clone()));
-    channel_versions.insert(MESSAGES_CHANNEL.into(), Value::String(version.clone()));
+    let version = VersionForm::of(&channel_versions).next(highest)?;
+    channel_versions.insert(START_CHANNEL.into(), version.clone());
+    channel_versions.insert(MESSAGES_CHANNEL.into(), version.clone());
 
     let mut versions_seen = previous.get("versions_seen").and_then(Value::as_object).cloned().unwrap_or_default();
     let mut start_seen = versions_seen.get(START_CHANNEL).and_then(Value::as_object).cloned().unwrap_or_default();
-    start_seen.insert(START_CHANNEL.into(), Value::String(version.clone()));
+    start_seen.insert(START_CHANNEL.into(), version.clone());
     versions_seen.insert(START_CHANNEL.into(), Value::Object(start_seen));
     // Python's checkpoints always carry the input pseudo-node's (empty) entry.
     versions_seen.entry(INPUT_NODE).or_insert_with(|| json!({}));
@@ -147,6 +151,7 @@ pub fn append_messages(
         "updated_channels": [MESSAGES_CHANNEL],
     });
     let metadata = json!({ "source": "loop", "step": step, "parents": {} });
+    let version = blob_version(&version);
 
     client.execute(
         "INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
@@ -169,6 +174,31 @@ pub fn append_messages(
         step,
         message_count: stored.len(),
     })
+}
+
+/// Rewrites the `langchain.schema.messages` ids in the thread's older `json` messages blobs (what
+/// the app wrote before) to `langchain_core.messages`: the same classes for Python, and the only
+/// form LangChain.js loads, whose `list()` reads every checkpoint's blobs. Returns how many blobs
+/// changed; blobs that do not parse are left as they are.
+fn upgrade_message_ids(client: &mut impl GenericClient, thread_id: &str) -> Result<u64> {
+    // Only blobs holding the alias's `"schema"` are parsed; a thread written since holds none.
+    let rows = client.query(
+        "SELECT version, blob FROM checkpoint_blobs
+         WHERE thread_id = $1 AND checkpoint_ns = $2 AND channel = $3 AND type = 'json'
+           AND position(convert_to('\"schema\"', 'UTF8') IN blob) > 0",
+        &[&thread_id, &ROOT_NAMESPACE, &MESSAGES_CHANNEL],
+    )?;
+    let mut upgraded = 0;
+    for row in rows {
+        let version: String = row.get(0);
+        let Some(blob) = row.get::<_, Option<Vec<u8>>>(1).and_then(|b| blobs::upgrade_json_blob(&b)) else { continue };
+        upgraded += client.execute(
+            "UPDATE checkpoint_blobs SET blob = $5
+             WHERE thread_id = $1 AND checkpoint_ns = $2 AND channel = $3 AND version = $4",
+            &[&thread_id, &ROOT_NAMESPACE, &MESSAGES_CHANNEL, &version, &blob],
+        )?;
+    }
+    Ok(upgraded)
 }
 
 /// Deletes every checkpoint row of a thread (all namespaces) from the three checkpoint tables.
@@ -231,8 +261,7 @@ fn load_messages(
     }
     let version = match checkpoint.pointer("/channel_versions/messages") {
         None | Some(Value::Null) => return Ok(None),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
+        Some(version) => blob_version(version),
     };
     let row = client.query_opt(
         "SELECT type, blob FROM checkpoint_blobs

@@ -64,7 +64,10 @@ fn content(content: Option<&Value>) -> String {
     }
 }
 
-/// Encodes a message as `Serializable.to_json()` does: what LangChain's `Reviver` loads back.
+/// Encodes a message in LangChain's constructor form under the `langchain_core` namespace, the one
+/// form every LangGraph loads: Python's `Reviver` imports `langchain_core.messages`, and
+/// LangChain.js's `load` accepts only `langchain_core` ids, refusing the `langchain.schema.messages`
+/// alias Python's `to_json()` still writes ("Invalid namespace").
 pub(super) fn encode_message(message: &ChatMessage) -> Result<Value, String> {
     let (_, class) = langchain_class(message.role)?;
     let mut kwargs = Map::new();
@@ -80,9 +83,25 @@ pub(super) fn encode_message(message: &ChatMessage) -> Result<Value, String> {
     Ok(json!({
         "lc": 1,
         "type": "constructor",
-        "id": ["langchain", "schema", "messages", class],
+        "id": ["langchain_core", "messages", class],
         "kwargs": kwargs,
     }))
+}
+
+/// Rewrites a message's id from the `langchain.schema.messages` alias (what the app wrote before,
+/// and Python's `to_json()` still writes) to `langchain_core.messages`, which names the same class
+/// for Python and is the only form LangChain.js loads; anything else is left as it is.
+pub(super) fn upgrade_namespace(item: &mut Value) {
+    if item.get("type").and_then(Value::as_str) != Some("constructor") {
+        return;
+    }
+    let Some(id) = item.get_mut("id").and_then(Value::as_array_mut) else { return };
+    let is_alias = id.len() == 4 && id[..3] == [json!("langchain"), json!("schema"), json!("messages")];
+    let is_message =
+        id.get(3).and_then(Value::as_str).is_some_and(|c| c.ends_with("Message") || c.ends_with("MessageChunk"));
+    if is_alias && is_message {
+        id.splice(..3, [json!("langchain_core"), json!("messages")]);
+    }
 }
 
 /// Names a JSON value's kind, for messages.
@@ -105,9 +124,29 @@ mod tests {
     fn json_messages_round_trip() {
         let m = ChatMessage { role: Role::Ai, content: "Next: stairs".into(), id: Some("x".into()) };
         let encoded = encode_message(&m).unwrap();
-        assert_eq!(encoded["id"], json!(["langchain", "schema", "messages", "AIMessage"]));
+        assert_eq!(encoded["id"], json!(["langchain_core", "messages", "AIMessage"]));
         assert_eq!(encoded["kwargs"]["type"], "ai");
         assert_eq!(decode_message(&encoded), m);
+    }
+
+    #[test]
+    fn the_old_alias_is_rewritten_and_nothing_else() {
+        let mut old = json!({"lc": 1, "type": "constructor", "id": ["langchain", "schema", "messages", "HumanMessage"],
+                             "kwargs": {"content": "hi", "id": "h-1"}});
+        upgrade_namespace(&mut old);
+        assert_eq!(old["id"], json!(["langchain_core", "messages", "HumanMessage"]));
+        assert_eq!(old["kwargs"], json!({"content": "hi", "id": "h-1"}), "only the id changes");
+        for untouched in [
+            json!({"lc": 1, "type": "constructor", "id": ["langchain", "schema", "document", "Document"]}),
+            json!({"lc": 1, "type": "constructor", "id": ["my_app", "schema", "messages", "NoteMessage"]}),
+            json!({"lc": 1, "type": "secret", "id": ["langchain", "schema", "messages", "HumanMessage"]}),
+            json!({"lc": 2, "type": "constructor", "id": ["Set"], "args": [[1]]}),
+            json!("just text"),
+        ] {
+            let mut item = untouched.clone();
+            upgrade_namespace(&mut item);
+            assert_eq!(item, untouched);
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use devdb::test_database;
 use serde_json::json;
 
-use crate::support::checks::python_messages;
+use crate::support::checks::messages_read;
 use crate::support::python::Python;
 use crate::support::sdm::{chat, onboard, sdm};
 
@@ -90,7 +90,7 @@ fn deleting_one_user_leaves_another_users_rows_alone() {
     sdm(&db, &["user", "delete", "--email", &first.email]);
 
     let survivor = python.run(&["read-thread", db.url(), &shares_prefix.thread_id]);
-    assert_eq!(python_messages(&survivor).len(), 2);
+    assert_eq!(messages_read(&survivor).len(), 2);
     let root = format!("users.{}", shares_prefix.user_id);
     let items = python.run(&["namespace-items", db.url(), &root]);
     assert_eq!(items[&root]["items"].as_array().unwrap().len(), 2, "{items}");

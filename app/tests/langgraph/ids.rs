@@ -4,7 +4,7 @@ use devdb::test_database;
 use serde_json::json;
 
 use crate::support::checks::{
-    assert_langgraph_id, assert_linear_chain, listed_checkpoints, python_messages, version_counters,
+    assert_langgraph_id, assert_linear_chain, listed_checkpoints, messages_read, version_counters,
 };
 use crate::support::python::Python;
 use crate::support::sdm::{chat, onboard};
@@ -70,7 +70,7 @@ fn app_checkpoints_follow_a_python_host_whose_clock_runs_ahead() {
     // Otherwise get_tuple() would still return Python's checkpoint and the app's turns would vanish.
     let read = python.run(&["read-thread", db.url(), &ada.thread_id]);
     assert_eq!(read["checkpoint_id"], json!(second_id));
-    let messages = python_messages(&read);
+    let messages = messages_read(&read);
     assert_eq!(messages.len(), 9);
     assert_eq!(messages[7], ("human".to_string(), "two".to_string()));
     assert_eq!(messages[8], ("ai".to_string(), second["reply"].as_str().unwrap().to_string()));

@@ -2,7 +2,7 @@
 
 use devdb::test_database;
 
-use crate::support::checks::{assert_langgraph_id, assert_linear_chain, listed_checkpoints, python_messages};
+use crate::support::checks::{assert_langgraph_id, assert_linear_chain, listed_checkpoints, messages_read};
 use crate::support::python::Python;
 use crate::support::sdm::{chat, history, onboard};
 
@@ -24,7 +24,7 @@ fn python_reads_and_resumes_a_conversation_the_app_wrote() {
 
     let read = python.run(&["read-thread", db.url(), &ada.thread_id]);
 
-    assert_eq!(python_messages(&read), expected, "Python reads the app's messages, in order");
+    assert_eq!(messages_read(&read), expected, "Python reads the app's messages, in order");
     for m in read["messages"].as_array().unwrap() {
         let class = m["class"].as_str().unwrap();
         assert!(
@@ -43,7 +43,7 @@ fn python_reads_and_resumes_a_conversation_the_app_wrote() {
     let mut with_python = expected.clone();
     with_python.push(("human".into(), "What about injections?".into()));
     with_python.push(("ai".into(), "Python heard: What about injections?".into()));
-    assert_eq!(python_messages(&resumed), with_python);
+    assert_eq!(messages_read(&resumed), with_python);
     assert_eq!(history(&db, &ada), with_python, "the app reads the turn Python added");
 
     // The app keeps going on the thread Python wrote to, and Python sees the whole conversation.
@@ -51,7 +51,7 @@ fn python_reads_and_resumes_a_conversation_the_app_wrote() {
     with_python.push(("human".into(), "My goal is to walk the dog".into()));
     with_python.push(("ai".into(), turn["reply"].as_str().unwrap().to_string()));
     let read = python.run(&["read-thread", db.url(), &ada.thread_id]);
-    assert_eq!(python_messages(&read), with_python);
+    assert_eq!(messages_read(&read), with_python);
     assert_eq!(read["checkpoint_id"], turn["checkpoint_id"], "the app's checkpoint is the latest");
     let total = listed_checkpoints(&read).len();
     assert_linear_chain(&read, total);

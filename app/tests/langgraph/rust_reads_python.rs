@@ -5,7 +5,7 @@ use app::langgraph::store;
 use devdb::test_database;
 use serde_json::{json, Value};
 
-use crate::support::checks::{assert_linear_chain, listed_checkpoints, pairs, python_messages};
+use crate::support::checks::{assert_linear_chain, listed_checkpoints, messages_read, pairs};
 use crate::support::python::Python;
 use crate::support::sdm::{chat, history, onboard, sdm, sdm_text};
 
@@ -61,7 +61,7 @@ fn the_app_reads_a_thread_python_wrote_and_adds_to_it() {
             "langchain_core.messages.ai.AIMessage",
         ]
     );
-    let messages = python_messages(&read);
+    let messages = messages_read(&read);
     assert_eq!(messages[5], ("human".into(), "I want to be able to garden again".into()));
     assert_eq!(messages[6], ("ai".into(), turn["reply"].as_str().unwrap().to_string()));
     assert_eq!(

@@ -12,6 +12,7 @@ mod drift;
 mod follow;
 mod history;
 mod no_transaction;
+mod report;
 mod runner;
 mod statements;
 mod status;

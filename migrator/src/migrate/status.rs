@@ -9,7 +9,7 @@ use postgres::Client;
 
 use super::follow::{self, Position};
 use super::history::{self, HistoryRow};
-use crate::migrations::{MigrationSet, SquashRecord, MODULES};
+use crate::migrations::{MigrationSet, SquashRecord};
 use crate::Result;
 
 /// Where one migration stands in a database.
@@ -207,13 +207,14 @@ fn replaced(history: &[HistoryRow], set: &MigrationSet, record: &SquashRecord, f
 
 /// Formats statuses like Django's `showmigrations`: one block per module, `[X]` when applied.
 ///
-/// Modules come in [`MODULES`] order (a flat folder's migrations under `migrations`), migrations
+/// Modules come in the order of their first migration (a flat folder's migrations under
+/// `migrations`), migrations
 /// in version order. A replaced chain follows in a block of its own. Marks other than `[X]` and
 /// `[ ]` are explained on the line or at the end.
 pub fn show_migrations(statuses: &[MigrationStatus]) -> String {
     let is_replaced = |s: &MigrationStatus| matches!(s.state, MigrationState::Replaced { .. });
     let group = |s: &MigrationStatus| s.module.clone().unwrap_or_else(|| "migrations".to_string());
-    let rank = |g: &str| MODULES.iter().position(|m| *m == g).unwrap_or(MODULES.len());
+    let rank = |g: &str| statuses.iter().filter(|s| !is_replaced(s) && group(s) == g).map(|s| s.version).min();
     let mut groups: Vec<String> = statuses.iter().filter(|s| !is_replaced(s)).map(group).collect();
     groups.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
     groups.dedup();

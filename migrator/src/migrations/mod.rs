@@ -15,6 +15,6 @@ mod squashes;
 pub use lock::{LockMismatch, MigrationLock, LOCK_COMMAND, LOCK_FILE};
 pub use recorded::RecordedMigration;
 pub use set::{
-    Content, Entry, MigrationFile, MigrationSet, TransactionMode, KEEP_MARKER, MODULES, NO_TRANSACTION_MARKER,
+    is_module_name, Content, Entry, MigrationFile, MigrationSet, TransactionMode, KEEP_MARKER, NO_TRANSACTION_MARKER,
 };
 pub use squashes::{SquashRecord, SQUASHES_DIR};

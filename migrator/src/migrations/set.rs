@@ -12,10 +12,13 @@ use super::squashes::{check_chain, parse_record, record_number, SquashRecord, SQ
 use super::{checksum, names};
 use crate::{Error, Result};
 
-/// Lists the modules, in the order their schemas depend on each other.
-///
-/// The set accepts only these as folders, and `showmigrations` lists modules in this order.
-pub const MODULES: &[&str] = &["users", "evidence", "journeys", "llmchat", "memory"];
+/// Whether `name` may name a module folder: lower-case ASCII letters, digits and `_`, starting
+/// with a letter (what a table prefix can be). A product that knows its modules checks the list
+/// itself; the engine takes any chain's.
+pub fn is_module_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
 
 /// Marks, on a line of its own, a migration that squash keeps as its own file.
 ///
@@ -130,7 +133,7 @@ impl MigrationSet {
     /// Reads and validates the migrations folder `dir`.
     ///
     /// The folder is either flat (`V1__x.sql` files) or holds one folder per module in
-    /// [`MODULES`]. Fails, naming the file, on a mis-named file, a file that is not a migration, a
+    /// ([`is_module_name`]). Fails, naming the file, on a mis-named file, a file that is not a migration, a
     /// version used twice, a folder that is not a module, a nested folder, or a file next to
     /// module folders. `sdm` runs only the [embedded](MigrationSet::embedded) set; this shares its
     /// exact validation, so the tools that read a folder (squash, verify) judge files the same way.
@@ -225,7 +228,6 @@ pub(super) fn from_entries(root: &Path, entries: Vec<Entry<'_>>) -> Result<Migra
     let is_dir = |e: &Entry| matches!(e.content, Content::Dir);
     let is_records = |e: &Entry| e.components.first().is_some_and(|c| c == SQUASHES_DIR);
     let modular = entries.iter().any(|e| e.components.len() == 1 && is_dir(e) && !is_records(e));
-    let module_list = MODULES.join(", ");
 
     let mut files: Vec<MigrationFile> = Vec::new();
     let mut squashes: Vec<SquashRecord> = Vec::new();
@@ -245,12 +247,13 @@ pub(super) fn from_entries(root: &Path, entries: Vec<Entry<'_>>) -> Result<Migra
             continue;
         }
         if is_dir(entry) {
-            if depth == 1 && !MODULES.contains(&file_name) {
+            if depth == 1 && !is_module_name(file_name) {
                 return Err(Error::MigrationFile {
                     path,
                     message: format!(
-                        "folder `{file_name}` is not a module: module folders must be one of {module_list}; \
-                         move its migrations into the module whose tables they change"
+                        "folder `{file_name}` is not a module: a module folder's name is lower-case letters, \
+                         digits and `_`, starting with a letter; rename it, or move its migrations into the \
+                         module whose tables they change"
                     ),
                 });
             }
@@ -272,7 +275,7 @@ pub(super) fn from_entries(root: &Path, entries: Vec<Entry<'_>>) -> Result<Migra
         if modular && depth == 1 {
             return Err(Error::MigrationFile {
                 path,
-                message: format!("file next to module folders: move it into the folder of its module ({module_list})"),
+                message: "file next to module folders: move it into the folder of its module".to_string(),
             });
         }
         let (version, name) = names::parse_file_name(file_name)

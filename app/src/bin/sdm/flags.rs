@@ -84,3 +84,10 @@ xflags::xflags! {
         }
     }
 }
+
+impl Sdm {
+    /// The help text of the whole command tree, as `--help` prints it.
+    pub fn help_text() -> &'static str {
+        Self::HELP_
+    }
+}

@@ -38,7 +38,7 @@ fn main() {
             print!("{help}{}", if help == full { "" } else { flags::GLOBAL_FLAGS });
             return;
         }
-        Err(e) => Err(anyhow!("{e} (see `sdm --help`)")),
+        Err(e) => Err(anyhow!("{}", app::help::explain(flags::Sdm::help_text(), &args, &e.to_string(), "sdm"))),
     };
     if let Err(error) = result {
         output::fail(json, &error);

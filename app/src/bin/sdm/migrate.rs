@@ -30,19 +30,9 @@ impl flags::Migrate {
                        "millis": f.millis})
             })
             .collect();
-        out.print(&json!({ "followed": followed, "applied": applied(&run.applied) }), || {
-            let mut text: Vec<String> = run.followed.iter().flat_map(|f| f.describe()).collect();
-            text.extend(run.applied.iter().map(|m| format!("Applied V{}__{} ({:.1} ms)", m.version, m.name, m.millis)));
-            if run.applied.is_empty() {
-                text.push("No migrations to apply.".into());
-            } else {
-                text.push(format!(
-                    "{} migration(s) applied in {:.1} ms.",
-                    run.applied.len(),
-                    started.elapsed().as_secs_f64() * 1e3
-                ));
-            }
-            text.join("\n")
-        })
+        let database: String = client.query_one("SELECT current_database()::text", &[])?.get(0);
+        let millis = started.elapsed().as_secs_f64() * 1e3;
+        let value = json!({ "followed": followed, "applied": applied(&run.applied), "millis": millis });
+        out.print(&value, || format!("{} in {millis:.1} ms.", run.describe(&database).join("\n")))
     }
 }

@@ -4,7 +4,7 @@ use anyhow::bail;
 use postgres::Client;
 use serde_json::{json, Value};
 
-use app::onboarding;
+use app::{journeys, onboarding};
 
 use crate::flags;
 use crate::output::Output;
@@ -23,6 +23,7 @@ impl flags::Onboard {
             },
         };
         let onboarding = onboarding::onboard(client, &self.email, &self.journey, &answers)?;
+        let questions = journeys::by_slug(client, &self.journey)?.onboarding_questions;
         let c = &onboarding.conversation;
         let value = json!({
             "conversation_id": c.id,
@@ -36,8 +37,20 @@ impl flags::Onboard {
         out.print(&value, || {
             let verb = if onboarding.conversation_created { "Started" } else { "Resumed" };
             let mut text = format!("{verb} conversation {} on {} (thread {})", c.id, onboarding.journey, c.thread_id);
-            if !onboarding.unanswered.is_empty() {
-                text.push_str(&format!("\nUnanswered questions: {}", onboarding.unanswered.join(", ")));
+            let unanswered: Vec<_> = questions.iter().filter(|q| onboarding.unanswered.contains(&q.id)).collect();
+            if !unanswered.is_empty() {
+                text.push_str("\nUnanswered questions:");
+                for q in &unanswered {
+                    text.push_str(&format!("\n  {} ({}): {}", q.id, q.expects(), q.prompt));
+                }
+                let example: serde_json::Map<String, Value> =
+                    unanswered.iter().map(|q| (q.id.clone(), q.example())).collect();
+                text.push_str(&format!(
+                    "\nAnswer them with: sdm onboard --email {} --journey {} --answers '{}'",
+                    self.email,
+                    self.journey,
+                    Value::Object(example)
+                ));
             }
             text
         })

@@ -1,9 +1,10 @@
-//! What Python read, as the tests compare it: messages, the checkpoint chain, ids and versions.
+//! What Python or JavaScript read, as the tests compare it: messages, the checkpoint chain, ids
+//! and versions.
 
 use serde_json::{json, Value};
 
-/// Returns Python's messages as (type, content) pairs.
-pub fn python_messages(read: &Value) -> Vec<(String, String)> {
+/// Returns the messages a library read (Python's or JavaScript's) as (type, content) pairs.
+pub fn messages_read(read: &Value) -> Vec<(String, String)> {
     read["messages"]
         .as_array()
         .expect("messages")
@@ -69,6 +70,22 @@ pub fn version_counters(read: &Value, channel: &str) -> Vec<u64> {
             let x: f64 = fraction.parse().unwrap_or_else(|_| panic!("version {v}: the random part is not a float"));
             assert!((0.0..1.0).contains(&x), "version {v}: the random part is in [0, 1)");
             counter.parse().expect("counter")
+        })
+        .collect()
+}
+
+/// Returns the kinds of every channel version of every listed checkpoint: `"number"` (what
+/// LangGraph.js writes), `"string"` (Python's), or what else was found.
+pub fn version_kinds(read: &Value) -> std::collections::BTreeSet<&'static str> {
+    read["checkpoints"]
+        .as_array()
+        .expect("checkpoints")
+        .iter()
+        .flat_map(|c| c["channel_versions"].as_object().expect("channel_versions").values())
+        .map(|v| match v {
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            _ => "other",
         })
         .collect()
 }

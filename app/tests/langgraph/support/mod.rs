@@ -1,10 +1,12 @@
-//! The harness the LangGraph interop tests share: Python's side, the app's side, and what they
-//! compare.
+//! The harness the LangGraph interop tests share: Python's side, JavaScript's side, the app's
+//! side, and what they compare.
 
 pub mod checks;
+pub mod js;
 pub mod python;
 pub mod schema;
 pub mod sdm;
+pub mod worker;
 
 use std::path::{Path, PathBuf};
 

@@ -10,7 +10,7 @@ use anyhow::Context;
 use xshell::{cmd, Shell};
 
 use crate::flags;
-use crate::steps::Steps;
+use ::squash::steps::Steps;
 
 /// The workflow teams run on GitHub, which actionlint checks.
 pub const WORKFLOW: &str = ".github/workflows/ci.yml";

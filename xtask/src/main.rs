@@ -15,7 +15,6 @@ mod machine;
 mod reset;
 mod sdm;
 mod squash;
-mod steps;
 mod suite;
 #[cfg(test)]
 mod tidy;
@@ -51,14 +50,7 @@ fn run() -> anyhow::Result<()> {
         flags::XtaskCmd::Fixtures(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Lock(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Verify(cmd) => cmd.run(&sh),
-        flags::XtaskCmd::Squash(cmd) => squash::Squash {
-            migrations: cmd.migrations,
-            dry_run: cmd.dry_run,
-            check: cmd.check,
-            allow_dirty: cmd.allow_dirty,
-            json: cmd.json,
-        }
-        .run(&sh),
+        flags::XtaskCmd::Squash(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Langgraph(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Lint(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Sdm(cmd) => cmd.run(&sh),

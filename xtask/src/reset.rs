@@ -8,8 +8,8 @@ use xshell::Shell;
 
 use crate::machine::is_this_machine;
 
-use crate::steps::Steps;
 use crate::{database, flags};
+use ::squash::steps::Steps;
 
 /// Databases no reset may drop, whatever the flags say.
 const PROTECTED: &[&str] = &["postgres", "template0", "template1"];

@@ -30,7 +30,7 @@ impl flags::Sdm {
             }
         }
         // A first build takes a minute: say so while it runs, rather than look hung.
-        crate::steps::heartbeat("build sdm (cargo build --bin sdm)", || {
+        ::squash::steps::heartbeat("build sdm (cargo build --bin sdm)", || {
             cmd!(sh, "cargo build --quiet --package app --bin sdm").run()
         })?;
         let args = self.args;

@@ -1,8 +1,8 @@
 //! Every test of the workspace, as verify runs them: built once, then run as three `cargo test`
-//! groups side by side (xtask's, which squash real chains; devdb's, which mostly wait for
-//! clusters to start and stop; and all the others), so both cores stay busy. Each group's output
-//! is printed whole as soon as it ends, so they never interleave, and the groups still running
-//! are named every few seconds.
+//! groups side by side (xtask's, which squash chains the product fills; devdb's, which mostly wait
+//! for clusters to start and stop; and all the others, the squash engine's among them), so both
+//! cores stay busy. Each group's output is printed whole as soon as it ends, so they never
+//! interleave, and the groups still running are named every few seconds.
 
 use std::process::Command;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -11,7 +11,7 @@ use std::time::Instant;
 use anyhow::bail;
 use xshell::{cmd, Shell};
 
-use crate::steps::HEARTBEAT;
+use ::squash::steps::HEARTBEAT;
 
 /// The groups, as `cargo test` package selections that together cover the whole workspace.
 const GROUPS: [&[&str]; 3] =
@@ -41,7 +41,7 @@ pub fn run(sh: &Shell, url: &str, skips: Skips) -> anyhow::Result<()> {
     let _threads = std::env::var_os("RUST_TEST_THREADS")
         .is_none()
         .then(|| sh.push_env("RUST_TEST_THREADS", (cores * THREADS_PER_CORE).to_string()));
-    crate::steps::heartbeat("build the tests", || cmd!(sh, "cargo test --workspace --no-run").run())?;
+    ::squash::steps::heartbeat("build the tests", || cmd!(sh, "cargo test --workspace --no-run").run())?;
     let (done, finished) = mpsc::channel();
     let mut failed = Vec::new();
     std::thread::scope(|scope| -> anyhow::Result<()> {

@@ -8,7 +8,7 @@ use xshell::{cmd, Shell};
 
 use crate::database::migrations_in;
 use crate::flags;
-use crate::steps::{StepRow, Steps};
+use ::squash::steps::{StepRow, Steps};
 
 /// The step that runs `cargo xtask langgraph --check`.
 const LANGGRAPH_STEPS: &str = "LangGraph set-up migrations follow the pinned library (cargo xtask langgraph --check)";

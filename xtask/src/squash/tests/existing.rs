@@ -16,7 +16,6 @@ use postgres::Client;
 use serde_json::json;
 
 use super::{server, snapshot, Tree};
-use crate::squash::prove;
 
 /// The owned chain's migrations folder.
 pub(super) fn sdm_chain_dir() -> PathBuf {
@@ -110,7 +109,7 @@ pub(super) fn set_labels(set: &MigrationSet) -> Vec<(i32, String, String)> {
 
 /// Returns every table's row hash (and every sequence's position), the history table left out.
 pub(super) fn row_hashes(client: &mut Client) -> BTreeMap<String, String> {
-    prove::row_hashes(client).unwrap_or_else(|e| panic!("{e:#}")).0
+    ::squash::row_hashes(client).unwrap_or_else(|e| panic!("{e:#}")).0
 }
 
 /// Asserts the database `db` has the schema a fresh database migrated with `set` has, as

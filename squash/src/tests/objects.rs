@@ -8,7 +8,7 @@ use devdb::superuser_server;
 use migrator::migrations::MigrationSet;
 
 use super::{assert_equivalent, assert_equivalent_on, paths, server, Tree};
-use crate::squash::{provenance, Outcome};
+use crate::{provenance, Outcome};
 
 const EVERY_KIND: &[(&str, &str)] = &[
     (

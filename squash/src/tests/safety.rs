@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use super::{server, small_chain, small_chain_before_and_after, Tree};
-use crate::squash::{prove, squash_dir, swap, Options, Outcome, Step};
+use crate::{prove, squash_dir, swap, Options, Outcome, Step};
 use devdb::Schema;
 
 #[test]
@@ -92,7 +92,7 @@ fn killed_in_any_state_leaves_the_old_or_the_new_set() {
         small_chain(&tree);
         // `/proc/self/exe` still runs this binary if a rebuild replaced the file meanwhile.
         let status = Command::new("/proc/self/exe")
-            .args(["squash::tests::safety::kill_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+            .args(["tests::safety::kill_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
             .env("SQUASH_KILL_DIR", tree.dir())
             .env("SQUASH_KILL_AT", format!("{step:?}"))
             .output()

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::squash::toc::TocEntry;
+use crate::toc::TocEntry;
 
 /// The SQL of one archive entry, as `pg_restore` printed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,7 +103,7 @@ fn setting<'a>(line: &'a str, name: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::squash::toc;
+    use crate::toc;
 
     #[test]
     fn cuts_the_output_into_entries_and_keeps_their_settings() {

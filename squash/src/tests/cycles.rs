@@ -2,7 +2,7 @@
 //! migration fills each such group of tables in one statement, whatever order their rows need.
 
 use super::{assert_equivalent, paths, Tree};
-use crate::squash::Outcome;
+use crate::Outcome;
 
 #[test]
 fn carries_rows_of_tables_whose_keys_form_a_cycle() {

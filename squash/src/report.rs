@@ -26,7 +26,9 @@ pub enum Outcome {
 pub struct NewFile {
     /// Path relative to the migrations folder.
     pub path: PathBuf,
+    /// The module whose folder holds it (`None` in a flat set).
     pub module: Option<String>,
+    /// What the file is.
     pub kind: FileKind,
     /// Objects (archive entries) in a generated schema file.
     pub objects: usize,
@@ -37,14 +39,19 @@ pub struct NewFile {
 /// What a squash found and did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// The folder squashed.
     pub migrations_dir: PathBuf,
+    /// How the squash ended.
     pub outcome: Outcome,
     /// The old migration files, relative to the folder.
     pub before: Vec<PathBuf>,
+    /// The new set's files, in the order they run.
     pub after: Vec<NewFile>,
     /// Modules in the order their initial migrations run.
     pub module_order: Vec<Option<String>>,
+    /// Rows the chain leaves behind, carried into data migrations.
     pub rows_carried: usize,
+    /// Sequences the data migrations set to where the chain left them.
     pub sequences_set: usize,
     /// Where the old files were copied before the swap.
     pub backup: Option<PathBuf>,
@@ -58,6 +65,7 @@ pub struct Report {
     pub speedup: Option<f64>,
     /// Each step with its time.
     pub steps: Vec<StepRow<Step>>,
+    /// What else a reader should know (leftovers cleaned, columns the proof masked, the record written).
     pub notes: Vec<String>,
 }
 

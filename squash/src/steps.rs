@@ -1,4 +1,5 @@
-//! Runs a command's steps in order: prints `==> step`, then `ok` or `FAILED` with its time, and
+//! The step runner the squash and the workspace's commands (`cargo xtask verify`, `reset`, `lint`)
+//! share. It runs a command's steps in order: prints `==> step`, then `ok` or `FAILED` with its time, and
 //! keeps one row per step for the command's JSON report. A step that runs long says so every few
 //! seconds ([`heartbeat`]), so no step is silent for more than [`HEARTBEAT`].
 

@@ -2,7 +2,7 @@
 //! file) squash into a set that needs none: a fresh database builds its indexes in a transaction.
 
 use super::{assert_equivalent, Tree};
-use crate::squash::FileKind;
+use crate::FileKind;
 
 #[test]
 fn squashes_a_chain_with_no_transaction_migrations() {

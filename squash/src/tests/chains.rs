@@ -6,7 +6,7 @@ use std::path::Path;
 use migrator::migrations::MigrationSet;
 
 use super::{assert_equivalent, paths, server, small_chain, snapshot, Tree};
-use crate::squash::{squash_dir, synthetic, FileKind, Options, Outcome};
+use crate::{squash_dir, synthetic, FileKind, Options, Outcome};
 
 /// Long enough for every kind of step the synthetic chain writes to come 15 times over; the
 /// chains of 100, 300 and 1000 migrations, and how squash time grows with them, are `cargo xtask
@@ -89,7 +89,7 @@ fn a_squashed_folder_is_a_fixed_point_and_check_tells() {
 /// changes nothing.
 #[test]
 fn the_workspace_migrations_squash_and_prove() {
-    let workspace = crate::project_root().join("migrations");
+    let workspace = super::project_root().join("migrations");
     let tree = Tree::new(&[]);
     for (rel, bytes) in snapshot(&workspace) {
         tree.write(rel.to_str().unwrap(), std::str::from_utf8(&bytes).unwrap());

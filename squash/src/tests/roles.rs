@@ -5,7 +5,7 @@
 use devdb::role_server;
 
 use super::{assert_equivalent, small_chain, small_chain_before_and_after, Tree};
-use crate::squash::{provenance, squash_dir, Outcome};
+use crate::{provenance, squash_dir, Outcome};
 
 #[test]
 fn a_role_that_is_not_superuser_squashes_and_proves_like_a_superuser() {
@@ -29,7 +29,7 @@ fn watermarks_need_no_superuser() {
     let mut client = db.try_connect().unwrap();
     let nextoid = client.query_one("SELECT pg_nextoid('pg_class', 'oid', 'pg_class_oid_index')", &[]);
     assert!(nextoid.is_err(), "the role may not call pg_nextoid");
-    let set = migrator::migrations::MigrationSet::from_dir(&crate::test_chain().join("migrations")).unwrap();
+    let set = migrator::migrations::MigrationSet::from_dir(&super::test_chain().join("migrations")).unwrap();
     let provenance = provenance::replay(&mut client, &set).unwrap_or_else(|e| panic!("{e:#}"));
     let table: u32 = client.query_one("SELECT 'users_account'::regclass::oid", &[]).unwrap().get(0);
     assert_eq!(provenance.origin(table), Some(0), "users_account comes from the first migration");

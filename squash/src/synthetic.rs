@@ -1,5 +1,5 @@
 //! Synthetic migration chains of any length (tables, columns, indexes, views, rows over five
-//! modules), for the squash benchmark and tests.
+//! modules), for the squash benchmark and tests, and the fresh-database figures they compare.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -7,9 +7,6 @@ use std::time::{Duration, Instant};
 use devdb::Server;
 use migrator::migrations::MigrationSet;
 use xshell::{cmd, Shell};
-
-use crate::bench::{median, Bench};
-use crate::steps::millis;
 
 /// The synthetic chain's modules, in the order their tables reference each other.
 const MODULES: [&str; 5] = ["users", "evidence", "journeys", "llmchat", "memory"];
@@ -79,105 +76,6 @@ pub fn write_chain(dir: &Path, n: usize) -> anyhow::Result<()> {
         std::fs::write(dir.join(module).join(format!("V{v}__{name}.sql")), sql)?;
     }
     Ok(())
-}
-
-/// Prints the squash figures for chains of 100, 300 and 1000 migrations (medians of the bench's
-/// samples) and records their targets: squash at most 4x one replay of the chain on the same
-/// server (the squash's fixed cost, about half a second, counts), growing linearly with the chain, and a fresh database from the squashed set within 1.5x
-/// of a `pg_restore` of its schema.
-pub fn bench(sh: &Shell, bench: &mut Bench) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let server = crate::database::server()?;
-    let start = started.elapsed();
-    println!("squash benchmark (server ready in {:.0} ms)", millis(start));
-    println!(
-        "{:>6} {:>10} {:>10} {:>8} {:>13} {:>15} {:>11} {:>9}",
-        "chain", "replay ms", "squash ms", "ratio", "fresh chain", "fresh squashed", "pg_restore", "vs dump"
-    );
-    let root = std::env::temp_dir().join(format!("sdm-squash-bench-{}", std::process::id()));
-    // A server just started copies its first databases from a cold cache: warm it with one
-    // squash of a short chain, left out of the figures.
-    write_chain(&root.join("migrations"), 20)?;
-    super::squash_dir(&server, &root.join("migrations"), &options(&root))?;
-    let mut per_migration = Vec::new();
-    for n in [100, 300, 1000] {
-        let dir = root.join("migrations");
-        let write = || {
-            let _ = std::fs::remove_dir_all(&root);
-            write_chain(&dir, n)
-        };
-        write()?;
-        let set = MigrationSet::from_dir(&dir)?;
-        let replay = bench.median(|| {
-            let db = server.scratch_database("bench_chain")?;
-            let mut client = db.try_connect()?;
-            let started = Instant::now();
-            migrator::migrate::migrate(&mut client, &set)?;
-            Ok(started.elapsed())
-        })?;
-        let opts = options(&root);
-        let mut chain_millis = 0.0;
-        // Each sample squashes the chain anew (a squashed folder is a fixed point); the last
-        // one leaves the squashed set for the fresh-database figures.
-        let squash = bench.median(|| {
-            write()?;
-            let started = Instant::now();
-            let report = super::squash_dir(&server, &dir, &opts)?;
-            chain_millis = report.old_chain_millis;
-            Ok(started.elapsed())
-        })?;
-        let (mut fresh, mut restore) = (Vec::new(), Vec::new());
-        for _ in 0..bench.samples() {
-            let (f, r) = fresh_and_restore(sh, &server, &dir)?;
-            fresh.push(f);
-            restore.push(r);
-        }
-        let (fresh, restore) = (median(&mut fresh), median(&mut restore));
-        println!(
-            "{n:>6} {:>10.0} {:>10.0} {:>7.1}x {:>13.0} {:>15.0} {:>11.0} {:>8.2}x",
-            millis(replay),
-            millis(squash),
-            squash.as_secs_f64() / replay.as_secs_f64(),
-            chain_millis,
-            millis(fresh),
-            millis(restore),
-            fresh.as_secs_f64() / restore.as_secs_f64()
-        );
-        bench.target(
-            format!("squash of {n} migrations / one replay of the chain"),
-            squash.as_secs_f64() / replay.as_secs_f64(),
-            4.0,
-            "x",
-        );
-        bench.target(
-            format!("fresh database from the squashed {n} / pg_restore of its schema"),
-            fresh.as_secs_f64() / restore.as_secs_f64(),
-            1.5,
-            "x",
-        );
-        per_migration.push(squash.as_secs_f64() / n as f64);
-    }
-    let _ = std::fs::remove_dir_all(&root);
-    println!("ratio = squash / replay (target <= 4x); vs dump = fresh squashed / pg_restore (target <= 1.5x)");
-    // Linear growth: the time per migration does not rise with the chain (a fixed cost makes it fall).
-    bench.target(
-        "squash time per migration, 1000-chain / 300-chain (linear growth)",
-        per_migration[2] / per_migration[1],
-        1.25,
-        "x",
-    );
-    Ok(())
-}
-
-/// The options a benchmark squash runs with: a real squash of a folder that is not in git.
-fn options(root: &Path) -> super::Options {
-    super::Options {
-        dry_run: false,
-        check: false,
-        allow_dirty: true,
-        target_dir: root.join("target"),
-        after_step: None,
-    }
 }
 
 /// Times a fresh database from the (squashed) set in `dir`, and restoring a dump of its schema.

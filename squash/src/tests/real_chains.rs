@@ -1,7 +1,7 @@
 //! Squashes real public migration chains that no one here wrote, converted to flat refinery
 //! folders (`convert`). Each needs its repository's git directory, which CI does not have:
 //! set `SDM_CHAINS_DIR` to a folder holding `<owner>+<name>/repo` (a git directory, as a
-//! mirror fetch leaves it) and run `cargo test -p xtask real_chains -- --ignored --nocapture`.
+//! mirror fetch leaves it) and run `cargo test -p squash real_chains -- --ignored --nocapture`.
 //! Each test prints a row: migrations, outcome, squash time against one in-connection replay,
 //! and a fresh database from the squashed set against a `pg_restore` of the same schema.
 
@@ -13,7 +13,7 @@ use migrator::migrations::MigrationSet;
 
 use super::convert::{convert, Format};
 use super::server;
-use crate::squash::{squash_dir, synthetic, Options, Outcome};
+use crate::{squash_dir, synthetic, Options, Outcome};
 
 /// A public chain: where it lives and how to read it.
 struct Chain {

@@ -2,7 +2,7 @@
 //! catalog where pg_dump's text would build something else.
 
 use super::{assert_equivalent, paths, Tree};
-use crate::squash::Outcome;
+use crate::Outcome;
 
 #[test]
 fn partitions_and_children_keep_the_defaults_the_chain_gave_them() {

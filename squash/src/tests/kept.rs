@@ -2,7 +2,7 @@
 //! marked `-- squash: keep`, which nothing later may change.
 
 use super::{assert_equivalent, paths, Tree};
-use crate::squash::Outcome;
+use crate::Outcome;
 
 #[test]
 fn carries_rows_left_by_unmarked_migrations() {

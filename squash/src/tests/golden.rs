@@ -1,7 +1,7 @@
-//! Golden files for the shaped DDL: each folder under `xtask/test_data/shape/` holds a chain
+//! Golden files for the shaped DDL: each folder under `squash/test_data/shape/` holds a chain
 //! (`chain.sql`) and the migration squash writes for it (`shaped.sql`). The test replays the
 //! chain, shapes its dump, compares the text, and proves the text builds the chain's schema.
-//! `UPDATE_EXPECT=1 cargo test -p xtask golden` rewrites the `shaped.sql` files.
+//! `UPDATE_EXPECT=1 cargo test -p squash golden` rewrites the `shaped.sql` files.
 
 use std::path::Path;
 
@@ -9,18 +9,18 @@ use devdb::{role_server, Privileges, Schema};
 use xshell::Shell;
 
 use super::server;
-use crate::squash::facts::Facts;
-use crate::squash::generate::{self, Sources};
-use crate::squash::plan::{FileKind, PlannedFile};
-use crate::squash::shape::chunks;
-use crate::squash::{pg, toc};
+use crate::facts::Facts;
+use crate::generate::{self, Sources};
+use crate::plan::{FileKind, PlannedFile};
+use crate::shape::chunks;
+use crate::{pg, toc};
 
 /// Entries of a dump that set up its session rather than make objects.
 const SESSION_KINDS: &[&str] = &["ENCODING", "STDSTRINGS", "SEARCHPATH", "DATABASE"];
 
 #[test]
 fn shaped_ddl_matches_the_golden_files() {
-    let root = crate::project_root().join("xtask/test_data/shape");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/shape");
     let mut cases: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).collect();
     cases.sort();
     assert!(cases.len() >= 3, "golden cases are missing from {}", root.display());

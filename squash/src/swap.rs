@@ -206,13 +206,25 @@ fn copy_tree(from: &Path, to: &Path, rel: &Path, keep: &dyn Fn(&Path) -> bool) -
 /// Returns the current UTC time as `YYYYMMDDTHHMMSSZ`.
 pub fn utc_timestamp() -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    compact_timestamp(&app::langgraph::checkpoints::iso_timestamp(now))
+    compact_timestamp(now)
 }
 
-/// Turns `2026-11-24T16:05:47.517140+00:00` into `20261124T160547Z`.
-fn compact_timestamp(iso: &str) -> String {
-    let digits: String = iso.chars().take(19).filter(|c| *c != '-' && *c != ':').collect();
-    format!("{digits}Z")
+/// Returns the UTC time `since_epoch` after 1970 as `YYYYMMDDTHHMMSSZ` (`20261124T160547Z`).
+fn compact_timestamp(since_epoch: std::time::Duration) -> String {
+    // A time past what the calendar holds (year 9999) is named as its last instant.
+    let t = time::Duration::try_from(since_epoch)
+        .ok()
+        .and_then(|d| time::OffsetDateTime::UNIX_EPOCH.checked_add(d))
+        .unwrap_or(time::PrimitiveDateTime::MAX.assume_utc());
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 #[cfg(test)]
@@ -221,8 +233,10 @@ mod tests {
 
     #[test]
     fn backup_folders_are_named_by_utc_time() {
-        let iso = app::langgraph::checkpoints::iso_timestamp(std::time::Duration::from_secs(20_416 * 86_400 + 3_661));
-        assert_eq!(compact_timestamp(&iso), "20251124T010101Z");
+        assert_eq!(compact_timestamp(std::time::Duration::from_secs(20_416 * 86_400 + 3_661)), "20251124T010101Z");
+        assert_eq!(compact_timestamp(std::time::Duration::ZERO), "19700101T000000Z");
+        assert_eq!(compact_timestamp(std::time::Duration::from_secs(19_782 * 86_400 + 86_399)), "20240229T235959Z");
+        assert_eq!(compact_timestamp(std::time::Duration::from_secs(u64::MAX)), "99991231T235959Z");
         assert_eq!(utc_timestamp().len(), "20251124T010101Z".len());
     }
 

@@ -8,8 +8,8 @@ use super::grants;
 use super::members::{owned_by, Member, Sequence};
 use super::sql::{identifier_list, qualified_name};
 use super::table::{constraint_definition, Table};
-use crate::squash::facts::{is_default_sequence_name, ConstraintKind, Facts};
-use crate::squash::toc::TocEntry;
+use crate::facts::{is_default_sequence_name, ConstraintKind, Facts};
+use crate::toc::TocEntry;
 
 /// A file's statements, shaped, and the roles its grants name.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use devdb::role_server;
 use migrator::migrations::MigrationSet;
 
 use super::{assert_equivalent_on, paths, Tree};
-use crate::squash::Outcome;
+use crate::Outcome;
 
 /// Creates the cluster-wide roles a test's chain grants to, unless they exist.
 fn ensure_roles(roles: &[&str]) {

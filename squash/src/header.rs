@@ -27,6 +27,9 @@ pub struct Replaced {
     /// Labels (`V3__journeys_initial`) of the first and the last of them, in chain order.
     pub first: String,
     pub last: String,
+    /// Labels of the module's kept migrations between the first and the last, which the file
+    /// does not replace (they stay files of their own).
+    pub except: Vec<String>,
 }
 
 /// Returns the header lines (each ending in a newline) of a generated file.
@@ -78,22 +81,45 @@ pub fn role_check(roles: &[String]) -> String {
 }
 
 fn replaced_line(r: &Replaced) -> String {
+    let except = match r.except.as_slice() {
+        [] => String::new(),
+        [one] => format!(", except {one} (kept as a file of its own)"),
+        many => format!(", except {} (kept as files of their own)", many.join(", ")),
+    };
     match r.count {
         1 => format!("-- Replaces 1 migration: {}.\n", r.first),
-        n => format!("-- Replaces {n} migrations: {} to {}.\n", r.first, r.last),
+        n => format!("-- Replaces {n} migrations: {} to {}{except}.\n", r.first, r.last),
     }
 }
 
 /// Returns what the schema file of `module` replaces: the module's migrations that are not
 /// kept, each generated one counted as the migrations its own header says it replaced.
 pub fn replaced(set: &MigrationSet, module: Option<&str>) -> Option<Replaced> {
+    let ours = |f: &&MigrationFile| f.module.as_deref() == module;
     let mut total: Option<Replaced> = None;
-    for file in set.files.iter().filter(|f| !f.keep && f.module.as_deref() == module) {
+    for file in set.files.iter().filter(ours).filter(|f| !f.keep) {
         let Some(this) = replaced_by(file) else { continue };
         total = Some(match total {
             None => this,
-            Some(sum) => Replaced { count: sum.count + this.count, first: sum.first, last: this.last },
+            Some(sum) => Replaced {
+                count: sum.count + this.count,
+                first: sum.first,
+                last: this.last,
+                except: [sum.except, this.except].concat(),
+            },
         });
+    }
+    // Kept files of the chain itself inside the range (a generated file names its own).
+    let plain: Vec<i32> = set
+        .files
+        .iter()
+        .filter(ours)
+        .filter(|f| !f.keep && !f.sql.starts_with(GENERATED_MARK))
+        .map(|f| f.version)
+        .collect();
+    if let (Some(total), Some(&low), Some(&high)) = (total.as_mut(), plain.first(), plain.last()) {
+        let kept = set.files.iter().filter(ours).filter(|f| f.keep && (low..=high).contains(&f.version));
+        total.except.extend(kept.map(MigrationFile::label));
     }
     total
 }
@@ -102,15 +128,22 @@ pub fn replaced(set: &MigrationSet, module: Option<&str>) -> Option<Replaced> {
 /// replaced (nothing for a generated file that replaced nothing, such as a data file).
 fn replaced_by(file: &MigrationFile) -> Option<Replaced> {
     if !file.sql.starts_with(GENERATED_MARK) {
-        return Some(Replaced { count: 1, first: file.label(), last: file.label() });
+        return Some(Replaced { count: 1, first: file.label(), last: file.label(), except: Vec::new() });
     }
     let line = file.sql.lines().take_while(|l| l.starts_with("--")).find(|l| l.starts_with("-- Replaces "))?;
     let rest = line.strip_prefix("-- Replaces ")?.strip_suffix('.')?;
     let (count, rest) = rest.split_once(' ')?;
     let count: usize = count.parse().ok()?;
     let (_, range) = rest.split_once(": ")?;
+    let (range, except) = match range.split_once(", except ") {
+        Some((range, kept)) => {
+            let names = kept.split_once(" (kept as").map_or(kept, |(names, _)| names);
+            (range, names.split(", ").map(str::to_string).collect())
+        }
+        None => (range, Vec::new()),
+    };
     let (first, last) = range.split_once(" to ").unwrap_or((range, range));
-    Some(Replaced { count, first: first.to_string(), last: last.to_string() })
+    Some(Replaced { count, first: first.to_string(), last: last.to_string(), except })
 }
 
 #[cfg(test)]
@@ -119,7 +152,9 @@ mod tests {
 
     /// Returns the set of `files` (name, SQL) in module users, written to a temp folder.
     fn set(files: &[(&str, &str)]) -> MigrationSet {
-        let dir = std::env::temp_dir().join(format!("sdm-squash-header-{}-{}", std::process::id(), files.len()));
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("sdm-squash-header-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("users")).unwrap();
         for (name, sql) in files {
@@ -134,7 +169,10 @@ mod tests {
     fn a_squashed_file_replaces_what_its_header_says() {
         let old = set(&[("V1__users_initial", "CREATE TABLE a ();"), ("V4__users_more", "ALTER TABLE a ADD b int;")]);
         let replaced = replaced(&old, Some("users")).unwrap();
-        assert_eq!(replaced, Replaced { count: 2, first: "V1__users_initial".into(), last: "V4__users_more".into() });
+        assert_eq!(
+            replaced,
+            Replaced { count: 2, first: "V1__users_initial".into(), last: "V4__users_more".into(), except: Vec::new() }
+        );
         let text = header(Contents::Schema(Some("users")), Some(&replaced), &["reader".to_string()]);
         assert_eq!(
             text,
@@ -149,5 +187,23 @@ mod tests {
         expected.count += 1;
         expected.last = "V3__users_x".to_string();
         assert_eq!(super::replaced(&squashed, Some("users")), Some(expected));
+    }
+
+    #[test]
+    fn a_kept_migration_inside_the_range_is_named_as_not_replaced() {
+        let keep = "-- squash: keep\nSELECT 1;";
+        let old = set(&[("V3__users_a", "SELECT 1;"), ("V5__users_load", keep), ("V9__users_b", "SELECT 1;")]);
+        let replaced = replaced(&old, Some("users")).unwrap();
+        let text = header(Contents::Schema(Some("users")), Some(&replaced), &[]);
+        assert!(
+            text.ends_with(
+                "-- Replaces 2 migrations: V3__users_a to V9__users_b, except V5__users_load (kept as a file of its own).\n"
+            ),
+            "{text}"
+        );
+        // Squashed again, the file replaces what its header says, and the kept file, renumbered,
+        // is not named a second time.
+        let squashed = set(&[("V1__users_initial", &format!("{text}\nSELECT 1;")), ("V2__users_load", keep)]);
+        assert_eq!(super::replaced(&squashed, Some("users")), Some(replaced));
     }
 }

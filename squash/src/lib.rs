@@ -341,11 +341,19 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
             .context("the new set is not equivalent; nothing was changed")?;
         let chain_catalog = chain_catalog.context("the chain's catalog was not read")?;
         let recorded = record::stage(&sh, dir, &staging.path, &set, chain_catalog, &new_db)?;
-        report.notes.push(format!(
-            "recorded the squash in {recorded} and a new {}: databases migrated with the old chain follow it on \
-             `sdm migrate`",
-            migrator::migrations::LOCK_FILE
-        ));
+        report.notes.push(if opts.dry_run {
+            format!(
+                "would record the squash in {recorded} and write a new {}; --dry-run wrote nothing under {}",
+                migrator::migrations::LOCK_FILE,
+                dir.display()
+            )
+        } else {
+            format!(
+                "recorded the squash in {recorded} and a new {}: databases migrated with the old chain follow it on \
+                 `sdm migrate`",
+                migrator::migrations::LOCK_FILE
+            )
+        });
         Ok(masked)
     })?;
     drop(new_db);

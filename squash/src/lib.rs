@@ -61,6 +61,8 @@ pub struct Options {
     pub target_dir: PathBuf,
     /// Runs after each step; an error stops the squash there (tests simulate kills with it).
     pub after_step: Option<fn(Step) -> anyhow::Result<()>>,
+    /// Prints neither the plan nor each step (a caller that reports on its own, as the benchmark).
+    pub quiet: bool,
 }
 
 /// The steps of a squash, in order.
@@ -113,7 +115,7 @@ impl std::fmt::Display for Step {
 }
 
 /// Returns the step runner of a squash of `dir`: a failed step says what state it left the folder in.
-fn progress(dir: &Path, after_step: Option<fn(Step) -> anyhow::Result<()>>) -> Steps<Step> {
+fn progress(dir: &Path, opts: &Options) -> Steps<Step> {
     let dir = dir.to_path_buf();
     Steps::new(move |step| {
         let state = match step {
@@ -125,7 +127,8 @@ fn progress(dir: &Path, after_step: Option<fn(Step) -> anyhow::Result<()>>) -> S
         };
         format!("squash step `{step}` failed ({state})")
     })
-    .after_step(after_step)
+    .after_step(opts.after_step)
+    .quiet(opts.quiet)
 }
 
 /// Removes a folder when dropped, unless told to keep it.
@@ -162,9 +165,8 @@ struct Staged {
 /// `server`, and returns what it did. The folder ends with the old set or the new, never a mix.
 pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result<Report> {
     let sh = Shell::new()?;
-    let mut progress = progress(dir, opts.after_step);
+    let mut progress = progress(dir, opts);
     let mut notes = Vec::new();
-    eprintln!("squash {}:", dir.display());
     let last = if opts.check {
         Step::Data
     } else if opts.dry_run {
@@ -172,8 +174,11 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
     } else {
         Step::Backup
     };
-    for (n, step) in Step::ALL.iter().take_while(|s| **s as u8 <= last as u8).enumerate() {
-        eprintln!("  {}. {}", n + 1, step.describe());
+    if !opts.quiet {
+        eprintln!("squash {}:", dir.display());
+        for (n, step) in Step::ALL.iter().take_while(|s| **s as u8 <= last as u8).enumerate() {
+            eprintln!("  {}. {}", n + 1, step.describe());
+        }
     }
 
     let backup_root = opts.target_dir.join("squash-backup");

@@ -29,12 +29,20 @@ pub struct Steps<S> {
     rows: Vec<StepRow<S>>,
     context: Box<dyn Fn(S) -> String>,
     after_step: Option<fn(S) -> anyhow::Result<()>>,
+    quiet: bool,
 }
 
 impl<S: Copy + Display> Steps<S> {
     /// Returns a runner whose failed steps get the context `context(step)`.
     pub fn new(context: impl Fn(S) -> String + 'static) -> Steps<S> {
-        Steps { started: Instant::now(), rows: Vec::new(), context: Box::new(context), after_step: None }
+        Steps { started: Instant::now(), rows: Vec::new(), context: Box::new(context), after_step: None, quiet: false }
+    }
+
+    /// Prints nothing per step when `quiet` (a caller that reports on its own, such as a
+    /// benchmark); a step that runs long still says so.
+    pub fn quiet(mut self, quiet: bool) -> Steps<S> {
+        self.quiet = quiet;
+        self
     }
 
     /// Sets a hook that runs after each step that succeeded; its error stops the run, as it is.
@@ -60,11 +68,15 @@ impl<S: Copy + Display> Steps<S> {
         around: impl FnOnce(F) -> anyhow::Result<T>,
         f: F,
     ) -> anyhow::Result<T> {
-        eprintln!("==> {step}");
+        if !self.quiet {
+            eprintln!("==> {step}");
+        }
         let started = Instant::now();
         let result = around(f).map_err(|e| e.context((self.context)(step)));
         let seconds = started.elapsed().as_secs_f64();
-        eprintln!("    {} in {seconds:.2}s", if result.is_ok() { "ok" } else { "FAILED" });
+        if !self.quiet {
+            eprintln!("    {} in {seconds:.2}s", if result.is_ok() { "ok" } else { "FAILED" });
+        }
         let error = result.as_ref().err().map(|e| format!("{e:#}"));
         self.rows.push(StepRow { name: step, ok: error.is_none(), seconds, error });
         let value = result?;

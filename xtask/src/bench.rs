@@ -98,6 +98,7 @@ impl Bench {
 
 fn cluster_bench(bench: &mut Bench) -> anyhow::Result<()> {
     let root = std::env::temp_dir().join(format!("sdm-pg-bench-{}", std::process::id()));
+    println!("ephemeral cluster ({} samples of each figure)", bench.samples());
     let cold = bench.median(|| {
         let _ = std::fs::remove_dir_all(&root);
         let started = Instant::now();
@@ -106,6 +107,7 @@ fn cluster_bench(bench: &mut Bench) -> anyhow::Result<()> {
         drop(server);
         Ok(cold)
     })?;
+    println!("  cold start (initdb + start): {:>8.1} ms", millis(cold));
     let warm = bench.median(|| {
         let started = Instant::now();
         let server = Server::ephemeral_at(&root)?;
@@ -113,6 +115,7 @@ fn cluster_bench(bench: &mut Bench) -> anyhow::Result<()> {
         drop(server);
         Ok(warm)
     })?;
+    println!("  warm start (start only):     {:>8.1} ms", millis(warm));
     let server = Server::ephemeral_at(&root)?;
     let set = crate::database::migrations()?;
     let mut admin = server.connect()?;
@@ -129,6 +132,7 @@ fn cluster_bench(bench: &mut Bench) -> anyhow::Result<()> {
         Ok(started.elapsed())
     })?;
     let template = server.template_for(&set)?;
+    println!("  template {template} built ({} migrations + VACUUM FULL): {:.1} ms", set.files.len(), millis(build));
 
     // Like for like: the harness clones its VACUUM FULL'd template with FILE_COPY; the bare
     // figure is that same clone in plain SQL, so the ratio is what the harness adds.
@@ -142,6 +146,7 @@ fn cluster_bench(bench: &mut Bench) -> anyhow::Result<()> {
         admin.batch_execute(&format!("DROP DATABASE bench_bare_{n}"))?;
         Ok(took)
     };
+    println!("  measuring {rounds} rounds of clones: bare FILE_COPY, template1, a migrated per-test database");
     let (mut bare, mut template1, mut migrated) = (Vec::new(), Vec::new(), Vec::new());
     // Interleaved, so that a busy moment of the machine falls on all three alike.
     for _ in 0..rounds {
@@ -153,19 +158,16 @@ fn cluster_bench(bench: &mut Bench) -> anyhow::Result<()> {
         drop(db);
     }
     let (bare, template1, migrated) = (median(&mut bare), median(&mut template1), median(&mut migrated));
-    println!("ephemeral cluster, cold start (initdb + start): {:>8.1} ms", millis(cold));
-    println!("ephemeral cluster, warm start (start only):     {:>8.1} ms", millis(warm));
-    println!("template {template} built ({} migrations + VACUUM FULL): {:.1} ms", set.files.len(), millis(build));
     println!(
-        "bare CREATE DATABASE ... TEMPLATE {template} STRATEGY FILE_COPY, median of {rounds}: {:>6.1} ms",
+        "  bare CREATE DATABASE ... TEMPLATE {template} STRATEGY FILE_COPY, median of {rounds}: {:>6.1} ms",
         millis(bare)
     );
     println!(
-        "bare CREATE DATABASE ... TEMPLATE template1 (for scale), median of {rounds}: {:>6.1} ms",
+        "  bare CREATE DATABASE ... TEMPLATE template1 (for scale), median of {rounds}: {:>6.1} ms",
         millis(template1)
     );
     println!(
-        "migrated per-test database (connect, template check, clone), median of {rounds}: {:>5.1} ms",
+        "  migrated per-test database (connect, template check, clone), median of {rounds}: {:>5.1} ms",
         millis(migrated)
     );
     bench.target(
@@ -189,17 +191,22 @@ fn squash_bench(sh: &Shell, bench: &mut Bench) -> anyhow::Result<()> {
     let server = crate::database::server()?;
     let start = started.elapsed();
     println!("squash benchmark (server ready in {:.0} ms)", millis(start));
+    let root = std::env::temp_dir().join(format!("sdm-squash-bench-{}", std::process::id()));
+    // A server just started copies its first databases from a cold cache: warm it with one
+    // squash of a short chain, left out of the figures.
+    println!("  warming the server with one squash of a 20-migration chain (not counted)");
+    synthetic::write_chain(&root.join("migrations"), 20)?;
+    squash_dir(&server, &root.join("migrations"), &options(&root))?;
     println!(
         "{:>6} {:>10} {:>10} {:>8} {:>13} {:>15} {:>11} {:>9}",
         "chain", "replay ms", "squash ms", "ratio", "fresh chain", "fresh squashed", "pg_restore", "vs dump"
     );
-    let root = std::env::temp_dir().join(format!("sdm-squash-bench-{}", std::process::id()));
-    // A server just started copies its first databases from a cold cache: warm it with one
-    // squash of a short chain, left out of the figures.
-    synthetic::write_chain(&root.join("migrations"), 20)?;
-    squash_dir(&server, &root.join("migrations"), &options(&root))?;
     let mut per_migration = Vec::new();
     for n in [100, 300, 1000] {
+        println!(
+            "  measuring a {n}-migration chain: replay, squash, fresh database, pg_restore ({} samples each)",
+            bench.samples()
+        );
         let dir = root.join("migrations");
         let write = || {
             let _ = std::fs::remove_dir_all(&root);
@@ -270,7 +277,14 @@ fn squash_bench(sh: &Shell, bench: &mut Bench) -> anyhow::Result<()> {
 
 /// The options a benchmark squash runs with: a real squash of a folder that is not in git.
 fn options(root: &Path) -> Options {
-    Options { dry_run: false, check: false, allow_dirty: true, target_dir: root.join("target"), after_step: None }
+    Options {
+        dry_run: false,
+        check: false,
+        allow_dirty: true,
+        target_dir: root.join("target"),
+        after_step: None,
+        quiet: true,
+    }
 }
 
 /// Returns the middle of `samples` (sorting them).

@@ -24,6 +24,7 @@ impl flags::Squash {
             allow_dirty: self.allow_dirty,
             target_dir: target_dir(&root),
             after_step: None,
+            quiet: false,
         };
         let report = squash_dir(&server, &dir, &opts)?;
         print!("{}", report.summary());

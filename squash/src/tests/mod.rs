@@ -63,6 +63,7 @@ impl Tree {
             allow_dirty: false,
             target_dir: self.root.join("target"),
             after_step: None,
+            quiet: false,
         }
     }
 

@@ -96,8 +96,14 @@ fn squash(chain: &Chain) -> Result<Outcome, String> {
         migrator::migrate::migrate(&mut db.connect(), &set).map_err(|e| format!("the chain itself fails: {e}"))?;
         started.elapsed()
     };
-    let opts =
-        Options { dry_run: true, check: false, allow_dirty: true, target_dir: work.join("target"), after_step: None };
+    let opts = Options {
+        dry_run: true,
+        check: false,
+        allow_dirty: true,
+        target_dir: work.join("target"),
+        after_step: None,
+        quiet: false,
+    };
     let started = Instant::now();
     let result = squash_dir(server(), &dir, &opts);
     let squash = started.elapsed();

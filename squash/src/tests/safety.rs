@@ -72,6 +72,7 @@ fn kill_child() {
         allow_dirty: true,
         target_dir: dir.parent().unwrap().join("target"),
         after_step: Some(abort_at_env_step),
+        quiet: false,
     };
     let result = squash_dir(server(), &dir, &opts);
     panic!("the squash should have been killed, but ended with {:?}", result.map(|r| r.outcome));

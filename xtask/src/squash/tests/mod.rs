@@ -51,6 +51,7 @@ impl Tree {
             allow_dirty: false,
             target_dir: self.root.join("target"),
             after_step: None,
+            quiet: false,
         };
         squash_dir(server(), &self.dir(), &options).unwrap_or_else(|e| panic!("squash failed: {e:#}"))
     }

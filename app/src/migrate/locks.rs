@@ -59,6 +59,18 @@ impl LockPolicy {
         Ok(policy)
     }
 
+    /// Returns the policy with a command line's `--lock-timeout` and `--lock-retries` applied.
+    pub fn with_flags(mut self, lock_timeout: Option<&str>, retries: Option<u32>) -> crate::Result<Self> {
+        if let Some(text) = lock_timeout {
+            self.lock_timeout =
+                parse_duration(text).map_err(|e| crate::Error::Invalid(format!("--lock-timeout: {e}")))?;
+        }
+        if let Some(retries) = retries {
+            self.retries = retries;
+        }
+        Ok(self)
+    }
+
     /// Returns the lock timeout for `file`: its `-- lock-timeout:` line, else the policy's.
     pub(super) fn timeout_for(&self, file: &MigrationFile) -> crate::Result<Duration> {
         match file_lock_timeout(&file.sql) {

@@ -279,12 +279,20 @@ impl Runner {
             let Err(Error::LockTimeout { message: state, .. }) = result else { return result };
             let behind = locks::describe_blockers(&blockers, watched);
             if tries > self.locks.retries {
+                let end = match blockers.as_slice() {
+                    [] => "`SELECT pg_terminate_backend(<pid>);`".to_string(),
+                    some => some
+                        .iter()
+                        .map(|b| format!("`SELECT pg_terminate_backend({});`", b.pid))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                };
                 return Err(Error::LockTimeout {
                     name: format!("{}{what}", file.label()),
                     path: file.path.clone(),
                     message: format!(
                         "within its lock_timeout of {} in {tries} tries over {:.1} s, {state}; it waited behind \
-                         {behind}. Let that session finish (or end it: `SELECT pg_terminate_backend(<pid>);`), then \
+                         {behind}. Let that session finish (or end it: {end}), then \
                          migrate again; a migration that may wait longer says so in its first lines \
                          (`{LOCK_TIMEOUT_MARKER} 5s`), a whole run with --lock-timeout or SDM_LOCK_TIMEOUT",
                         locks::describe(timeout),

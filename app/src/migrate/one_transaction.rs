@@ -90,11 +90,13 @@ fn batch(sent: &str, insert: &str, timeout: Duration, marks: bool) -> Batch {
     chars += rest.chars().count();
     let tail = chars;
     text.push_str(&format!(
-        "\n;\nRESET ROLE; SET SESSION AUTHORIZATION DEFAULT;\n\
+        "\n;\nSET SESSION AUTHORIZATION DEFAULT; RESET ROLE; SET LOCAL statement_timeout = 0;\n\
          DO $sdm$ BEGIN IF pg_catalog.current_setting('sdm.migration_xact', true) IS DISTINCT FROM \
          pg_catalog.txid_current()::text THEN RAISE EXCEPTION '{ENDED_OUTSIDE}'; END IF; END $sdm$;\n\
-         {insert};\n{};\nCOMMIT;",
-        if marks { session::mark(done + 1) } else { "SELECT 1".to_string() }
+         RESET ALL; SET LOCAL lock_timeout = {timeout};\n\
+         {insert};\n{last};\nCOMMIT;",
+        timeout = locks::sql_value(timeout),
+        last = if marks { session::mark(done + 1) } else { "SELECT 1".to_string() }
     ));
     Batch { text, placed, tail }
 }

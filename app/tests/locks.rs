@@ -21,7 +21,7 @@ fn run_options(db: &TestDatabase<'_>, timeout_ms: u64, retries: u32) -> (RunOpti
     let options = RunOptions {
         locks: LockPolicy { lock_timeout: Duration::from_millis(timeout_ms), retries },
         lock_connection: Some(db.connect()),
-        on_wait: Box::new(move |wait| told.borrow_mut().push(wait.to_string())),
+        report: Box::new(move |wait| told.borrow_mut().push(wait.to_string())),
     };
     (options, waits)
 }

@@ -181,6 +181,27 @@ fn begin_and_end_are_read_as_names_where_postgres_reads_them_so() {
 }
 
 #[test]
+fn a_no_transaction_file_postgres_reads_otherwise_runs_none_of_its_statements() {
+    let db = empty_database();
+    let mut client = db.connect();
+    let dir = TempDir::new();
+    dir.write(
+        "V1__half.sql",
+        "-- no-transaction\nCREATE TABLE first_half (id int);\nSELECT (1;\nCREATE TABLE second_half (id int);\n",
+    );
+    let error = migrate(&mut client, &dir.set()).unwrap_err();
+    let Error::MigrationFailed { line, message, .. } = &error else { panic!("{error}") };
+    eprintln!("{error}");
+    assert!(
+        message
+            .contains("Postgres's parser does not read statement 2 of 2 as one statement, so nothing of the file ran"),
+        "{message}"
+    );
+    assert!(*line >= 3, "{message}");
+    assert!(!table_exists(&mut client, "first_half"), "the statement before it did not run");
+}
+
+#[test]
 fn the_largest_version_is_refused_by_name_and_a_database_holding_it_does_not_panic() {
     let dir = TempDir::new();
     dir.write("V2147483647__x.sql", "SELECT 1;\n");

@@ -49,7 +49,7 @@ impl flags::Migrate {
         let options = app::migrate::RunOptions {
             locks: app::migrate::LockPolicy::from_env()?.with_flags(self.lock_timeout.as_deref(), self.lock_retries)?,
             lock_connection: Some(server.connect()?),
-            on_wait: Box::new(|wait| eprintln!("{wait}")),
+            report: Box::new(|note| eprintln!("{note}")),
         };
         let run = app::migrate::run_with(&mut client, &set, options)?;
         for line in run.followed.iter().flat_map(|f| f.describe()) {

@@ -14,6 +14,7 @@ mod history;
 mod locks;
 mod no_transaction;
 mod one_transaction;
+mod resume;
 mod runner;
 mod session;
 mod statements;

@@ -13,7 +13,7 @@ use postgres::error::SqlState;
 use postgres::Client;
 
 use super::runner::Runner;
-use super::{diagnosis, locks, statements};
+use super::{diagnosis, history, locks, resume, statements};
 use crate::migrations::{MigrationFile, NO_TRANSACTION_MARKER};
 use crate::{Error, Result};
 
@@ -23,16 +23,32 @@ use crate::{Error, Result};
 /// runner would cut elsewhere than Postgres is refused before any of it runs. The file's
 /// statements share one session, as in psql: a `SET` in it applies to the statements after it.
 /// Each waits at most `timeout` for a lock, and only a statement that timed out is tried again.
+/// A file that stopped at a failing statement in an earlier run, unchanged since, resumes there
+/// (see `resume`); `history` is the history table, next to which its progress is kept.
 pub(super) fn apply(
     runner: &mut Runner,
     client: &mut Client,
     file: &MigrationFile,
     spans: &[Range<usize>],
-    insert: &str,
+    history: &str,
     timeout: Duration,
 ) -> Result<()> {
+    let insert = &history::insert_sql(history, file)?;
+    let progress = &resume::table(history);
     check_split(client, file, spans)?;
-    for (n, span) in spans.iter().enumerate() {
+    let earlier = resume::done(client, progress, file);
+    let start = earlier.unwrap_or(0).min(spans.len());
+    if start > 0 {
+        runner.tell(&format!(
+            "{} resumes at statement {} of {} (line {}): statements 1 to {start} ran in an earlier run that stopped \
+             there, and the file is unchanged since",
+            file.label(),
+            start + 1,
+            spans.len(),
+            start_line_column(file, &spans[start.min(spans.len() - 1)]).0
+        ));
+    }
+    for (n, span) in spans.iter().enumerate().skip(start) {
         let statement = &file.sql[span.clone()];
         let (line, _) = start_line_column(file, span);
         // CREATE INDEX CONCURRENTLY waits for older transactions through locks, blocks no query
@@ -41,10 +57,15 @@ pub(super) fn apply(
         let what = format!(" statement {} of {} (line {line})", n + 1, spans.len());
         runner.retrying(client, file, timeout, &what, &mut |client| {
             client.batch_execute(&format!("SET lock_timeout = {}", locks::sql_value(wait)))?;
-            run_statement(client, file, spans, n, insert)
+            run_statement(client, file, spans, n, insert, progress)
         })?;
     }
-    client.batch_execute(insert).map_err(|error| Error::NotRecorded {
+    let forget = if earlier.is_some() { format!("{};\n", resume::forget_sql(progress, file)) } else { String::new() };
+    let recorded = client.batch_execute(&format!("BEGIN;\n{insert};\n{forget}COMMIT;"));
+    if recorded.is_err() {
+        let _ = client.batch_execute("ROLLBACK");
+    }
+    recorded.map_err(|error| Error::NotRecorded {
         label: file.label(),
         path: file.path.clone(),
         message: format!("{}; record it by hand once the cause is fixed: {insert};", crate::db::report(&error)),
@@ -58,6 +79,12 @@ fn check_split(client: &mut Client, file: &MigrationFile, spans: &[Range<usize>]
     for (n, span) in spans.iter().enumerate() {
         let statement = &file.sql[span.clone()];
         let Err(error) = client.prepare(statement) else { continue };
+        if diagnosis::connection_lost(&error) {
+            let state = "It was lost while Postgres's parser read the file's statements, before any of them ran, so \
+                         nothing of it is applied; migrate again once the server is back"
+                .to_string();
+            return Err(diagnosis::lost(file, &error, state));
+        }
         // Other errors (a table a statement before it creates) are the analysis, not the grammar.
         if error.code() != Some(&SqlState::SYNTAX_ERROR) {
             continue;
@@ -80,25 +107,30 @@ fn check_split(client: &mut Client, file: &MigrationFile, spans: &[Range<usize>]
     Ok(())
 }
 
-/// Runs statement `n` of `file`; a failure says what stays applied and what to do.
+/// Runs statement `n` of `file`; a failure records how far the file got in `progress` and says
+/// what stays applied and what to do.
 fn run_statement(
     client: &mut Client,
     file: &MigrationFile,
     spans: &[Range<usize>],
     n: usize,
     insert: &str,
+    progress: &str,
 ) -> Result<()> {
     let span = &spans[n];
     let statement = &file.sql[span.clone()];
     let Err(error) = client.batch_execute(statement) else { return Ok(()) };
     let (line, _) = start_line_column(file, span);
+    // Nothing to resume before the first statement; a lost connection records nothing.
+    let resumes = n > 0 && !diagnosis::connection_lost(&error) && resume::record(client, progress, file, n);
+    let resume_at = resumes.then_some(n);
     if diagnosis::connection_lost(&error) {
         let state = format!(
             "The file runs without a transaction (`{NO_TRANSACTION_MARKER}`): {}; statement {} (line {line}) was \
              running and may or may not have completed, and the migration is not recorded as applied. {}",
             applied_before(n, spans, file),
             n + 1,
-            what_to_do(file, insert),
+            what_to_do(file, insert, None),
         );
         return Err(diagnosis::lost(file, &error, state));
     }
@@ -106,9 +138,12 @@ fn run_statement(
         return Err(diagnosis::timed_out(
             file,
             format!(
-                "so it did not run ({}, and the migration is not recorded as applied; migrating again runs the file \
-                 from its first statement)",
-                applied_before(n, spans, file)
+                "so it did not run ({}, and the migration is not recorded as applied; {})",
+                applied_before(n, spans, file),
+                match resume_at {
+                    Some(n) => format!("migrating again resumes at statement {} while the file is unchanged", n + 1),
+                    None => "migrating again runs the file from its first statement".to_string(),
+                }
             ),
         ));
     }
@@ -126,7 +161,7 @@ fn run_statement(
         applied_before(n, spans, file),
         n + 1,
         leftover(client, statement),
-        what_to_do(file, insert),
+        what_to_do(file, insert, resume_at),
     ));
     Err(Error::StatementFailed {
         name: file.label(),
@@ -190,12 +225,22 @@ fn leftover(client: &mut Client, statement: &str) -> String {
     }
 }
 
-/// Says how to finish a migration that stopped part-way.
-fn what_to_do(file: &MigrationFile, insert: &str) -> String {
-    format!(
-        "Make {} safe to run again from the start (CREATE INDEX CONCURRENTLY IF NOT EXISTS, ADD VALUE IF NOT \
-         EXISTS, ...) and migrate again; or finish its remaining statements by hand and record it as applied: \
-         {insert};",
-        file.path.display()
-    )
+/// Says how to finish a migration that stopped part-way; `resume_at` is the 0-based statement a
+/// later run resumes at, when the progress was recorded.
+fn what_to_do(file: &MigrationFile, insert: &str, resume_at: Option<usize>) -> String {
+    let path = file.path.display();
+    let again = match resume_at {
+        Some(n) => format!(
+            "Once the cause is fixed outside the file (a grant, an invalid index dropped, a lock let go), migrating \
+             again resumes at statement {} while {path} is unchanged; a changed file runs from its first statement, \
+             so make it safe to run again from the start (CREATE INDEX CONCURRENTLY IF NOT EXISTS, ADD VALUE IF NOT \
+             EXISTS, ...)",
+            n + 1
+        ),
+        None => format!(
+            "Make {path} safe to run again from the start (CREATE INDEX CONCURRENTLY IF NOT EXISTS, ADD VALUE IF NOT \
+             EXISTS, ...) and migrate again"
+        ),
+    };
+    format!("{again}; or finish its remaining statements by hand and record it as applied: {insert};")
 }

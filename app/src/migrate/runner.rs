@@ -104,19 +104,20 @@ pub struct RunOptions {
     /// who holds a lock a migration waits for. Without one, the migration's own connection holds
     /// the lock and the run stops if a migration released it.
     pub lock_connection: Option<Client>,
-    /// Told each time a migration timed out on a lock and will be tried again, with whom it
-    /// waited behind.
-    pub on_wait: Box<dyn FnMut(&str)>,
+    /// Told what the run does beyond applying, as it happens: each time a migration timed out on
+    /// a lock and will be tried again (with whom it waited behind), a no-transaction file that
+    /// resumes part-way.
+    pub report: Box<dyn FnMut(&str)>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { locks: LockPolicy::default(), lock_connection: None, on_wait: Box::new(|_| {}) }
+        RunOptions { locks: LockPolicy::default(), lock_connection: None, report: Box::new(|_| {}) }
     }
 }
 
 /// Applies pending migrations like [`run`], as `options` say: with their lock policy, the
-/// migration lock on their second connection, and each wait for a lock told to `on_wait`.
+/// migration lock on their second connection, and each wait for a lock told to `report`.
 ///
 /// Fails with [`Error::LockTimeout`] when a migration could not get a lock in any of its tries,
 /// naming the sessions it waited behind; what that migration did is rolled back.
@@ -127,7 +128,7 @@ impl Default for RunOptions {
 /// let url = "postgres://localhost/sdm";
 /// let options = RunOptions {
 ///     lock_connection: Some(app::db::connect(url)?),
-///     on_wait: Box::new(|wait| eprintln!("{wait}")),
+///     report: Box::new(|note| eprintln!("{note}")),
 ///     ..RunOptions::default()
 /// };
 /// run_with(&mut app::db::connect(url)?, &set, options)?;
@@ -152,7 +153,7 @@ fn run_locked(
     after_each: &mut dyn FnMut(&mut Client, &MigrationFile) -> Result<()>,
 ) -> Result<MigrationRun> {
     let pid: i32 = client.query_one("SELECT pg_catalog.pg_backend_pid()", &[])?.get(0);
-    let mut runner = Runner { locks: options.locks, lock: options.lock_connection, on_wait: options.on_wait, pid };
+    let mut runner = Runner { locks: options.locks, lock: options.lock_connection, report: options.report, pid };
     runner.lock_client(client).execute("SELECT pg_catalog.pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])?;
     let result = runner
         .check_lock(client, "right after it was taken")
@@ -213,7 +214,7 @@ fn apply_pending(
 pub(super) struct Runner {
     locks: LockPolicy,
     lock: Option<Client>,
-    on_wait: Box<dyn FnMut(&str)>,
+    report: Box<dyn FnMut(&str)>,
     /// The backend of the migration's connection.
     pid: i32,
 }
@@ -247,17 +248,24 @@ impl Runner {
     /// records it in `table`, from a fresh session, trying again after a lock timeout.
     pub(super) fn apply(&mut self, client: &mut Client, file: &MigrationFile, plan: &Plan, table: &str) -> Result<()> {
         let timeout = self.locks.timeout_for(file)?;
-        let insert = history::insert_sql(table, file)?;
         match plan {
-            Plan::OneTransaction(sql) => self.retrying(client, file, timeout, "", &mut |client| {
-                let marks = session::reset(client)?;
-                one_transaction::apply(client, file, sql, &insert, timeout, marks)
-            }),
+            Plan::OneTransaction(sql) => {
+                let insert = history::insert_sql(table, file)?;
+                self.retrying(client, file, timeout, "", &mut |client| {
+                    let marks = session::reset(client)?;
+                    one_transaction::apply(client, file, sql, &insert, timeout, marks)
+                })
+            }
             Plan::NoTransaction(spans) => {
                 session::reset(client)?;
-                no_transaction::apply(self, client, file, spans, &insert, timeout)
+                no_transaction::apply(self, client, file, spans, table, timeout)
             }
         }
+    }
+
+    /// Tells the caller something the run does beyond applying (a file resumed part-way).
+    pub(super) fn tell(&mut self, text: &str) {
+        (self.report)(text);
     }
 
     /// Runs `work` until it does not time out on a lock, at most `1 + retries` times, waiting
@@ -301,7 +309,7 @@ impl Runner {
                 });
             }
             let wait = self.locks.backoff(tries);
-            (self.on_wait)(&format!(
+            (self.report)(&format!(
                 "{}{what} waited {} for a lock and was rolled back (try {tries} of {}); it waited behind {behind}; \
                  trying again in {:.1} s",
                 file.label(),

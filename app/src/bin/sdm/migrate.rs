@@ -23,7 +23,7 @@ impl flags::Migrate {
         let options = migrate::RunOptions {
             locks,
             lock_connection: Some(app::db::connect(url).context("open the connection that holds the migration lock")?),
-            on_wait: Box::new(|wait| eprintln!("{wait}")),
+            report: Box::new(|note| eprintln!("{note}")),
         };
         let started = Instant::now();
         let run = migrate::run_with(client, &set, options)?;

@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use app::migrate::{run_with, LockPolicy, RunOptions, MIGRATION_LOCK_KEY};
+use app::migrate::{run_with, LockPolicy, RunOptions};
 use app::Error;
 use devdb::{empty_database, TestDatabase};
 use support::{history, table_exists, TempDir};
@@ -35,9 +35,15 @@ fn hold_busy(db: &TestDatabase<'_>) -> (postgres::Client, i32) {
     (holder, pid)
 }
 
-/// Lets `holder` commit after `millis`, from another thread.
-fn release_after(mut holder: postgres::Client, millis: u64) -> std::thread::JoinHandle<()> {
+/// Lets `holder` commit, from another thread, `millis` after a session began to wait for `busy`
+/// (the test's migration), or at once with `millis` 0.
+fn release_after(db: &TestDatabase<'_>, mut holder: postgres::Client, millis: u64) -> std::thread::JoinHandle<()> {
+    let mut watcher = db.connect();
     std::thread::spawn(move || {
+        let waiting = "SELECT count(*) > 0 FROM pg_locks WHERE NOT granted AND relation = 'busy'::regclass";
+        while millis > 0 && !watcher.query_one(waiting, &[]).unwrap().get::<_, bool>(0) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         std::thread::sleep(Duration::from_millis(millis));
         holder.batch_execute("COMMIT").unwrap();
     })
@@ -91,7 +97,7 @@ fn a_migration_that_cannot_get_its_lock_gives_up_naming_the_session_it_waited_be
     assert_eq!(history(&mut client), vec![]);
 
     // Once the session lets go, the same migration applies.
-    release_after(holder, 0).join().unwrap();
+    release_after(&db, holder, 0).join().unwrap();
     let (options, _) = run_options(&db, 100, 2);
     assert_eq!(run_with(&mut client, &dir.set(), options).unwrap().applied.len(), 1);
     assert_eq!(columns(&mut client, "busy"), vec!["id", "flag"]);
@@ -105,7 +111,7 @@ fn a_lock_let_go_between_tries_lets_the_migration_through() {
     let dir = TempDir::new();
     dir.write("V1__flag_busy.sql", "ALTER TABLE busy ADD COLUMN flag int;\n");
     let (holder, _) = hold_busy(&db);
-    let released = release_after(holder, 400);
+    let released = release_after(&db, holder, 300);
     let (options, waits) = run_options(&db, 100, 8);
     let run = run_with(&mut client, &dir.set(), options).unwrap_or_else(|e| panic!("{e}"));
     released.join().unwrap();
@@ -122,8 +128,8 @@ fn a_file_may_wait_longer_than_the_run() {
     let dir = TempDir::new();
     dir.write("V1__flag_busy.sql", "-- lock-timeout: 5s\nALTER TABLE busy ADD COLUMN flag int;\n");
     let (holder, _) = hold_busy(&db);
-    let released = release_after(holder, 300);
-    // The run alone would give up after one 50 ms wait.
+    let released = release_after(&db, holder, 300);
+    // The run alone would give up after one 50 ms wait; the session lets go 300 ms into the wait.
     let (options, waits) = run_options(&db, 50, 0);
     run_with(&mut client, &dir.set(), options).unwrap_or_else(|e| panic!("{e}"));
     released.join().unwrap();
@@ -142,7 +148,7 @@ fn a_no_transaction_file_tries_again_only_the_statement_that_waited() {
         "-- no-transaction\nINSERT INTO runs VALUES (1);\nALTER TABLE busy ADD COLUMN flag int;\n",
     );
     let (holder, pid) = hold_busy(&db);
-    let released = release_after(holder, 400);
+    let released = release_after(&db, holder, 300);
     let (options, waits) = run_options(&db, 100, 8);
     run_with(&mut client, &dir.set(), options).unwrap_or_else(|e| panic!("{e}"));
     released.join().unwrap();
@@ -155,44 +161,32 @@ fn a_no_transaction_file_tries_again_only_the_statement_that_waited() {
     assert_eq!(columns(&mut client, "busy"), vec!["id", "flag"]);
 }
 
-fn lock_held_by(client: &mut postgres::Client, pid: i32) -> bool {
-    client
-        .query_one(
-            "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND pid = $1 AND granted \
-             AND ((classid::int8 << 32) | objid::int8) = $2)",
-            &[&pid, &MIGRATION_LOCK_KEY],
-        )
-        .unwrap()
-        .get(0)
-}
-
 #[test]
 fn no_statement_of_a_migration_can_release_the_migration_lock() {
     let db = empty_database();
     let dir = TempDir::new();
-    dir.write("V1__discard.sql", "-- no-transaction\nDISCARD ALL;\nSELECT pg_advisory_unlock_all();\n")
-        .write("V2__after.sql", "SELECT pg_advisory_unlock_all();\nCREATE TABLE after_unlock (id int);\n");
+    // The migration checks, after releasing what it can, that another session still holds the lock.
+    let still_held = "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND granted \
+                      AND pid <> pg_backend_pid()) THEN RAISE EXCEPTION 'the migration lock was released'; END IF; END $$;";
+    dir.write(
+        "V1__discard.sql",
+        &format!("-- no-transaction\nDISCARD ALL;\nSELECT pg_advisory_unlock_all();\n{still_held}\n"),
+    )
+    .write(
+        "V2__unlock.sql",
+        &format!("SELECT pg_advisory_unlock_all();\n{still_held}\nCREATE TABLE after_unlock (id int);\n"),
+    );
     // The lock is held on a connection of its own, which no migration reaches.
-    let mut lock = db.connect();
-    let lock_pid: i32 = lock.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
-    let mut watcher = db.connect();
-    let watching = std::thread::spawn(move || {
-        // While V1 runs, the lock stays with the lock connection.
-        let mut seen = false;
-        for _ in 0..100 {
-            seen |= lock_held_by(&mut watcher, lock_pid);
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        seen
-    });
-    let options = RunOptions { lock_connection: Some(lock), ..RunOptions::default() };
+    let options = RunOptions { lock_connection: Some(db.connect()), ..RunOptions::default() };
     let mut client = db.connect();
     let run = run_with(&mut client, &dir.set(), options).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(run.applied.len(), 2);
-    assert!(watching.join().unwrap(), "the lock connection held the lock during the run");
 
     // Without a connection of its own, a migration that releases the lock stops the run.
     let db = empty_database();
+    let dir = TempDir::new();
+    dir.write("V1__discard.sql", "-- no-transaction\nDISCARD ALL;\n")
+        .write("V2__after.sql", "CREATE TABLE after_unlock (id int);\n");
     let error = app::migrate::migrate(&mut db.connect(), &dir.set()).unwrap_err();
     let Error::LockLost { when, why } = &error else { panic!("{error}") };
     assert_eq!(when, "while V1__discard ran");

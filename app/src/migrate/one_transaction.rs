@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use postgres::Client;
 
-use super::{diagnosis, locks, session, statements};
+use super::session::{self, Marks};
+use super::{diagnosis, locks, statements};
 use crate::migrations::MigrationFile;
 use crate::{Error, Result};
 
@@ -53,20 +54,19 @@ const ENDED_OUTSIDE: &str = "sdm: the migration ended the transaction the runner
 
 /// Builds what is sent for `sent` (the file's SQL, its wrapper blanked): the transaction, the
 /// lock timeout, each statement with a mark after it when `marks`, the check and the history row.
-fn batch(sent: &str, insert: &str, timeout: Duration, marks: bool) -> Batch {
+fn batch(sent: &str, insert: &str, timeout: Duration, marks: Option<Marks>) -> Batch {
     let mut text = format!(
         "BEGIN; SET LOCAL lock_timeout = {}; \
          SELECT pg_catalog.set_config('sdm.migration_xact', pg_catalog.txid_current()::text, true);",
         locks::sql_value(timeout)
     );
-    if marks {
-        text.push_str(&session::mark(0));
+    if let Some(marks) = &marks {
+        text.push_str(&marks.role_now());
     }
     text.push_str(";\n");
     let mut chars = text.chars().count();
     let mut placed = Vec::new();
     let mut file_at = 0;
-    let mut done = 0;
     let mut last_end = 0;
     for span in statements::split(sent).spans {
         let piece = &sent[last_end..span.end];
@@ -77,10 +77,10 @@ fn batch(sent: &str, insert: &str, timeout: Duration, marks: bool) -> Batch {
         text.push_str(piece);
         chars += piece_chars;
         file_at += piece_chars;
-        if marks && code {
-            done += 1;
+        if let Some(marks) = marks.filter(|_| code) {
+            let role = if session::may_change_role(piece) { format!("{};", marks.role_now()) } else { String::new() };
             // The newline ends a trailing `--` comment, the `;` a last statement without one.
-            let mark = format!("\n;{};\n", session::mark(done));
+            let mark = format!("\n;{};{role}\n", marks.statement_done());
             chars += mark.chars().count();
             text.push_str(&mark);
         }
@@ -96,21 +96,21 @@ fn batch(sent: &str, insert: &str, timeout: Duration, marks: bool) -> Batch {
          RESET ALL; SET LOCAL lock_timeout = {timeout};\n\
          {insert};\n{last};\nCOMMIT;",
         timeout = locks::sql_value(timeout),
-        last = if marks { session::mark(done + 1) } else { "SELECT 1".to_string() }
+        last = marks.map_or("SELECT 1".to_string(), |m| m.statement_done())
     ));
     Batch { text, placed, tail }
 }
 
 /// Runs `file` (`sent`: its SQL as sent, with the same positions) and its history row in one
-/// transaction, waiting at most `timeout` for each lock; `marks` says whether the progress
-/// sequence is there.
+/// transaction, waiting at most `timeout` for each lock; `marks` are the progress sequences, if
+/// the session has them.
 pub(super) fn apply(
     client: &mut Client,
     file: &MigrationFile,
     sent: &str,
     insert: &str,
     timeout: Duration,
-    marks: bool,
+    marks: Option<Marks>,
 ) -> Result<()> {
     let closed = statements::split(sent).closed;
     let result = if closed {
@@ -138,7 +138,7 @@ pub(super) fn apply(
     if diagnosis::lock_timeout(&error) {
         return Err(diagnosis::timed_out(file, "so it was rolled back and nothing of it is applied".into()));
     }
-    let progress = if marks && closed { session::progress(client) } else { None };
+    let progress = marks.filter(|_| closed).and_then(|m| m.progress(client));
     let Some(batch) = batch else {
         return Err(diagnosis::sql_failure(
             client,
@@ -241,7 +241,8 @@ mod tests {
     #[test]
     fn places_each_statement_and_marks_after_it() {
         let sent = "CREATE TABLE é (i int); -- c\nSELECT 1";
-        let batch = batch(sent, "INSERT INTO h VALUES (1)", Duration::from_millis(500), true);
+        let marks = Marks::for_test(7, 8);
+        let batch = batch(sent, "INSERT INTO h VALUES (1)", Duration::from_millis(500), Some(marks));
         assert_eq!(batch.placed.len(), 2);
         for p in &batch.placed {
             let in_batch: String = batch.text.chars().skip(p.sent).take(p.chars).collect();
@@ -249,9 +250,9 @@ mod tests {
             assert_eq!(sent[..p.bytes.start].chars().count(), p.file);
         }
         assert!(batch.text.contains("lock_timeout = '500ms'"));
-        assert!(batch.text.contains(&session::mark(2)), "{}", batch.text);
+        assert_eq!(batch.text.matches(&marks.statement_done()).count(), 3, "{}", batch.text);
         let after: String = batch.text.chars().skip(batch.tail).collect();
         assert!(after.contains("INSERT INTO h") && after.ends_with("COMMIT;"), "{after}");
-        assert!(!super::batch(sent, "I", Duration::ZERO, false).text.contains("setval"));
+        assert!(!super::batch(sent, "I", Duration::ZERO, None).text.contains("setval"));
     }
 }

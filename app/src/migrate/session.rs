@@ -2,13 +2,14 @@
 //! connection (`SET` without `LOCAL`, `set_config(..., false)` as pg_dump writes it, `SET ROLE`,
 //! `SET SESSION AUTHORIZATION`, a cursor, a `LISTEN`, a temporary table) is undone before the next.
 //!
-//! The runner also keeps a small temporary sequence, `pg_temp.sdm_migration_progress`, that a
-//! migration's statements advance as they complete. A sequence is not rolled back with the
-//! transaction, so after a failure it tells which statement failed and as which role, without
-//! running anything of the migration again.
+//! The runner also keeps two small temporary sequences, `pg_temp.sdm_migration_progress` and
+//! `pg_temp.sdm_migration_role`, that marks between a migration's statements advance. A sequence
+//! is not rolled back with the transaction, so after a failure they tell which statement failed
+//! and as which role, without running anything of the migration again.
 
 use postgres::Client;
 
+use super::statements;
 use crate::Result;
 
 /// Restores what a fresh connection starts with, then pins how Postgres reads a string: the
@@ -19,28 +20,69 @@ use crate::Result;
 const RESET: &str = "SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL; CLOSE ALL; UNLISTEN *; \
      DISCARD TEMP; SET standard_conforming_strings = on";
 
-/// The progress sequence, schema-qualified so that no `search_path` hides it.
-pub(super) const PROGRESS: &str = "pg_temp.sdm_migration_progress";
+/// Creates the progress sequences, which any role the migration switches to may advance: one
+/// counts completed statements, the other holds the role the session was last seen as.
+const CREATE_PROGRESS: &str = "CREATE TEMPORARY SEQUENCE sdm_migration_progress; \
+     CREATE TEMPORARY SEQUENCE sdm_migration_role MINVALUE 0; \
+     GRANT ALL ON SEQUENCE pg_temp.sdm_migration_progress, pg_temp.sdm_migration_role TO PUBLIC";
 
-/// Creates the progress sequence; any role the migration switches to may advance it.
-const CREATE_PROGRESS: &str = "CREATE TEMPORARY SEQUENCE sdm_migration_progress MINVALUE 0 START 0; \
-     GRANT ALL ON SEQUENCE pg_temp.sdm_migration_progress TO PUBLIC";
-
-/// Resets the session of `client` to a fresh connection's state and prepares the progress
-/// sequence; returns whether it is there (a role without the TEMPORARY privilege gets none, and
-/// a failure is then found by Postgres's position alone).
-pub(super) fn reset(client: &mut Client) -> Result<bool> {
-    client.batch_execute(RESET)?;
-    Ok(client.batch_execute(CREATE_PROGRESS).is_ok())
+/// The progress sequences of a session, by OID: a mark names them by OID, so that no name
+/// lookup (and no `search_path`) is paid for between every two statements.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Marks {
+    progress: u32,
+    role: u32,
 }
 
-/// Returns the statement that records that `done` statements have completed, and the role the
-/// session is now (the role's oid in the low 32 bits, `done` above them).
-pub(super) fn mark(done: usize) -> String {
-    format!(
-        "SELECT pg_catalog.setval('{PROGRESS}', ({done}::int8 << 32) | \
-         (SELECT r.oid::int8 FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER))"
-    )
+/// Resets the session of `client` to a fresh connection's state and prepares the progress
+/// sequences; returns them, or `None` for a role without the TEMPORARY privilege (a failure is
+/// then found by Postgres's position alone).
+pub(super) fn reset(client: &mut Client) -> Result<Option<Marks>> {
+    client.batch_execute(RESET)?;
+    if client.batch_execute(CREATE_PROGRESS).is_err() {
+        return Ok(None);
+    }
+    let row = client.query_one(
+        "SELECT 'pg_temp.sdm_migration_progress'::regclass::oid, 'pg_temp.sdm_migration_role'::regclass::oid",
+        &[],
+    )?;
+    Ok(Some(Marks { progress: row.get(0), role: row.get(1) }))
+}
+
+impl Marks {
+    /// Returns marks naming sequences `progress` and `role`, for tests of the text sent.
+    #[cfg(test)]
+    pub(super) fn for_test(progress: u32, role: u32) -> Marks {
+        Marks { progress, role }
+    }
+
+    /// Returns the statement that counts one more completed statement.
+    pub(super) fn statement_done(&self) -> String {
+        format!("SELECT pg_catalog.nextval({}::regclass)", self.progress)
+    }
+
+    /// Returns the statement that records the role the session is now.
+    pub(super) fn role_now(&self) -> String {
+        format!(
+            "SELECT pg_catalog.setval({}::regclass, pg_catalog.to_regrole(pg_catalog.quote_ident(CURRENT_USER))::oid::int8)",
+            self.role
+        )
+    }
+
+    /// Reads how far the last migration got (outside its transaction, which has ended).
+    pub(super) fn progress(&self, client: &mut Client) -> Option<Progress> {
+        let sql = "SELECT CASE WHEN p.is_called THEN p.last_value ELSE 0 END, \
+                   (SELECT rolname::text FROM pg_catalog.pg_roles WHERE oid = r.last_value::oid) \
+                   FROM pg_temp.sdm_migration_progress p, pg_temp.sdm_migration_role r";
+        let row = client.query_one(sql, &[]).ok()?;
+        Some(Progress { done: row.get::<_, i64>(0) as usize, role: row.get(1) })
+    }
+}
+
+/// Whether `statement` may change the session's role (`SET ROLE`, `SET SESSION AUTHORIZATION`,
+/// `RESET ROLE`, `set_config('role', ...)`): after those the runner records the role again.
+pub(super) fn may_change_role(statement: &str) -> bool {
+    statements::mentions(statement, "role") || statements::mentions(statement, "authorization")
 }
 
 /// How far a migration got: the statements it completed, and the role it was running as then.
@@ -49,16 +91,4 @@ pub(super) struct Progress {
     pub done: usize,
     /// The role current after the last completed statement.
     pub role: Option<String>,
-}
-
-/// Reads how far the last migration got (outside its transaction, which has ended).
-pub(super) fn progress(client: &mut Client) -> Option<Progress> {
-    let value: i64 = client.query_one(&format!("SELECT last_value FROM {PROGRESS}"), &[]).ok()?.get(0);
-    let role_oid = (value & 0xffff_ffff) as u32;
-    let role = client
-        .query_opt("SELECT rolname::text FROM pg_catalog.pg_roles WHERE oid = $1", &[&role_oid])
-        .ok()
-        .flatten()
-        .map(|row| row.get(0));
-    Some(Progress { done: (value >> 32) as usize, role })
 }

@@ -288,6 +288,12 @@ pub(crate) fn leading_words(statement: &str, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// Whether `text` holds `word` (lowercase ASCII) in any case, anywhere: a cheap test before a
+/// closer look.
+pub(crate) fn mentions(text: &str, word: &str) -> bool {
+    text.as_bytes().windows(word.len()).any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+}
+
 /// Whether `statement` holds anything but whitespace and comments.
 pub(crate) fn has_code(statement: &str) -> bool {
     first_token(statement) < statement.len()

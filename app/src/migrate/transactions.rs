@@ -62,6 +62,9 @@ fn control(statement: &str) -> Option<Control> {
 /// Whether `statement` touches `standard_conforming_strings` other than by setting it on, as
 /// pg_dump's `SET standard_conforming_strings = on;` does.
 fn changes_string_reading(statement: &str) -> bool {
+    if !statements::mentions(statement, "standard_conforming_strings") {
+        return false;
+    }
     let words: Vec<String> = statements::tokens(statement)
         .filter(|t| !matches!(t.kind, TokenKind::Whitespace | TokenKind::LineComment | TokenKind::BlockComment))
         .map(|t| statement[t.span].to_ascii_lowercase())

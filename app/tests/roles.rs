@@ -98,7 +98,11 @@ fn a_database_the_role_does_not_own_names_the_privilege_and_the_fix() {
     let Error::MigrationFailed { name: label, line, message, .. } = &error else { panic!("{error}") };
     assert_eq!((label.as_str(), *line), ("V1__users_initial", 1), "{message}");
     assert!(
-        message.contains("42501") && message.contains(&format!("The role {name} lacks this privilege")),
+        message.contains("42501")
+            && message.contains(&format!(
+                "The role {name} lacks the CREATE privilege on schema public: as its owner or a superuser, run \
+                 `GRANT CREATE ON SCHEMA public TO {name};`"
+            )),
         "{message}"
     );
     assert!(message.ends_with("migrate again once that is done."), "the file is not to blame: {message}");

@@ -98,7 +98,12 @@ impl Schema {
         for table in tables {
             cmd.arg("--table").arg(format!("public.{table}"));
         }
-        cmd.arg("--dbname").arg(&url);
+        // The password goes in the child's environment: a command line is visible to every user.
+        let (conninfo, password) = migrator::conninfo::without_password(&url);
+        cmd.arg("--dbname").arg(conninfo);
+        if let Some(password) = password {
+            cmd.env("PGPASSWORD", password);
+        }
         let what = format!("pg_dump --schema-only of database {db}");
         let out = binaries::run(cmd, &what, &url)?;
         let text = String::from_utf8(out).map_err(|source| Error::NotText { what, source })?;

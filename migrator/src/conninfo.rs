@@ -9,7 +9,57 @@
 use std::ops::Range;
 
 /// The parameters whose values are secrets.
-const SECRET_KEYS: &[&str] = &["password", "sslpassword"];
+const SECRET_KEYS: &[&str] = &["password", "sslpassword", "scram_client_key", "scram_server_key"];
+
+/// The parameters libpq knows (Postgres 18) whose values are not secrets. Any other key is
+/// treated as a secret: `passwd=...` is most likely a password under a mistyped name.
+const KNOWN_KEYS: &[&str] = &[
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "passfile",
+    "require_auth",
+    "channel_binding",
+    "connect_timeout",
+    "client_encoding",
+    "options",
+    "application_name",
+    "fallback_application_name",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
+    "replication",
+    "gssencmode",
+    "sslmode",
+    "sslnegotiation",
+    "requiressl",
+    "sslcompression",
+    "sslcert",
+    "sslkey",
+    "sslcertmode",
+    "sslrootcert",
+    "sslcrl",
+    "sslcrldir",
+    "sslsni",
+    "requirepeer",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
+    "min_protocol_version",
+    "max_protocol_version",
+    "krbsrvname",
+    "gsslib",
+    "gssdelegation",
+    "service",
+    "target_session_attrs",
+    "load_balance_hosts",
+    "oauth_issuer",
+    "oauth_client_id",
+    "oauth_scope",
+];
 
 /// What a connection string sets.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -249,7 +299,37 @@ pub fn with_param(text: &str, key: &str, value: &str) -> String {
 }
 
 fn is_secret(key: &str) -> bool {
-    SECRET_KEYS.contains(&key)
+    SECRET_KEYS.contains(&key) || !KNOWN_KEYS.contains(&key)
+}
+
+/// Returns `text` as key=value pairs without its password, and the password: what a child
+/// process (`pg_dump`, `psql`) gets on its command line and in its `PGPASSWORD`, so that no
+/// password is ever on a command line, where any user of the machine can read it.
+///
+/// Values given more than once (a URL's hosts and ports) are joined with commas, as libpq reads
+/// them in key=value form.
+pub fn without_password(text: &str) -> (String, Option<String>) {
+    let info = ConnInfo::parse(text);
+    let mut keys: Vec<&str> = Vec::new();
+    for param in &info.params {
+        if !keys.contains(&param.key.as_str()) {
+            keys.push(&param.key);
+        }
+    }
+    let pairs: Vec<String> = keys
+        .iter()
+        .filter(|key| **key != "password")
+        .map(|key| {
+            let values: Vec<&str> = info.values(key).collect();
+            let value = if matches!(*key, "host" | "hostaddr" | "port") {
+                values.join(",")
+            } else {
+                values.last().copied().unwrap_or_default().to_string()
+            };
+            format!("{key}='{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
+        })
+        .collect();
+    (pairs.join(" "), info.values("password").last().map(str::to_string))
 }
 
 /// Splits `range` of `text` at every `separator` byte, returning the pieces' ranges.
@@ -315,7 +395,8 @@ mod tests {
             ("postgres://bob:s3cret@db.example.com:5432/sdm", "postgres://bob:***@db.example.com:5432/sdm"),
             ("postgresql://bob@localhost/sdm", "postgresql://bob@localhost/sdm"),
             ("postgres://bob:Hunter2%20Secret@h/sdm", "postgres://bob:***@h/sdm"),
-            ("postgres://bob:p@ss/w?rd@h/sdm?sslmode=disable", "postgres://bob:***@h/sdm?sslmode=disable"),
+            // The driver reads `rd@h/sdm?sslmode` as a key, which no libpq key is: masked too.
+            ("postgres://bob:p@ss/w?rd@h/sdm?sslmode=disable", "postgres://bob:***@h/sdm?sslmode=***"),
             ("postgres://bob:pa?ss@h/sdm", "postgres://bob:***@h/sdm"),
             (
                 "postgres://h/sdm?user=bob&password=s3cret&sslmode=disable",
@@ -332,6 +413,8 @@ mod tests {
             ("host=db password=it\\ s dbname=sdm", "host=db password=*** dbname=sdm"),
             ("host=db password='never closed", "host=db ***"),
             ("host=db pass word=x", "host=db ***"),
+            ("host=db passwd=s3cret dbname=sdm", "host=db passwd=*** dbname=sdm"),
+            ("postgres://h/sdm?pasword=s3cret&sslmode=disable", "postgres://h/sdm?pasword=***&sslmode=disable"),
         ] {
             assert_eq!(redact(text), shown, "{text}");
         }
@@ -359,6 +442,18 @@ mod tests {
         assert_eq!(ConnInfo::parse("password='x y'").secrets(), ["'x y'", "x y"]);
         assert_eq!(ConnInfo::parse("host=h password='open").secrets(), ["password='open"]);
         assert_eq!(ConnInfo::parse("postgres://u:p@ss@h/db").secrets(), ["p@ss", "p"]);
+    }
+
+    #[test]
+    fn gives_a_child_the_connection_without_its_password() {
+        let (conninfo, password) = without_password("postgres://bob:it%27s@db1:5432,db2:5433/sdm?sslmode=disable");
+        assert_eq!(conninfo, "user='bob' host='db1,db2' port='5432,5433' dbname='sdm' sslmode='disable'");
+        assert_eq!(password.as_deref(), Some("it's"));
+        let (conninfo, password) = without_password("host=h password='a b' dbname='x\\'y'");
+        assert_eq!(conninfo, "host='h' dbname='x\\'y'");
+        assert_eq!(password.as_deref(), Some("a b"));
+        let config: postgres::Config = conninfo.parse().unwrap();
+        assert_eq!(config.get_dbname(), Some("x'y"));
     }
 
     #[test]

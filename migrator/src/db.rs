@@ -37,6 +37,12 @@ pub fn redact(url: &str) -> String {
 pub fn connect(url: &str) -> Result<postgres::Client> {
     let failed = |message: String| Error::Connect { url: redact(url), message: scrub(&message, url) };
     let mut config: postgres::Config = url.parse().map_err(|e| failed(report(&e)))?;
+    if config.get_password().is_none() {
+        let passfile = ConnInfo::parse(url).values("passfile").last().map(std::path::PathBuf::from);
+        if let Some(password) = libpq_password(&config, passfile, |key| std::env::var_os(key)) {
+            config.password(password);
+        }
+    }
     let timeout = connect_timeout(url, std::env::var("PGCONNECT_TIMEOUT").ok());
     if let Some(timeout) = timeout {
         config.connect_timeout(timeout);
@@ -79,6 +85,74 @@ fn connect_timeout(url: &str, env: Option<String>) -> Option<Duration> {
         Some(seconds) => Some(Duration::from_secs(seconds.max(2) as u64)),
         None => Some(DEFAULT_CONNECT_TIMEOUT),
     }
+}
+
+/// Returns the password libpq would use where the connection string gives none (the driver
+/// reads neither): `PGPASSWORD`, else the first line of the password file (`passfile=`, else
+/// `PGPASSFILE`, else `~/.pgpass`) that matches `hostname:port:database:username`, with `*`
+/// matching anything. As libpq does, a password file others may read is ignored.
+fn libpq_password(
+    config: &postgres::Config,
+    passfile: Option<std::path::PathBuf>,
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Option<String> {
+    if let Some(password) = env("PGPASSWORD").and_then(|p| p.into_string().ok()).filter(|p| !p.is_empty()) {
+        return Some(password);
+    }
+    let path = passfile
+        .or_else(|| env("PGPASSFILE").map(std::path::PathBuf::from))
+        .or_else(|| env("HOME").map(|home| std::path::Path::new(&home).join(".pgpass")))?;
+    let text = std::fs::read_to_string(&path).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if std::fs::metadata(&path).ok()?.permissions().mode() & 0o077 != 0 {
+            eprintln!(
+                "warning: password file {} has group or world access and is ignored; permissions should be u=rw (0600) \
+                 or less",
+                path.display()
+            );
+            return None;
+        }
+    }
+    let user = config.get_user().unwrap_or_default();
+    let database = config.get_dbname().unwrap_or(user);
+    let port = config.get_ports().first().copied().unwrap_or(5432).to_string();
+    // libpq matches a Unix socket as `localhost`.
+    let hosts: Vec<String> = match config.get_hosts() {
+        [] => vec!["localhost".to_string()],
+        hosts => hosts
+            .iter()
+            .map(|h| match h {
+                Host::Tcp(name) => name.clone(),
+                Host::Unix(_) => "localhost".to_string(),
+            })
+            .collect(),
+    };
+    text.lines().filter(|line| !line.trim_start().starts_with('#')).find_map(|line| {
+        let fields = passfile_fields(line);
+        let [host, port_field, db, name, password] = fields.as_slice() else { return None };
+        let matches = |field: &str, value: &str| field == "*" || field == value;
+        (hosts.iter().any(|h| matches(host, h))
+            && matches(port_field, &port)
+            && matches(db, database)
+            && matches(name, user))
+        .then(|| password.clone())
+    })
+}
+
+/// Splits a password file line at unescaped `:`, undoing `\:` and `\\`.
+fn passfile_fields(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => fields.last_mut().unwrap().extend(chars.next()),
+            ':' if fields.len() < 5 => fields.push(String::new()),
+            c => fields.last_mut().unwrap().push(c),
+        }
+    }
+    fields
 }
 
 /// Returns the addresses the driver tries, as `host:port` (a socket folder for Unix sockets).
@@ -151,6 +225,33 @@ mod tests {
         assert_eq!(scrub("auth failed for s3cret", "postgres://bob:s3cret@h/db"), "auth failed for ***");
         assert_eq!(scrub("got 'a b' and a%20b", "postgres://bob:a%20b@h/db"), "got '***' and ***");
         assert_eq!(scrub("it's x", "host=h password='it\\'s'"), "*** x");
+    }
+
+    #[test]
+    fn finds_the_password_where_libpq_does() {
+        use std::os::unix::fs::PermissionsExt;
+        let config: postgres::Config = "host=db.example.com port=6432 user=ann dbname=sdm".parse().unwrap();
+        let no_env = |_: &str| None;
+        let from_env = |key: &str| (key == "PGPASSWORD").then(|| "from env".into());
+        assert_eq!(libpq_password(&config, None, from_env).as_deref(), Some("from env"));
+        let dir = std::env::temp_dir().join(format!("sdm-pgpass-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("pgpass");
+        std::fs::write(
+            &file,
+            "# comment\nother:*:*:ann:no\ndb.example.com:6432:sdm:bob:no\n*:6432:sdm:ann:it\\:s\\\\x\n*:*:*:*:last\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(libpq_password(&config, Some(file.clone()), no_env).as_deref(), Some("it:s\\x"));
+        let pgpassfile = |key: &str| (key == "PGPASSFILE").then(|| file.clone().into_os_string());
+        assert_eq!(libpq_password(&config, None, pgpassfile).as_deref(), Some("it:s\\x"));
+        let home = |key: &str| (key == "HOME").then(|| dir.clone().into_os_string());
+        std::fs::rename(&file, dir.join(".pgpass")).unwrap();
+        assert_eq!(libpq_password(&config, None, home).as_deref(), Some("it:s\\x"));
+        std::fs::set_permissions(dir.join(".pgpass"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(libpq_password(&config, None, home), None, "a file others may read is ignored");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -174,6 +174,27 @@ pub enum Error {
         /// What of the migration may be applied, and what to do.
         state: String,
     },
+    /// A migration could not get a lock within its `lock_timeout`, in every try the run allowed;
+    /// what the last try did was rolled back.
+    #[error("migration {name} ({}) could not get a lock {message}", path.display())]
+    LockTimeout {
+        /// The migration's label (and the statement, without a transaction).
+        name: String,
+        /// Its file.
+        path: PathBuf,
+        /// The timeout and the tries, what of it is applied, the sessions it waited behind (what
+        /// they ran, since when) and what to do.
+        message: String,
+    },
+    /// The migration lock was lost while the run held it: a migration released it, or the
+    /// connection does not keep its session (a transaction-pooling PgBouncer).
+    #[error("the migration lock was lost {when}: {why}")]
+    LockLost {
+        /// After which step.
+        when: String,
+        /// The likely cause and what to do.
+        why: String,
+    },
     /// The database role lacks a privilege a step needs.
     #[error("{step}: {message}")]
     Privilege {

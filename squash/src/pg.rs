@@ -10,7 +10,12 @@ use xshell::{cmd, Shell};
 pub fn dump_custom(sh: &Shell, server: &Server, db: &TestDatabase, out: &Path) -> anyhow::Result<()> {
     let pg_dump = server.bin("pg_dump");
     let url = db.url();
-    let command = cmd!(sh, "{pg_dump} -Fc --schema-only --no-owner -f {out} -d {url}").secret();
+    // The password goes in the child's environment: a command line is visible to every user.
+    let (conninfo, password) = migrator::conninfo::without_password(url);
+    let mut command = cmd!(sh, "{pg_dump} -Fc --schema-only --no-owner -f {out} -d {conninfo}").secret();
+    if let Some(password) = password {
+        command = command.env("PGPASSWORD", password);
+    }
     run(command, "pg_dump", url)?;
     Ok(())
 }

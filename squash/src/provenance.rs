@@ -226,7 +226,9 @@ impl Watermark {
 /// Fingerprints of the relations, functions and types in the OID range `[low, high)`.
 fn fingerprints_created(client: &mut Client, low: u32, high: u32) -> anyhow::Result<HashMap<u32, (String, String)>> {
     let rows = client.query(
+        // Temporary objects (the runner's progress sequence, a migration's scratch table) end with the session.
         "SELECT oid FROM pg_catalog.pg_class WHERE oid >= $1 AND oid < $2 AND relkind IN ('r','p','v','m','S','f','c')
+           AND relpersistence <> 't'
          UNION ALL SELECT oid FROM pg_catalog.pg_proc WHERE oid >= $1 AND oid < $2
          UNION ALL SELECT oid FROM pg_catalog.pg_type WHERE oid >= $1 AND oid < $2 AND typtype IN ('e','d','r')",
         &[&low, &high],

@@ -88,16 +88,31 @@ pub fn fresh_and_restore(sh: &Shell, server: &Server, dir: &Path) -> anyhow::Res
     let archive = std::env::temp_dir().join(format!("sdm-squash-bench-{}.dump", std::process::id()));
     let pg_dump = server.bin("pg_dump");
     let pg_restore = server.bin("pg_restore");
-    let url = db.url();
-    cmd!(sh, "{pg_dump} -Fc --no-owner --no-privileges -f {archive} -d {url}").secret().quiet().run()?;
-    let target = server.scratch_database("bench_restore")?;
-    let url = target.url();
-    let started = Instant::now();
-    cmd!(sh, "{pg_restore} --no-owner --no-privileges --single-transaction -d {url} {archive}")
+    // Passwords go in the children's environment: a command line is visible to every user.
+    let (conninfo, password) = migrator::conninfo::without_password(db.url());
+    with_password(cmd!(sh, "{pg_dump} -Fc --no-owner --no-privileges -f {archive} -d {conninfo}"), password)
         .secret()
         .quiet()
         .run()?;
+    let target = server.scratch_database("bench_restore")?;
+    let (conninfo, password) = migrator::conninfo::without_password(target.url());
+    let started = Instant::now();
+    with_password(
+        cmd!(sh, "{pg_restore} --no-owner --no-privileges --single-transaction -d {conninfo} {archive}"),
+        password,
+    )
+    .secret()
+    .quiet()
+    .run()?;
     let restore = started.elapsed();
     let _ = std::fs::remove_file(&archive);
     Ok((fresh, restore))
+}
+
+/// Returns `command` with `password` (if any) in its `PGPASSWORD`, leaving an inherited one alone otherwise.
+fn with_password(command: xshell::Cmd<'_>, password: Option<String>) -> xshell::Cmd<'_> {
+    match password {
+        Some(password) => command.env("PGPASSWORD", password),
+        None => command,
+    }
 }

@@ -30,7 +30,10 @@ pub fn migrations_in(dir: &Path) -> anyhow::Result<MigrationSet> {
 impl flags::Migrate {
     pub fn run(self, _sh: &Shell) -> anyhow::Result<()> {
         let server = server()?;
-        let set = migrations()?;
+        let set = match &self.migrations {
+            Some(dir) => migrations_in(dir)?,
+            None => migrations()?,
+        };
         let mut client = server.connect()?;
         if self.dry_run {
             let pending: Vec<_> = migrator::migrate::status(&mut client, &set)?
@@ -43,7 +46,12 @@ impl flags::Migrate {
             }
             return Ok(());
         }
-        let run = migrator::migrate::run(&mut client, &set)?;
+        let options = migrator::migrate::RunOptions {
+            locks: migrator::migrate::LockPolicy::from_env()?.with_flags(self.lock_timeout.as_deref(), self.lock_retries)?,
+            lock_connection: Some(server.connect()?),
+            report: Box::new(|note| eprintln!("{note}")),
+        };
+        let run = migrator::migrate::run_with(&mut client, &set, options)?;
         for line in run.describe(&migrator::db::redact(server.url())) {
             println!("{line}");
         }

@@ -20,6 +20,14 @@ xflags::xflags! {
         cmd migrate {
             /// Print the pending migrations without applying them.
             optional --dry-run
+            /// Migrate this folder of V<version>__<name>.sql files instead of migrations/.
+            optional --migrations dir: PathBuf
+            /// Longest wait for one lock, per migration: 500ms by default (else SDM_LOCK_TIMEOUT);
+            /// a file's `-- lock-timeout:` line wins.
+            optional --lock-timeout duration: String
+            /// How many times a migration that timed out on a lock is tried again: 6 by default
+            /// (else SDM_LOCK_RETRIES).
+            optional --lock-retries count: u32
         }
         /// List every migration as applied [X] or pending [ ] (as `sdm showmigrations`).
         cmd status {}

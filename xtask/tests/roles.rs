@@ -47,3 +47,27 @@ fn xtask_commands_work_for_a_role_that_owns_its_database() {
     assert!(squashed || text.contains("is not squashed: run `cargo xtask squash`"), "{text}");
     assert!(!text.contains("permission denied"), "{text}");
 }
+
+#[test]
+fn xtask_migrate_runs_the_same_engine_on_a_folder() {
+    let role = role_server().test_role().unwrap();
+    let url = role.url();
+    let dir = std::env::temp_dir().join(format!("sdm-xtask-folder-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("V1__folder_table.sql"), "-- lock-timeout: 2s\nCREATE TABLE folder_table (id int);\n")
+        .unwrap();
+    let folder = dir.to_str().unwrap();
+
+    let (ok, text) = xtask(&url, &["migrate", "--migrations", folder, "--lock-timeout", "soon"]);
+    assert!(!ok && text.contains("--lock-timeout: `soon` is not a duration such as 500ms, 5s or 1min"), "{text}");
+    let (ok, text) =
+        xtask(&url, &["migrate", "--migrations", folder, "--lock-timeout", "200ms", "--lock-retries", "1"]);
+    assert!(ok && text.contains("Applied V1__folder_table") && text.contains(": applied 1 migration(s)"), "{text}");
+    let exists: bool = app::db::connect(&url)
+        .unwrap()
+        .query_one("SELECT to_regclass('folder_table') IS NOT NULL", &[])
+        .unwrap()
+        .get(0);
+    assert!(exists, "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,8 +2,8 @@
 //! and Postgres's full report (message, detail, hint, context).
 //!
 //! Postgres gives a position for most errors (a character count across the whole string that was
-//! sent); for the others (e.g. "already exists") the failing statement is found by running the
-//! file again, statement by statement, in a transaction that is rolled back.
+//! sent); for the others (e.g. "already exists") the runner knows the failing statement from the
+//! run itself (see `one_transaction`): a failed migration never runs a second time.
 
 use postgres::error::{DbError, ErrorPosition, SqlState};
 use postgres::Client;
@@ -31,32 +31,48 @@ pub(super) fn char_offset_of(db: &DbError, sql: &str, prefix_chars: usize) -> Op
     }
 }
 
-/// Builds the error for `file`'s failed SQL, given Postgres's error `offset` in the file, if any;
-/// `sent` is the file's SQL as it was sent (its wrapper blanked), with the same positions.
-///
-/// Without a position, re-runs `sent` statement by statement in a transaction that is rolled
-/// back, to find which statement fails.
+/// Builds the error for `file`'s failed SQL, given the 0-based character `offset` in the file of
+/// Postgres's position or of the failing statement, if known (else `unplaced` says why not), and
+/// the role that ran it.
 pub(super) fn sql_failure(
     client: &mut Client,
     file: &MigrationFile,
-    sent: &str,
     error: &postgres::Error,
     offset: Option<usize>,
+    unplaced: &str,
+    role: Option<String>,
 ) -> Error {
-    let offset = offset.or_else(|| {
-        let code = error.as_db_error()?.code().clone();
-        failing_statement(client, sent, &code)
-    });
     let (line, column) = offset.map_or((1, 1), |o| line_column(&file.sql, o));
     let mut message = crate::db::report(error);
-    message.push_str(&caret(&file.sql, offset));
-    message.push_str(&advice(client, error));
+    match offset {
+        Some(_) => message.push_str(&caret(&file.sql, offset)),
+        None => message.push_str(&format!("\n({unplaced})")),
+    }
+    let statement = offset.map(|o| statement_at(&file.sql, o)).unwrap_or_default();
+    message.push_str(&advice(client, error, role, &statement));
     let fix = match error.code() {
         Some(code) if *code == SqlState::INSUFFICIENT_PRIVILEGE => "migrate again once that is done".to_string(),
         _ => format!("fix {} and migrate again", file.path.display()),
     };
     message.push_str(&format!("\nThe migration was rolled back and nothing of it is applied; {fix}."));
     Error::MigrationFailed { name: file.label(), path: file.path.clone(), line, column, message }
+}
+
+/// Returns the statement of `sql` that holds character `offset`.
+fn statement_at(sql: &str, offset: usize) -> String {
+    let byte = sql.char_indices().nth(offset).map_or(sql.len(), |(b, _)| b);
+    statements::split(sql).spans.into_iter().find(|s| s.contains(&byte)).map(|s| sql[s].to_string()).unwrap_or_default()
+}
+
+/// Whether `error` is a lock Postgres could not get in time (`lock_timeout`, `NOWAIT`).
+pub(super) fn lock_timeout(error: &postgres::Error) -> bool {
+    error.code() == Some(&SqlState::LOCK_NOT_AVAILABLE)
+}
+
+/// Returns the error for `file` that timed out on a lock; `state` says what of it is applied.
+/// The runner fills in the tries and the sessions it waited behind.
+pub(super) fn timed_out(file: &MigrationFile, state: String) -> Error {
+    Error::LockTimeout { name: file.label(), path: file.path.clone(), message: state }
 }
 
 /// Returns the source line of character `offset` of `sql` with a caret under it, on lines of
@@ -69,8 +85,9 @@ pub(super) fn caret(sql: &str, offset: Option<usize>) -> String {
     format!("\n    | {source_line}\n    | {pad}^")
 }
 
-/// Returns what to do about errors that have a usual cause, on a line of its own (or nothing).
-pub(super) fn advice(client: &mut Client, error: &postgres::Error) -> String {
+/// Returns what to do about errors that have a usual cause, on a line of its own (or nothing);
+/// `role` is the role that ran `statement`, when the runner knows it.
+pub(super) fn advice(client: &mut Client, error: &postgres::Error, role: Option<String>, statement: &str) -> String {
     let Some(code) = error.code() else { return String::new() };
     if *code == SqlState::ACTIVE_SQL_TRANSACTION {
         return format!(
@@ -88,19 +105,22 @@ pub(super) fn advice(client: &mut Client, error: &postgres::Error) -> String {
         );
     }
     if *code == SqlState::INSUFFICIENT_PRIVILEGE {
-        let role: String = client
-            .query_one("SELECT current_user::text", &[])
-            .map(|row| row.get(0))
-            .unwrap_or_else(|_| "the migrating role".to_string());
+        let role = role.unwrap_or_else(|| {
+            client
+                .query_one("SELECT current_user::text", &[])
+                .map(|row| row.get(0))
+                .unwrap_or_else(|_| "the migrating role".to_string())
+        });
         let db = error.as_db_error();
-        return privilege_advice(&role, db.map_or("", |d| d.message()), db.and_then(|d| d.hint()).unwrap_or(""));
+        let (message, hint) = (db.map_or("", |d| d.message()), db.and_then(|d| d.hint()).unwrap_or(""));
+        return privilege_advice(&role, message, hint, statement);
     }
     String::new()
 }
 
 /// Returns what to do when role `role` was refused with Postgres's `message` and `hint`: no grant
 /// helps what only a superuser or an object's owner may do, so those are told apart.
-fn privilege_advice(role: &str, message: &str, hint: &str) -> String {
+fn privilege_advice(role: &str, message: &str, hint: &str, statement: &str) -> String {
     if hint.contains("Must be superuser") || message.contains("must be superuser") {
         let first = match message.strip_prefix("permission denied to create extension ") {
             Some(name) => format!(
@@ -122,10 +142,45 @@ fn privilege_advice(role: &str, message: &str, hint: &str) -> String {
             owner_target(object)
         );
     }
+    if let Some((privilege, kind, name)) = lacked(message, statement) {
+        return format!(
+            "\nThe role {role} lacks the {privilege} privilege on {kind} {name}: as its owner or a superuser, run \
+             `GRANT {privilege} ON {} {name} TO {role};`, or migrate as a role that has it.",
+            kind.to_uppercase()
+        );
+    }
     format!(
-        "\nThe role {role} lacks this privilege: grant it (e.g. GRANT CREATE ON SCHEMA public TO {role}), \
-         or migrate as a role that has it, such as the owner of the database or of the object."
+        "\nThe role {role} lacks a privilege this statement needs: grant it to {role}, or migrate as a role that \
+         has it, such as the owner of the database or of the object."
     )
+}
+
+/// Returns the privilege, the kind of object and its name that Postgres's `permission denied for
+/// <kind> <name>` message and the statement that got it say the role lacked.
+fn lacked(message: &str, statement: &str) -> Option<(&'static str, String, String)> {
+    let rest = message.strip_prefix("permission denied for ")?;
+    let (kind, name) = rest.rsplit_once(' ')?;
+    let first = statements::leading_words(statement, 1).into_iter().next().unwrap_or_default();
+    let privilege = match (kind, first.as_str()) {
+        ("schema", "create" | "alter") => "CREATE",
+        ("schema", _) => "USAGE",
+        ("table" | "relation" | "view" | "materialized view" | "sequence", word) => match word {
+            "insert" => "INSERT",
+            "update" => "UPDATE",
+            "delete" => "DELETE",
+            "truncate" => "TRUNCATE",
+            "select" | "with" | "copy" => "SELECT",
+            _ => return None,
+        },
+        ("function" | "procedure", _) => "EXECUTE",
+        ("database", _) => "CREATE",
+        _ => return None,
+    };
+    let kind = match kind {
+        "relation" | "view" | "materialized view" => "table",
+        other => other,
+    };
+    Some((privilege, kind.to_string(), name.to_string()))
 }
 
 /// Returns what `ALTER ... OWNER TO` takes for the object Postgres names as `object` (`table
@@ -174,25 +229,6 @@ pub(super) fn line_column(sql: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Runs `sql` statement by statement in a rolled-back transaction; returns the character offset
-/// of the first statement that fails with `code` (or of Postgres's position inside it).
-fn failing_statement(client: &mut Client, sql: &str, code: &SqlState) -> Option<usize> {
-    let mut tx = client.transaction().ok()?;
-    for span in statements::split(sql).spans {
-        let statement = &sql[span.clone()];
-        if let Err(error) = tx.batch_execute(statement) {
-            let db = error.as_db_error()?;
-            if db.code() != code {
-                return None;
-            }
-            let within = char_offset_of(db, statement, 0)
-                .unwrap_or_else(|| statement[..statements::first_token(statement)].chars().count());
-            return Some(sql[..span.start].chars().count() + within);
-        }
-    }
-    None // dropping the transaction rolls it back
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,6 +239,7 @@ mod tests {
             "sdm",
             r#"permission denied to create extension "postgres_fdw""#,
             "Must be superuser to create this extension.",
+            "CREATE EXTENSION postgres_fdw",
         );
         assert!(extension.contains("Only a superuser may do this, and the role sdm is not one"), "{extension}");
         assert!(extension.contains("`CREATE EXTENSION IF NOT EXISTS postgres_fdw;`"), "{extension}");
@@ -211,13 +248,20 @@ mod tests {
             "sdm",
             r#"permission denied to create event trigger "log""#,
             "Must be superuser to create an event trigger.",
+            "CREATE EVENT TRIGGER log ON ddl_command_start EXECUTE FUNCTION f()",
         );
         assert!(trigger.contains("have a superuser run this statement"), "{trigger}");
-        let owner = privilege_advice("sdm", "must be owner of table users_account", "");
+        let owner =
+            privilege_advice("sdm", "must be owner of table users_account", "", "ALTER TABLE users_account ADD c int");
         assert!(owner.contains("Only the owner of table users_account"), "{owner}");
         assert!(owner.contains("`ALTER TABLE users_account OWNER TO sdm;`"), "{owner}");
-        let grant = privilege_advice("sdm", "permission denied for schema public", "");
-        assert!(grant.starts_with("\nThe role sdm lacks this privilege"), "{grant}");
+        let grant = privilege_advice("sdm", "permission denied for schema public", "", "CREATE TABLE t (i int)");
+        assert!(grant.contains("The role sdm lacks the CREATE privilege on schema public"), "{grant}");
+        assert!(grant.contains("`GRANT CREATE ON SCHEMA public TO sdm;`"), "{grant}");
+        let insert = privilege_advice("someone", "permission denied for table h", "", "-- c\ninsert into h values (1)");
+        assert!(insert.contains("`GRANT INSERT ON TABLE h TO someone;`"), "{insert}");
+        let usage = privilege_advice("someone", "permission denied for schema app", "", "SELECT 1 FROM app.t");
+        assert!(usage.contains("lacks the USAGE privilege on schema app"), "{usage}");
     }
 
     #[test]

@@ -24,10 +24,35 @@ fn create_table_sql() -> String {
     )
 }
 
-/// Returns the history table's schema-qualified name, as the connection's search path finds it.
-const QUALIFIED_NAME: &str = "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) \
+/// Finds every history table of the database, whatever the search path: its schema-qualified
+/// name, and whether the session's search path finds it (those first).
+const FIND: &str = "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), \
+     c.oid IS NOT DISTINCT FROM pg_catalog.to_regclass(pg_catalog.quote_ident($1)) \
      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-     WHERE c.oid = pg_catalog.to_regclass($1)";
+     WHERE c.relname = $1 AND c.relkind IN ('r', 'p') AND n.nspname !~ '^pg_(temp|toast)' \
+     ORDER BY 2 DESC, 1";
+
+/// Returns the history table's schema-qualified name, wherever it is (refinery creates it in the
+/// first schema of the search path of its day), or `None` when the database has none.
+///
+/// A search path a migration, the database or the role sets later (`ALTER DATABASE ... SET
+/// search_path`) must not hide it, or the next run would apply everything again. Of several,
+/// the one the search path finds is the database's; several that it does not find are refused.
+pub(super) fn locate(client: &mut impl GenericClient) -> Result<Option<String>> {
+    let rows = client.query(FIND, &[&HISTORY_TABLE])?;
+    match rows.as_slice() {
+        [] => Ok(None),
+        [only] => Ok(Some(only.get(0))),
+        [first, ..] if first.get::<_, bool>(1) => Ok(Some(first.get(0))),
+        several => Err(Error::Invalid(format!(
+            "this database has {} history tables ({}) and the search path finds none of them, so the runner \
+             cannot tell which one records this database's migrations: drop the ones that do not, or set \
+             search_path to the schema of the one that does",
+            several.len(),
+            several.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
 
 /// One row of the history table.
 pub(super) struct HistoryRow {
@@ -61,9 +86,8 @@ impl HistoryRow {
 /// tables in `public`) gets [`Error::Privilege`], naming the role, the schema and the fix.
 pub(super) fn create(client: &mut Client) -> Result<String> {
     // CREATE TABLE IF NOT EXISTS needs CREATE on the schema even when the table exists.
-    let exists: bool = client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&HISTORY_TABLE])?.get(0);
-    if exists {
-        return Ok(client.query_one(QUALIFIED_NAME, &[&HISTORY_TABLE])?.get(0));
+    if let Some(table) = locate(client)? {
+        return Ok(table);
     }
     if let Err(error) = client.batch_execute(&create_table_sql()) {
         return Err(match error.code() {
@@ -73,7 +97,8 @@ pub(super) fn create(client: &mut Client) -> Result<String> {
             _ => Error::Db(error),
         });
     }
-    Ok(client.query_one(QUALIFIED_NAME, &[&HISTORY_TABLE])?.get(0))
+    locate(client)?
+        .ok_or_else(|| Error::Invalid(format!("the history table {HISTORY_TABLE} was created but not found")))
 }
 
 /// Who the session is, where it creates tables, and who owns the database.
@@ -133,12 +158,9 @@ pub(super) fn insert_row_sql(table: &str, version: i32, name: &str, checksum: &s
 
 /// Returns what the database has applied, oldest first (no rows when there is no history table).
 pub(super) fn read(client: &mut impl GenericClient) -> Result<Vec<HistoryRow>> {
-    let exists: bool = client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&HISTORY_TABLE])?.get(0);
-    if !exists {
-        return Ok(Vec::new());
-    }
-    let rows = client
-        .query(&format!("SELECT version, name, applied_on, checksum FROM {HISTORY_TABLE} ORDER BY version"), &[])?;
+    let Some(table) = locate(client)? else { return Ok(Vec::new()) };
+    let rows =
+        client.query(&format!("SELECT version, name, applied_on, checksum FROM {table} ORDER BY version"), &[])?;
     Ok(rows
         .iter()
         .map(|row| HistoryRow {
@@ -152,7 +174,15 @@ pub(super) fn read(client: &mut impl GenericClient) -> Result<Vec<HistoryRow>> {
 
 /// Fails when applied migrations no longer match their files, or a file would run out of order.
 pub(super) fn check(history: &[HistoryRow], set: &MigrationSet) -> Result<()> {
-    let next_free = set.files.iter().map(|f| f.version).chain(history.iter().map(|h| h.version)).max().unwrap_or(0) + 1;
+    // A database refinery migrated may hold version i32::MAX, which has no version after it.
+    let next_free = set
+        .files
+        .iter()
+        .map(|f| f.version)
+        .chain(history.iter().map(|h| h.version))
+        .max()
+        .unwrap_or(0)
+        .saturating_add(1);
     for row in history {
         let Some(file) = set.get(row.version) else {
             return Err(Error::MigrationMissing {

@@ -11,9 +11,13 @@ pub(crate) mod diagnosis;
 mod drift;
 mod follow;
 mod history;
+mod locks;
 mod no_transaction;
+mod one_transaction;
 mod report;
+mod resume;
 mod runner;
+mod session;
 mod statements;
 mod status;
 mod transactions;
@@ -21,5 +25,8 @@ mod transactions;
 pub use drift::{drift, Drift};
 pub use follow::{FollowedSquash, Refusal};
 pub use history::HISTORY_TABLE;
-pub use runner::{migrate, migrate_each, run, AppliedMigration, MigrationRun, MIGRATION_LOCK_KEY};
+pub use locks::{parse_duration, Blocker, LockPolicy, DEFAULT_LOCK_RETRIES, DEFAULT_LOCK_TIMEOUT, LOCK_TIMEOUT_MARKER};
+pub use runner::{
+    migrate, migrate_each, run, run_with, AppliedMigration, MigrationRun, RunOptions, MIGRATION_LOCK_KEY,
+};
 pub use status::{check_history, show_migrations, status, status_and_check, MigrationState, MigrationStatus};

@@ -5,21 +5,17 @@ use std::time::Instant;
 
 use postgres::Client;
 
+use std::time::Duration;
+
 use super::follow::{self, FollowedSquash};
+use super::locks::{self, LockPolicy, LOCK_TIMEOUT_MARKER};
 use super::transactions::{self, Plan};
-use super::{diagnosis, history, no_transaction, statements};
+use super::{history, no_transaction, one_transaction, session};
 use crate::migrations::{MigrationFile, MigrationSet};
 use crate::{Error, Result};
 
 /// Keys the advisory lock every runner holds for a whole run, so concurrent runners take turns.
 pub const MIGRATION_LOCK_KEY: i64 = 0x5344_4d5f_4d49_4752; // "SDM_MIGR"
-
-/// Opens each migration's transaction, sent in the same round trip as its SQL.
-const BEGIN: &str = "BEGIN;\n";
-
-/// Ends the migration's last statement before the history row: the newline closes a trailing
-/// `--` comment, the `;` a statement without one.
-const AFTER_SQL: &str = "\n;\n";
 
 /// A migration this run applied.
 #[derive(Clone, Debug, PartialEq)]
@@ -99,15 +95,73 @@ pub fn migrate_each(
     run_each(client, set, after_each).map(|run| run.applied)
 }
 
+/// How a run waits for locks, where it holds the migration lock, and what it says while it waits.
+pub struct RunOptions {
+    /// How long each migration waits for a lock, and how often it is tried again.
+    pub locks: LockPolicy,
+    /// A second connection to the same database, which holds the migration lock (so that nothing
+    /// a migration runs, `DISCARD ALL` or `pg_advisory_unlock_all()`, can release it) and looks up
+    /// who holds a lock a migration waits for. Without one, the migration's own connection holds
+    /// the lock and the run stops if a migration released it.
+    pub lock_connection: Option<Client>,
+    /// Told what the run does beyond applying, as it happens: each time a migration timed out on
+    /// a lock and will be tried again (with whom it waited behind), a no-transaction file that
+    /// resumes part-way.
+    pub report: Box<dyn FnMut(&str)>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { locks: LockPolicy::default(), lock_connection: None, report: Box::new(|_| {}) }
+    }
+}
+
+/// Applies pending migrations like [`run`], as `options` say: with their lock policy, the
+/// migration lock on their second connection, and each wait for a lock told to `report`.
+///
+/// Fails with [`Error::LockTimeout`] when a migration could not get a lock in any of its tries,
+/// naming the sessions it waited behind; what that migration did is rolled back.
+///
+/// ```no_run
+/// use migrator::migrate::{run_with, RunOptions};
+/// let set = migrator::migrations::MigrationSet::embedded()?;
+/// let url = "postgres://localhost/sdm";
+/// let options = RunOptions {
+///     lock_connection: Some(migrator::db::connect(url)?),
+///     report: Box::new(|note| eprintln!("{note}")),
+///     ..RunOptions::default()
+/// };
+/// run_with(&mut migrator::db::connect(url)?, &set, options)?;
+/// # Ok::<(), migrator::Error>(())
+/// ```
+pub fn run_with(client: &mut Client, set: &MigrationSet, options: RunOptions) -> Result<MigrationRun> {
+    run_locked(client, set, options, &mut |_, _| Ok(()))
+}
+
 fn run_each(
     client: &mut Client,
     set: &MigrationSet,
     after_each: &mut dyn FnMut(&mut Client, &MigrationFile) -> Result<()>,
 ) -> Result<MigrationRun> {
-    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])?;
-    let result = apply_pending(client, set, after_each);
+    run_locked(client, set, RunOptions::default(), after_each)
+}
+
+fn run_locked(
+    client: &mut Client,
+    set: &MigrationSet,
+    options: RunOptions,
+    after_each: &mut dyn FnMut(&mut Client, &MigrationFile) -> Result<()>,
+) -> Result<MigrationRun> {
+    let pid: i32 = client.query_one("SELECT pg_catalog.pg_backend_pid()", &[])?.get(0);
+    let mut runner = Runner { locks: options.locks, lock: options.lock_connection, report: options.report, pid };
+    runner.lock_client(client).execute("SELECT pg_catalog.pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])?;
+    let result = runner
+        .check_lock(client, "right after it was taken")
+        .and_then(|()| apply_pending(client, &mut runner, set, after_each));
     // A broken connection has released the session lock already; report the run's own error.
-    let unlocked = client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY]);
+    let unlocked =
+        runner.lock_client(client).execute("SELECT pg_catalog.pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY]);
+    let _ = session::reset(client);
     let applied = result?;
     unlocked?;
     Ok(applied)
@@ -115,15 +169,19 @@ fn run_each(
 
 fn apply_pending(
     client: &mut Client,
+    runner: &mut Runner,
     set: &MigrationSet,
     after_each: &mut dyn FnMut(&mut Client, &MigrationFile) -> Result<()>,
 ) -> Result<MigrationRun> {
+    session::reset(client)?;
     // Only a database that already has a history can be behind a squash.
     let followed = if history::read(client)?.is_empty() {
         Vec::new()
     } else {
         let table = history::create(client)?;
-        follow::follow(client, &table, set, &mut |client, file| apply_file(client, file, &table))?
+        follow::follow(client, &table, set, &mut |client, file| {
+            runner.apply(client, file, &transactions::plan(file)?, &table)
+        })?
     };
     let applied_rows = history::read(client)?;
     history::check(&applied_rows, set)?;
@@ -131,69 +189,140 @@ fn apply_pending(
         set.files.iter().filter(|f| !applied_rows.iter().any(|h| h.version == f.version)).collect();
     // Every pending file is judged before the first one runs, so a refusal applies nothing.
     let plans = pending.iter().map(|file| transactions::plan(file)).collect::<Result<Vec<_>>>()?;
+    for file in &pending {
+        runner.locks.timeout_for(file)?;
+    }
     let table = history::create(client)?;
 
     let mut applied = Vec::new();
     for (file, plan) in pending.into_iter().zip(plans) {
         let started = Instant::now();
-        apply_planned(client, file, &plan, &table)?;
+        runner.apply(client, file, &plan, &table)?;
         applied.push(AppliedMigration {
             version: file.version,
             name: file.name.clone(),
             millis: started.elapsed().as_secs_f64() * 1e3,
         });
+        runner.check_lock(client, &format!("while {} ran", file.label()))?;
+        session::reset(client)?;
         after_each(client, file)?;
     }
     Ok(MigrationRun { followed, applied })
 }
 
-/// Judges one migration's transaction control, then runs and records it in `table`.
-fn apply_file(client: &mut Client, file: &MigrationFile, table: &str) -> Result<()> {
-    apply_planned(client, file, &transactions::plan(file)?, table)
+/// What a run keeps from one migration to the next.
+pub(super) struct Runner {
+    locks: LockPolicy,
+    lock: Option<Client>,
+    report: Box<dyn FnMut(&str)>,
+    /// The backend of the migration's connection.
+    pid: i32,
 }
 
-/// Runs one migration as `plan` says: in one transaction, or statement by statement.
-fn apply_planned(client: &mut Client, file: &MigrationFile, plan: &Plan, table: &str) -> Result<()> {
-    match plan {
-        Plan::OneTransaction(sql) => apply_one(client, file, sql, table),
-        Plan::NoTransaction(statements) => no_transaction::apply(client, file, statements, table),
+impl Runner {
+    /// Returns the connection that holds the migration lock.
+    fn lock_client<'a>(&'a mut self, client: &'a mut Client) -> &'a mut Client {
+        self.lock.as_mut().unwrap_or(client)
+    }
+
+    /// Fails when the migration lock is no longer held by the session that took it.
+    fn check_lock(&mut self, client: &mut Client, when: &str) -> Result<()> {
+        let own = self.lock.is_some();
+        let held: bool = self.lock_client(client).query_one(HOLDS_LOCK, &[&MIGRATION_LOCK_KEY])?.get(0);
+        if held {
+            return Ok(());
+        }
+        let why = if own {
+            "the connection that took it no longer holds it, which happens when a transaction-pooling PgBouncer \
+             (pool_mode=transaction) hands each statement to another server session: migrate through a session \
+             pooler or straight to Postgres"
+        } else {
+            "a statement of the migration released it (DISCARD ALL, pg_advisory_unlock_all(), \
+             pg_advisory_unlock(...)), so another runner could have started meanwhile: remove that statement, \
+             then migrate again (what is applied stays applied)"
+        };
+        Err(Error::LockLost { when: when.to_string(), why: why.to_string() })
+    }
+
+    /// Runs one migration as `plan` says (in one transaction, or statement by statement) and
+    /// records it in `table`, from a fresh session, trying again after a lock timeout.
+    pub(super) fn apply(&mut self, client: &mut Client, file: &MigrationFile, plan: &Plan, table: &str) -> Result<()> {
+        let timeout = self.locks.timeout_for(file)?;
+        match plan {
+            Plan::OneTransaction(sql) => {
+                let insert = history::insert_sql(table, file)?;
+                self.retrying(client, file, timeout, "", &mut |client| {
+                    let marks = session::reset(client)?;
+                    one_transaction::apply(client, file, sql, &insert, timeout, marks)
+                })
+            }
+            Plan::NoTransaction(spans) => {
+                session::reset(client)?;
+                no_transaction::apply(self, client, file, spans, table, timeout)
+            }
+        }
+    }
+
+    /// Tells the caller something the run does beyond applying (a file resumed part-way).
+    pub(super) fn tell(&mut self, text: &str) {
+        (self.report)(text);
+    }
+
+    /// Runs `work` until it does not time out on a lock, at most `1 + retries` times, waiting
+    /// longer each time and telling each wait; `what` names the part of `file` that runs.
+    pub(super) fn retrying(
+        &mut self,
+        client: &mut Client,
+        file: &MigrationFile,
+        timeout: Duration,
+        what: &str,
+        work: &mut dyn FnMut(&mut Client) -> Result<()>,
+    ) -> Result<()> {
+        let started = Instant::now();
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let watched = self.lock.is_some();
+            let (result, blockers) = locks::watched(client, self.lock.as_mut(), self.pid, &mut *work);
+            let Err(Error::LockTimeout { message: state, .. }) = result else { return result };
+            let behind = locks::describe_blockers(&blockers, watched);
+            if tries > self.locks.retries {
+                let end = match blockers.as_slice() {
+                    [] => "`SELECT pg_terminate_backend(<pid>);`".to_string(),
+                    some => some
+                        .iter()
+                        .map(|b| format!("`SELECT pg_terminate_backend({});`", b.pid))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                };
+                return Err(Error::LockTimeout {
+                    name: format!("{}{what}", file.label()),
+                    path: file.path.clone(),
+                    message: format!(
+                        "within its lock_timeout of {} in {tries} tries over {:.1} s, {state}; it waited behind \
+                         {behind}. Let that session finish (or end it: {end}), then \
+                         migrate again; a migration that may wait longer says so in its first lines \
+                         (`{LOCK_TIMEOUT_MARKER} 5s`), a whole run with --lock-timeout or SDM_LOCK_TIMEOUT",
+                        locks::describe(timeout),
+                        started.elapsed().as_secs_f64()
+                    ),
+                });
+            }
+            let wait = self.locks.backoff(tries);
+            (self.report)(&format!(
+                "{}{what} waited {} for a lock and was rolled back (try {tries} of {}); it waited behind {behind}; \
+                 trying again in {:.1} s",
+                file.label(),
+                locks::describe(timeout),
+                self.locks.retries + 1,
+                wait.as_secs_f64()
+            ));
+            std::thread::sleep(wait);
+        }
     }
 }
 
-/// Runs one migration (`sql`: its file's SQL as it is sent) and records it in `table`, in one
-/// transaction and one round trip.
-fn apply_one(client: &mut Client, file: &MigrationFile, sql: &str, table: &str) -> Result<()> {
-    let insert = history::insert_sql(table, file)?;
-    let result = if statements::split(sql).closed {
-        // Quotes and comments are closed, so nothing in the file can swallow the history row or
-        // the COMMIT.
-        client.batch_execute(&format!("{BEGIN}{sql}{AFTER_SQL}{insert};\nCOMMIT;"))
-    } else {
-        // An unclosed quote or comment: let Postgres judge the file on its own.
-        client
-            .batch_execute(&format!("{BEGIN}{sql}"))
-            .and_then(|()| client.batch_execute(&format!("{insert};\nCOMMIT;")))
-    };
-    let Err(error) = result else { return Ok(()) };
-    if diagnosis::connection_lost(&error) {
-        let state = format!(
-            "{} and its history row are one transaction, so the database has all of it or none of it: once the \
-             server is back, `sdm showmigrations` shows it as applied ([X]) if it committed, and `sdm migrate` runs \
-             it again if it did not",
-            file.label()
-        );
-        return Err(diagnosis::lost(file, &error, state));
-    }
-    // A failed COMMIT has rolled back already; ROLLBACK then only warns.
-    let _ = client.batch_execute("ROLLBACK");
-    let offset = diagnosis::char_offset(&error, sql, BEGIN.len());
-    // Past the file and what ends its last statement: the history row failed.
-    if offset.is_some_and(|o| o >= sql.chars().count() + AFTER_SQL.len()) {
-        return Err(Error::HistoryWrite {
-            label: file.label(),
-            path: file.path.clone(),
-            message: crate::db::report(&error),
-        });
-    }
-    Err(diagnosis::sql_failure(client, file, sql, &error, offset))
-}
+/// Whether this session holds the migration lock (classid and objid are the key's two halves).
+const HOLDS_LOCK: &str = "SELECT EXISTS (SELECT FROM pg_catalog.pg_locks WHERE locktype = 'advisory' \
+     AND pid = pg_catalog.pg_backend_pid() AND granted AND objsubid = 1 \
+     AND ((classid::int8 << 32) | objid::int8) = $1)";

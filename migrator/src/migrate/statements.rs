@@ -3,8 +3,10 @@
 //! The lexer recognises what can hide a `;`: quoted strings (`'..'` with doubled quotes,
 //! `E'..'` with backslash escapes), quoted identifiers, dollar quotes (`$tag$..$tag$`, not the
 //! parameter `$1`), `--` comments and nested `/* */` comments. Every span is a byte range that
-//! starts and ends on a character boundary. Statements end where psql ends them: at a `;` outside
-//! parentheses and outside the `BEGIN ATOMIC ... END` body of a SQL-standard function.
+//! starts and ends on a character boundary. Statements end where Postgres's grammar ends them: at
+//! a `;` outside parentheses and outside the `BEGIN ATOMIC ... END` body of a SQL-standard
+//! function. The lexer reads strings as Postgres does with `standard_conforming_strings` on, which
+//! the runner pins for every migration (and refuses a file that turns it off).
 
 use std::ops::Range;
 
@@ -196,9 +198,8 @@ pub(crate) fn split(sql: &str) -> Statements {
                 start = token.span.end;
                 nesting = Nesting::default();
             }
-            TokenKind::Word => nesting.word(&sql[token.span]),
-            TokenKind::Punctuation => nesting.punctuation(&sql[token.span]),
-            _ => {}
+            TokenKind::Whitespace | TokenKind::LineComment | TokenKind::BlockComment => {}
+            kind => nesting.token(kind, &sql[token.span]),
         }
     }
     if !sql[start..].trim().is_empty() {
@@ -207,12 +208,16 @@ pub(crate) fn split(sql: &str) -> Statements {
     Statements { spans, closed }
 }
 
-/// How deep a statement is in parentheses and `BEGIN ... END` blocks, tracked the way psql does.
+/// How deep a statement is in parentheses and SQL-standard function bodies, tracked the way
+/// Postgres's grammar reads them.
 ///
-/// psql keeps a `;` inside a SQL-standard function body (`CREATE FUNCTION ... BEGIN ATOMIC
-/// SELECT 1; END`) in the statement: in a statement that starts with `CREATE [OR REPLACE]
-/// FUNCTION` or `PROCEDURE`, `BEGIN` opens a block outside parentheses, `END` closes one, and
-/// `CASE` (which also ends with `END`) opens one inside a block.
+/// A `;` inside a body (`CREATE FUNCTION ... BEGIN ATOMIC SELECT 1; END`) belongs to the
+/// statement. Postgres's grammar opens such a body only with the two keywords `BEGIN ATOMIC` in
+/// a `CREATE [OR REPLACE] FUNCTION` or `PROCEDURE` statement, outside parentheses; inside it, only
+/// `CASE ... END` also ends with `END`. A word after `.` or `AS` is a name, not a keyword
+/// (`x.end`, `SELECT 1 AS end`), and `begin` not followed by `ATOMIC` is a name too (`CREATE
+/// FUNCTION begin()`). psql's own heuristic counts every `BEGIN`, which is why the runner does not
+/// copy it: the server, which runs the file, reads it by the grammar.
 #[derive(Default)]
 struct Nesting {
     /// The statement's first words, lowercased, as far as they say whether it creates a routine.
@@ -221,6 +226,8 @@ struct Nesting {
     words: usize,
     parens: usize,
     blocks: usize,
+    /// The previous token, lowercased when it is a word.
+    previous: Option<String>,
 }
 
 impl Nesting {
@@ -228,25 +235,34 @@ impl Nesting {
         self.parens == 0 && self.blocks == 0
     }
 
-    fn punctuation(&mut self, text: &str) {
-        match text {
-            "(" => self.parens += 1,
-            ")" => self.parens = self.parens.saturating_sub(1),
+    fn token(&mut self, kind: TokenKind, text: &str) {
+        let previous = self.previous.replace(match kind {
+            TokenKind::Word => text.to_ascii_lowercase(),
+            TokenKind::Punctuation => text.to_string(),
+            // A quoted name or a string: nothing a keyword test could match.
+            _ => "\"".to_string(),
+        });
+        match kind {
+            TokenKind::Punctuation => match text {
+                "(" => self.parens += 1,
+                ")" => self.parens = self.parens.saturating_sub(1),
+                _ => {}
+            },
+            TokenKind::Word => self.word(&text.to_ascii_lowercase(), previous.as_deref()),
             _ => {}
         }
     }
 
-    fn word(&mut self, text: &str) {
-        let word = text.to_ascii_lowercase();
+    fn word(&mut self, word: &str, previous: Option<&str>) {
         if self.words < 4 {
-            self.head.push(word.clone());
+            self.head.push(word.to_string());
         }
         self.words += 1;
-        if self.parens > 0 || !self.creates_routine() {
+        if self.parens > 0 || !self.creates_routine() || matches!(previous, Some("." | "as")) {
             return;
         }
-        match word.as_str() {
-            "begin" => self.blocks += 1,
+        match word {
+            "atomic" if previous == Some("begin") && self.blocks == 0 => self.blocks = 1,
             "case" if self.blocks > 0 => self.blocks += 1,
             "end" => self.blocks = self.blocks.saturating_sub(1),
             _ => {}
@@ -270,6 +286,12 @@ pub(crate) fn leading_words(statement: &str, n: usize) -> Vec<String> {
         .take(n)
         .map_while(|t| (t.kind == TokenKind::Word).then(|| statement[t.span].to_ascii_lowercase()))
         .collect()
+}
+
+/// Whether `text` holds `word` (lowercase ASCII) in any case, anywhere: a cheap test before a
+/// closer look.
+pub(crate) fn mentions(text: &str, word: &str) -> bool {
+    text.as_bytes().windows(word.len()).any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
 }
 
 /// Whether `statement` holds anything but whitespace and comments.
@@ -372,6 +394,32 @@ mod tests {
             2
         );
         assert_eq!(pieces("CREATE TRIGGER x BEGIN; END;").len(), 2);
+    }
+
+    #[test]
+    fn reads_begin_and_end_as_names_where_the_grammar_does() {
+        // `begin` as a function's name opens no body: the COMMIT after it is a statement of its own.
+        let sql = "CREATE FUNCTION begin() RETURNS int LANGUAGE sql AS 'SELECT 1'; CREATE TABLE x(i int); COMMIT; SELECT 1/0;";
+        assert_eq!(
+            pieces(sql),
+            vec![
+                "CREATE FUNCTION begin() RETURNS int LANGUAGE sql AS 'SELECT 1';",
+                "CREATE TABLE x(i int);",
+                "COMMIT;",
+                "SELECT 1/0;"
+            ]
+        );
+        assert_eq!(pieces("create or replace function s.begin() returns int language sql return 1; COMMIT;").len(), 2);
+        assert_eq!(
+            pieces("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN /* c */ -- d\n ATOMIC SELECT 1; END; COMMIT;")
+                .len(),
+            2
+        );
+        // `x.end` and `AS end` inside a body are names, and the body still ends at its END.
+        let body = "CREATE FUNCTION f() RETURNS SETOF int LANGUAGE sql BEGIN ATOMIC SELECT x.end FROM t x; \
+                    SELECT 1 AS end; SELECT CASE WHEN true THEN x.case END FROM t x; END; COMMIT;";
+        assert_eq!(pieces(body).len(), 2, "{:?}", pieces(body));
+        assert_eq!(pieces(body)[1], "COMMIT;");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use super::statements::TokenKind;
 use super::{diagnosis, statements};
 use crate::migrations::{MigrationFile, TransactionMode, NO_TRANSACTION_MARKER};
 use crate::{Error, Result};
@@ -58,6 +59,27 @@ fn control(statement: &str) -> Option<Control> {
     })
 }
 
+/// Whether `statement` touches `standard_conforming_strings` other than by setting it on, as
+/// pg_dump's `SET standard_conforming_strings = on;` does.
+fn changes_string_reading(statement: &str) -> bool {
+    if !statements::mentions(statement, "standard_conforming_strings") {
+        return false;
+    }
+    let words: Vec<String> = statements::tokens(statement)
+        .filter(|t| !matches!(t.kind, TokenKind::Whitespace | TokenKind::LineComment | TokenKind::BlockComment))
+        .map(|t| statement[t.span].to_ascii_lowercase())
+        .collect();
+    if !words.iter().any(|w| w.trim_matches(|c| c == '\'' || c == '"') == "standard_conforming_strings") {
+        return false;
+    }
+    let words: Vec<&str> = words.iter().map(String::as_str).filter(|w| *w != ";").collect();
+    let rest = match words.as_slice() {
+        ["set", "session" | "local", rest @ ..] | ["set", rest @ ..] => rest,
+        _ => return true,
+    };
+    !matches!(rest, ["standard_conforming_strings", "=" | "to", "on" | "true" | "yes" | "1" | "'on'" | "'true'"])
+}
+
 /// Returns how to apply `file`, or refuses it (naming the line) when it controls transactions
 /// in a way that would leave part of it applied.
 pub(super) fn plan(file: &MigrationFile) -> Result<Plan<'_>> {
@@ -66,6 +88,17 @@ pub(super) fn plan(file: &MigrationFile) -> Result<Plan<'_>> {
         statements::split(sql).spans.into_iter().filter(|s| statements::has_code(&sql[s.clone()])).collect();
     let controls: Vec<(usize, Control)> =
         spans.iter().enumerate().filter_map(|(i, s)| Some((i, control(&sql[s.clone()])?))).collect();
+
+    if let Some(span) = spans.iter().find(|s| changes_string_reading(&sql[(*s).clone()])) {
+        return Err(refusal(
+            file,
+            span,
+            "the runner reads every file, as Postgres does by default, with standard_conforming_strings on \
+             (a backslash in '...' is a backslash), and pins it for every migration; turning it off part-way would \
+             make Postgres read the quotes after it differently from the runner. Write strings that need escapes \
+             as E'...' instead",
+        ));
+    }
 
     if file.transaction_mode() == TransactionMode::NoTransaction {
         if let Some(&(i, _)) = controls.first() {
@@ -243,6 +276,25 @@ mod tests {
         assert_eq!(line, 1, "a BEGIN without its COMMIT is no wrapper");
         assert!(message.contains("not matched by a COMMIT"), "{message}");
         assert_eq!(refused("SELECT 1;\nPREPARE TRANSACTION 'p';\n").0, 2);
+    }
+
+    #[test]
+    fn refuses_turning_standard_conforming_strings_off() {
+        for sql in [
+            "SET standard_conforming_strings = off;\nSELECT 'a\\';",
+            "SELECT 1;\nset local standard_conforming_strings to false;",
+            "SELECT pg_catalog.set_config('standard_conforming_strings', 'off', false);",
+            "ALTER DATABASE d SET standard_conforming_strings = off;",
+        ] {
+            let (_, _, message) = refused(sql);
+            assert!(message.contains("standard_conforming_strings on"), "{sql}: {message}");
+        }
+        assert_eq!(refused("SELECT 1;\nSET standard_conforming_strings = off;").0, 2);
+        for sql in
+            ["SET standard_conforming_strings = on;\nSELECT 1;", "SET SESSION standard_conforming_strings TO 'on'"]
+        {
+            sent(sql);
+        }
     }
 
     #[test]

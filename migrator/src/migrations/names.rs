@@ -30,6 +30,12 @@ pub(super) fn parse_file_name(file_name: &str) -> Result<(i32, String), String> 
                     i32::MAX
                 )
             })?;
+            if version == i32::MAX {
+                return Err(format!(
+                    "`{file_name}`: version {version} is the largest refinery's 32-bit versions allow, and is kept \
+                     free so that a later migration always has a version to take; use a smaller one"
+                ));
+            }
             Ok((version, stem[digits_end + 2..].to_string()))
         }
         Some(problem) => {
@@ -107,6 +113,14 @@ mod tests {
         assert_eq!(parse_file_name("V1__users_initial.sql"), Ok((1, "users_initial".into())));
         assert_eq!(parse_file_name("V023__A_b9.sql"), Ok((23, "A_b9".into())));
         assert_eq!(parse_file_name("V5__a__b.sql"), Ok((5, "a__b".into())));
+        assert_eq!(parse_file_name("V2147483646__x.sql"), Ok((i32::MAX - 1, "x".into())));
+    }
+
+    #[test]
+    fn keeps_the_largest_version_free() {
+        let error = parse_file_name("V2147483647__x.sql").unwrap_err();
+        assert!(error.contains("version 2147483647 is the largest"), "{error}");
+        assert!(parse_file_name("V2147483648__x.sql").unwrap_err().contains("too large"));
     }
 
     #[test]

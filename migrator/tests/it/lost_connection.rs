@@ -20,7 +20,8 @@ fn migrate_until_terminated(db: &TestDatabase<'_>, dir: &TempDir) -> Error {
         while Instant::now() < deadline {
             let sleeping: bool = admin
                 .query_one(
-                    "SELECT count(*) = 1 FROM pg_stat_activity WHERE pid = $1 AND query LIKE '%pg_sleep%'",
+                    // Sleeping, not being parsed (a no-transaction file's statements are parsed first).
+                    "SELECT count(*) = 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event = 'PgSleep'",
                     &[&pid],
                 )
                 .unwrap()

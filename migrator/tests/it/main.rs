@@ -3,7 +3,10 @@
 
 mod support;
 
+mod locks;
 mod lost_connection;
 mod migrate;
 mod records;
+mod resume;
+mod sessions;
 mod transactions;

@@ -118,12 +118,14 @@ impl Python {
             exe.display()
         );
         let script = crate::project_root().join("python/langgraph_migrations.py");
-        let out = cmd!(sh, "{exe} {script} {command} {url}")
-            .env("PG_DUMP", server.bin("pg_dump"))
-            .secret()
-            .ignore_status()
-            .output()
-            .with_context(|| format!("run {}", exe.display()))?;
+        // The password goes in the child's environment (libpq reads PGPASSWORD): a command line is
+        // visible to every user of the machine.
+        let (conninfo, password) = app::conninfo::without_password(url);
+        let mut child = cmd!(sh, "{exe} {script} {command} {conninfo}").env("PG_DUMP", server.bin("pg_dump"));
+        if let Some(password) = password {
+            child = child.env("PGPASSWORD", password);
+        }
+        let out = child.secret().ignore_status().output().with_context(|| format!("run {}", exe.display()))?;
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
             let message = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("(no output)");

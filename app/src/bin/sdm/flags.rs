@@ -15,7 +15,14 @@ xflags::xflags! {
 
         /// Apply the embedded migrations the database has not applied yet; a database migrated
         /// with a chain a squash replaced is first moved onto the squashed set (checked, nothing rerun).
-        cmd migrate {}
+        cmd migrate {
+            /// Longest wait for one lock, per migration: 500ms by default (else SDM_LOCK_TIMEOUT),
+            /// e.g. 2s; 0 waits as long as it takes. A file's `-- lock-timeout:` line wins.
+            optional --lock-timeout duration: String
+            /// How many times a migration that timed out on a lock is tried again: 6 by default
+            /// (else SDM_LOCK_RETRIES).
+            optional --lock-retries count: u32
+        }
         /// List every embedded migration by module: [X] applied, [ ] pending, [=] squashed,
         /// [!] flagged (exit 1 when `sdm migrate` would refuse the database).
         cmd showmigrations {}

@@ -51,7 +51,7 @@ fn run(flags: flags::Sdm) -> anyhow::Result<()> {
     let mut client = db::connect(&url)?;
     let client = &mut client;
     match flags.subcommand {
-        flags::SdmCmd::Migrate(cmd) => cmd.run(client, &out),
+        flags::SdmCmd::Migrate(cmd) => cmd.run(client, &url, &out),
         flags::SdmCmd::Showmigrations(cmd) => cmd.run(client, &out),
         flags::SdmCmd::Check(cmd) => cmd.run(client, &out),
         flags::SdmCmd::LoadJourneys(cmd) => cmd.run(client, &out),

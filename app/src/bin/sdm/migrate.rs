@@ -14,10 +14,19 @@ use crate::output::Output;
 
 impl flags::Migrate {
     /// Applies pending migrations; prints each squash followed, each migration with its time, then the total.
-    pub fn run(self, client: &mut Client, out: &Output) -> anyhow::Result<()> {
+    ///
+    /// The migration lock is held on a second connection to `url`, which no migration can
+    /// release; each wait for a lock goes to stderr as it happens.
+    pub fn run(self, client: &mut Client, url: &str, out: &Output) -> anyhow::Result<()> {
         let set = migrations::embedded().context("read the embedded migrations")?;
+        let locks = migrate::LockPolicy::from_env()?.with_flags(self.lock_timeout.as_deref(), self.lock_retries)?;
+        let options = migrate::RunOptions {
+            locks,
+            lock_connection: Some(app::db::connect(url).context("open the connection that holds the migration lock")?),
+            report: Box::new(|note| eprintln!("{note}")),
+        };
         let started = Instant::now();
-        let run = migrate::run(client, &set)?;
+        let run = migrate::run_with(client, &set, options)?;
         let applied = |list: &[migrate::AppliedMigration]| -> Vec<Value> {
             list.iter().map(|m| json!({"version": m.version, "name": m.name, "millis": m.millis})).collect()
         };

@@ -9,9 +9,13 @@ use std::process::Command;
 
 use crate::{Error, Result};
 
-/// Finds the Postgres server binaries: `$PG_BIN`, `pg_config --bindir`, `/usr/lib/postgresql/*/bin`
+/// Finds the Postgres server binaries: those of `$SDM_PG_VERSION`'s major when it is set (see
+/// [`majors`](crate::majors)), else `$PG_BIN`, `pg_config --bindir`, `/usr/lib/postgresql/*/bin`
 /// (the newest version there).
 pub fn find_bin_dir() -> Result<PathBuf> {
+    if let Some(major) = crate::majors::requested_major()? {
+        return crate::majors::server_bin_dir(major);
+    }
     let has_server = |dir: &Path| dir.join("initdb").exists() && dir.join("postgres").exists();
     if let Some(dir) = std::env::var_os("PG_BIN") {
         let dir = PathBuf::from(dir);

@@ -4,6 +4,7 @@
 mod support;
 
 mod lost_connection;
+mod majors;
 mod migrate;
 mod records;
 mod transactions;

@@ -119,7 +119,7 @@ impl Python {
         );
         let script = crate::project_root().join("python/langgraph_migrations.py");
         let out = cmd!(sh, "{exe} {script} {command} {url}")
-            .env("PG_DUMP", server.bin("pg_dump"))
+            .env("PG_DUMP", server.bin("pg_dump")?)
             .secret()
             .ignore_status()
             .output()

@@ -185,8 +185,8 @@ pub fn fresh_and_restore(sh: &Shell, server: &Server, dir: &Path) -> anyhow::Res
     migrator::migrate::migrate(&mut db.try_connect()?, &set)?;
     let fresh = started.elapsed();
     let archive = std::env::temp_dir().join(format!("sdm-squash-bench-{}.dump", std::process::id()));
-    let pg_dump = server.bin("pg_dump");
-    let pg_restore = server.bin("pg_restore");
+    let pg_dump = server.bin("pg_dump")?;
+    let pg_restore = server.bin("pg_restore")?;
     let url = db.url();
     cmd!(sh, "{pg_dump} -Fc --no-owner --no-privileges -f {archive} -d {url}").secret().quiet().run()?;
     let target = server.scratch_database("bench_restore")?;

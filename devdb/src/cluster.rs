@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::binaries::{self, chown_to_postgres, server_command};
-use crate::{lifetime, url, watchdog, Error, Result};
+use crate::{lifetime, majors, url, watchdog, Error, Result};
 
 /// Settings appended to a new cluster's `postgresql.conf`: durability off, no TCP, enough
 /// connections for parallel tests.
@@ -26,13 +26,19 @@ impl Cluster {
     /// Initialises `root` once, starts the server unless it is running, and registers this
     /// process as a user of it until the value drops (or the process exits).
     pub fn start(root: &Path) -> Result<Cluster> {
+        Cluster::start_major(root, majors::requested_major()?)
+    }
+
+    /// Starts like [`Cluster::start`], with the binaries of `major` (if given) rather than those
+    /// `SDM_PG_VERSION` or the machine choose.
+    pub fn start_major(root: &Path, major: Option<u32>) -> Result<Cluster> {
         // A Ctrl-C during start waits for this guard, then stops what we started.
         let _starting = lifetime::starting();
-        let bin_dir = binaries::find_bin_dir()?;
         let root = usable_root(root)?;
         let socket_dir = socket_dir_for(&root);
         let _control = lifetime::lock_control(&root)?;
         let data = root.join("data");
+        let bin_dir = bin_dir_for(&data, major)?;
         if !data.join("PG_VERSION").exists() {
             initdb(&bin_dir, &data)?;
         }
@@ -75,12 +81,12 @@ impl Cluster {
     /// Stops the server of the cluster in `root` that no process uses (one left behind), or,
     /// with `force`, whoever uses it. Returns whether a server was running.
     pub fn stop_left_behind(root: &Path, force: bool) -> Result<bool> {
-        let bin_dir = binaries::find_bin_dir()?;
         if !root.join("data").exists() {
             return Ok(false);
         }
         let root = usable_root(root)?;
         let data = root.join("data");
+        let bin_dir = bin_dir_for(&data, majors::requested_major()?)?;
         let _control = lifetime::lock_control(&root)?;
         if !is_running(&bin_dir, &data) {
             return Ok(false);
@@ -101,15 +107,43 @@ impl Drop for Cluster {
     }
 }
 
-/// Returns the workspace's default cluster folder: `$SDM_PG_DIR`, else `<target>/sdm-pg`.
+/// Returns the workspace's default cluster folder: `$SDM_PG_DIR`, else `<target>/sdm-pg`, or
+/// `<target>/sdm-pg-<major>` when `SDM_PG_VERSION` names a major (one cluster per major).
 pub fn default_cluster_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("SDM_PG_DIR") {
         return PathBuf::from(dir);
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("..")).join("target"));
-    target.join("sdm-pg")
+    cluster_dir_for(majors::requested_major().ok().flatten())
+}
+
+/// Returns the folder of the workspace's cluster of `major` (`<target>/sdm-pg-<major>`), or the
+/// default one (`<target>/sdm-pg`).
+pub fn cluster_dir_for(major: Option<u32>) -> PathBuf {
+    match major {
+        Some(major) => majors::target_dir().join(format!("sdm-pg-{major}")),
+        None => majors::target_dir().join("sdm-pg"),
+    }
+}
+
+/// Returns the server binaries for the data folder `data`: of `major` when asked, else of the
+/// major that made the folder (a cluster keeps its major), else the machine's; refuses binaries of
+/// another major than the folder's.
+fn bin_dir_for(data: &Path, major: Option<u32>) -> Result<PathBuf> {
+    let data_major = fs::read_to_string(data.join("PG_VERSION")).ok().and_then(|v| v.trim().parse::<u32>().ok());
+    let bin_dir = match (major, data_major) {
+        (Some(major), _) => majors::server_bin_dir(major)?,
+        (None, Some(data_major)) => match binaries::find_bin_dir() {
+            Ok(dir) if majors::major_of(&dir, "postgres") == Some(data_major) => dir,
+            _ => majors::server_bin_dir(data_major)?,
+        },
+        (None, None) => binaries::find_bin_dir()?,
+    };
+    if let (Some(data_major), Some(bin_major)) = (data_major, majors::major_of(&bin_dir, "postgres")) {
+        if data_major != bin_major {
+            return Err(Error::ClusterOfOtherMajor { data: data.to_path_buf(), data_major, bin_major });
+        }
+    }
+    Ok(bin_dir)
 }
 
 /// Returns `preferred` if the `postgres` user can work in it, else a folder under the temp dir.

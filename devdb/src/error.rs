@@ -19,6 +19,51 @@ pub enum Error {
     /// No Postgres server binaries are installed where they are looked for.
     #[error("no Postgres server binaries found: install them (`apt-get install -y postgresql`) or set PG_BIN")]
     NoServerBinaries,
+    /// `SDM_PG_VERSION` names a major the project does not support.
+    #[error("{setting}: the supported Postgres majors are 14, 15, 16, 17 and 18")]
+    UnsupportedMajor {
+        /// The setting as given.
+        setting: String,
+    },
+    /// No server binaries of the major asked for are installed.
+    #[error(
+        "no Postgres {major} server binaries (initdb, postgres) found; installed: {found}. Install them with \
+         `python3 tools/pg-binaries.py {major}` (or `apt-get install -y postgresql-{major}`), or set PG_BIN to their folder"
+    )]
+    NoBinariesForMajor {
+        /// The major asked for.
+        major: u32,
+        /// The majors found, with their folders.
+        found: String,
+    },
+    /// Only client tools older than the server are installed: they refuse it.
+    #[error(
+        "{tool} for a Postgres {server_major} server must be of Postgres {server_major} or newer; found: {found}. \
+         Install Postgres {server_major}'s tools with `python3 tools/pg-binaries.py {server_major}` (or `apt-get install -y \
+         postgresql-client-{server_major}`), or set PG_BIN to a folder of Postgres {server_major} (or newer) binaries"
+    )]
+    ClientTooOld {
+        /// The tool, e.g. `pg_dump`.
+        tool: String,
+        /// The server's major.
+        server_major: u32,
+        /// The majors of the tool found, with their folders.
+        found: String,
+    },
+    /// The ephemeral cluster's data folder was made by another major than the binaries chosen.
+    #[error(
+        "the cluster in {} was made by Postgres {data_major}, not {bin_major}: run with {}={data_major}, \
+         or remove the folder to start a new cluster (it holds nothing that must survive)",
+        data.display(), crate::majors::VERSION_SETTING
+    )]
+    ClusterOfOtherMajor {
+        /// The data folder.
+        data: PathBuf,
+        /// The major in its `PG_VERSION`.
+        data_major: u32,
+        /// The major of the binaries chosen.
+        bin_major: u32,
+    },
     /// A program (`initdb`, `pg_ctl`, `pg_dump`, ...) could not be started.
     #[error("cannot run {what}")]
     Spawn {

@@ -90,7 +90,7 @@ impl Schema {
     /// Dumps like [`Schema::dump`], with or without the objects' grants.
     pub fn dump_with(server: &Server, db: &str, tables: &[&str], privileges: Privileges) -> Result<Schema> {
         let url = server.url_for(db);
-        let mut cmd = Command::new(server.bin("pg_dump"));
+        let mut cmd = Command::new(server.bin("pg_dump")?);
         cmd.args(DUMP_FLAGS);
         if privileges == Privileges::Omitted {
             cmd.arg("--no-privileges");

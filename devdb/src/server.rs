@@ -1,12 +1,13 @@
 //! A Postgres server to work on (`DATABASE_URL`'s, or the ephemeral cluster) and its databases.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use migrator::db::connect;
 
-use crate::cluster::{default_cluster_dir, Cluster};
-use crate::{binaries, url, Error, Result};
+use crate::cluster::{cluster_dir_for, default_cluster_dir, Cluster};
+use crate::{binaries, majors, url, Error, Result};
 
 /// The name of the main database on the ephemeral cluster.
 pub const DEFAULT_DATABASE: &str = "sdm";
@@ -21,6 +22,10 @@ pub struct Server {
     file_copy: OnceLock<bool>,
     /// The role the administration connection logs in as, asked once.
     role: OnceLock<String>,
+    /// The server's major version, asked once.
+    major: OnceLock<u32>,
+    /// The folder chosen for each client tool, once found.
+    client_dirs: Mutex<BTreeMap<String, PathBuf>>,
     cluster: Option<Cluster>,
 }
 
@@ -43,9 +48,18 @@ impl Server {
         Server::ephemeral_at(&default_cluster_dir())
     }
 
+    /// Starts (or joins) the workspace's ephemeral cluster of Postgres `major` (under
+    /// `target/sdm-pg-<major>/`), whatever `SDM_PG_VERSION` says.
+    pub fn ephemeral_major(major: u32) -> Result<Server> {
+        Server::with_cluster(Cluster::start_major(&cluster_dir_for(Some(major)), Some(major))?)
+    }
+
     /// Starts (or joins) an ephemeral cluster in folder `root`.
     pub fn ephemeral_at(root: &Path) -> Result<Server> {
-        let cluster = Cluster::start(root)?;
+        Server::with_cluster(Cluster::start(root)?)
+    }
+
+    fn with_cluster(cluster: Cluster) -> Result<Server> {
         let url = cluster.url_for(DEFAULT_DATABASE);
         let bin_dir = Some(cluster.bin_dir().to_path_buf());
         let server = Server::new(url, bin_dir, Some(cluster));
@@ -54,7 +68,16 @@ impl Server {
     }
 
     fn new(url: String, bin_dir: Option<PathBuf>, cluster: Option<Cluster>) -> Server {
-        Server { url, bin_dir, admin: Mutex::new(None), file_copy: OnceLock::new(), role: OnceLock::new(), cluster }
+        Server {
+            url,
+            bin_dir,
+            admin: Mutex::new(None),
+            file_copy: OnceLock::new(),
+            role: OnceLock::new(),
+            major: OnceLock::new(),
+            client_dirs: Mutex::new(BTreeMap::new()),
+            cluster,
+        }
     }
 
     /// Whether this is the throwaway local cluster (safe to drop without asking).
@@ -77,12 +100,41 @@ impl Server {
         url::with_database(&self.url, db)
     }
 
-    /// Returns the path of a Postgres client tool (`pg_dump`, `psql`, ...) matching the server.
-    pub fn bin(&self, tool: &str) -> PathBuf {
-        match &self.bin_dir {
-            Some(dir) if dir.join(tool).exists() => dir.join(tool),
-            _ => PathBuf::from(tool),
+    /// Returns the path of a Postgres client tool (`pg_dump`, `pg_restore`, `psql`, ...) that works
+    /// on this server: the cluster's own, else one of the server's major or newer found on the
+    /// machine (see [`majors`]); refuses, naming both versions and the fix, when there is none.
+    pub fn bin(&self, tool: &str) -> Result<PathBuf> {
+        if self.cluster.is_some() {
+            if let Some(dir) = self.bin_dir.as_ref().filter(|dir| dir.join(tool).exists()) {
+                return Ok(dir.join(tool));
+            }
         }
+        let Ok(major) = self.major() else {
+            // Unreachable: the newest tool reads any server, and says itself what it cannot reach.
+            let newest = majors::installed(tool).pop();
+            return Ok(newest.map_or_else(|| PathBuf::from(tool), |dir| dir.path.join(tool)));
+        };
+        let mut chosen = self.client_dirs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(dir) = chosen.get(tool) {
+            return Ok(dir.join(tool));
+        }
+        let dir = majors::client_bin_dir(tool, major)?.path;
+        chosen.insert(tool.to_string(), dir.clone());
+        Ok(dir.join(tool))
+    }
+
+    /// Returns the server's major version (`SHOW server_version_num`), asked once.
+    pub fn major(&self) -> Result<u32> {
+        if let Some(known) = self.major.get() {
+            return Ok(*known);
+        }
+        let version: String = self.with_admin(|admin| {
+            let row =
+                admin.query_one("SHOW server_version_num", &[]).map_err(Error::sql("ask the server's version"))?;
+            Ok(row.get(0))
+        })?;
+        let major = majors::major_of_version_num(&version).unwrap_or(0);
+        Ok(*self.major.get_or_init(|| major))
     }
 
     /// Opens a connection to the main database.

@@ -89,3 +89,17 @@ pub fn test_database() -> TestDatabase<'static> {
 pub fn empty_database() -> TestDatabase<'static> {
     test_server().test_database(None).unwrap_or_else(|e| panic!("test database: {}", migrator::db::with_sources(&e)))
 }
+
+/// Returns the workspace's ephemeral cluster of Postgres `major` (`target/sdm-pg-<major>/`),
+/// started on first use, for the tests that compare majors. Panics with how to install the
+/// binaries when the machine has none for `major`.
+pub fn major_server(major: u32) -> &'static Server {
+    static SERVERS: [OnceLock<Server>; crate::majors::SUPPORTED_MAJORS.len()] = [const { OnceLock::new() }; 5];
+    let Some(slot) = crate::majors::SUPPORTED_MAJORS.iter().position(|m| *m == major) else {
+        panic!("Postgres {major} is not a supported major: {:?}", crate::majors::SUPPORTED_MAJORS)
+    };
+    SERVERS[slot].get_or_init(|| {
+        Server::ephemeral_major(major)
+            .unwrap_or_else(|e| panic!("the Postgres {major} cluster: {}", migrator::db::with_sources(&e)))
+    })
+}

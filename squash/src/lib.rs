@@ -201,6 +201,10 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
         if let Err(e) = server.drop_stale_databases() {
             notes.push(format!("could not drop scratch databases of killed runs: {e:#}"));
         }
+        // Before any work: pg_dump and pg_restore older than the server refuse it (devdb says which).
+        for tool in ["pg_dump", "pg_restore"] {
+            server.bin(tool)?;
+        }
         let set = MigrationSet::from_dir(dir).context("read the chain")?;
         anyhow::ensure!(!set.files.is_empty(), "{} holds no migrations", dir.display());
         record::check_recorded(&set)?;

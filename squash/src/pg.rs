@@ -8,7 +8,7 @@ use xshell::{cmd, Shell};
 
 /// Writes a custom-format, schema-only dump of `db` to `out`, grants included.
 pub fn dump_custom(sh: &Shell, server: &Server, db: &TestDatabase, out: &Path) -> anyhow::Result<()> {
-    let pg_dump = server.bin("pg_dump");
+    let pg_dump = server.bin("pg_dump")?;
     let url = db.url();
     // The password goes in the child's environment: a command line is visible to every user.
     let (conninfo, password) = migrator::conninfo::without_password(url);
@@ -22,13 +22,13 @@ pub fn dump_custom(sh: &Shell, server: &Server, db: &TestDatabase, out: &Path) -
 
 /// Returns the SQL of a whole custom-format archive, as `pg_dump` would have printed it.
 pub fn restore_text(sh: &Shell, server: &Server, archive: &Path) -> anyhow::Result<String> {
-    let pg_restore = server.bin("pg_restore");
+    let pg_restore = server.bin("pg_restore")?;
     run(cmd!(sh, "{pg_restore} --no-owner -f - {archive}"), "pg_restore", "")
 }
 
 /// Returns the verbose table of contents of a custom-format archive.
 pub fn list(sh: &Shell, server: &Server, archive: &Path) -> anyhow::Result<String> {
-    let pg_restore = server.bin("pg_restore");
+    let pg_restore = server.bin("pg_restore")?;
     run(cmd!(sh, "{pg_restore} -l -v {archive}"), "pg_restore -l", "")
 }
 

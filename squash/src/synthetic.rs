@@ -86,8 +86,8 @@ pub fn fresh_and_restore(sh: &Shell, server: &Server, dir: &Path) -> anyhow::Res
     migrator::migrate::migrate(&mut db.try_connect()?, &set)?;
     let fresh = started.elapsed();
     let archive = std::env::temp_dir().join(format!("sdm-squash-bench-{}.dump", std::process::id()));
-    let pg_dump = server.bin("pg_dump");
-    let pg_restore = server.bin("pg_restore");
+    let pg_dump = server.bin("pg_dump")?;
+    let pg_restore = server.bin("pg_restore")?;
     // Passwords go in the children's environment: a command line is visible to every user.
     let (conninfo, password) = migrator::conninfo::without_password(db.url());
     with_password(cmd!(sh, "{pg_dump} -Fc --no-owner --no-privileges -f {archive} -d {conninfo}"), password)

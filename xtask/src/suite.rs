@@ -17,6 +17,30 @@ use ::squash::steps::HEARTBEAT;
 const GROUPS: [&[&str]; 3] =
     [&["--package", "xtask"], &["--package", "devdb"], &["--workspace", "--exclude", "xtask", "--exclude", "devdb"]];
 
+/// The Postgres-majors tier: the tests whose path holds `majors`, ignored in the groups above
+/// because they need other majors' binaries, run on their own when those are installed.
+const MAJORS_TIER: &[&str] =
+    &["--package", "devdb", "--package", "migrator", "--package", "xtask", "majors", "--", "--ignored"];
+
+/// The majors the tier compares with the test server's.
+pub const TIER_MAJORS: [u32; 2] = [14, 18];
+
+/// Returns why the majors tier cannot run here (a major's binaries are missing), or `None`.
+pub fn majors_tier_missing() -> Option<String> {
+    let missing: Vec<String> = TIER_MAJORS
+        .iter()
+        .filter(|major| devdb::majors::server_bin_dir(**major).is_err())
+        .map(ToString::to_string)
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "no Postgres {} binaries; `python3 tools/pg-binaries.py {}` installs them",
+            missing.join(" or "),
+            TIER_MAJORS.map(|m| m.to_string()).join(" ")
+        )
+    })
+}
+
 /// Test threads per test binary for each core: the tests spend most of their time waiting on
 /// Postgres, pg_dump, Python and Node.js, not on the core (on 2 cores the xtask binary took 46 s with
 /// `cargo test`'s default of one thread per core, 28 s with 3 and 24 s with 4).
@@ -33,8 +57,9 @@ pub struct Skips {
 }
 
 /// Builds every test, then runs the groups concurrently against the database server `url`, with
-/// [`THREADS_PER_CORE`] test threads per core unless `RUST_TEST_THREADS` says otherwise.
-pub fn run(sh: &Shell, url: &str, skips: Skips) -> anyhow::Result<()> {
+/// [`THREADS_PER_CORE`] test threads per core unless `RUST_TEST_THREADS` says otherwise; with
+/// `majors_tier`, the Postgres-majors tier as one group more.
+pub fn run(sh: &Shell, url: &str, skips: Skips, majors_tier: bool) -> anyhow::Result<()> {
     let _skip_python = skips.python.then(|| sh.push_env("SDM_SKIP_PYTHON", "1"));
     let _skip_js = skips.js.then(|| sh.push_env("SDM_SKIP_JS", "1"));
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -46,7 +71,7 @@ pub fn run(sh: &Shell, url: &str, skips: Skips) -> anyhow::Result<()> {
     let mut failed = Vec::new();
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let mut running = Vec::new();
-        for group in GROUPS {
+        for group in GROUPS.into_iter().chain(majors_tier.then_some(MAJORS_TIER)) {
             let done = done.clone();
             // A plain Command: xshell's Shell stays on this thread.
             let mut test = Command::from(cmd!(sh, "cargo test --quiet {group...}").env("DATABASE_URL", url));

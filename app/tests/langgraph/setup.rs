@@ -44,7 +44,7 @@ fn the_reference_schema_is_what_the_pinned_library_creates() {
         .arg(workspace().join("python").join("langgraph_reference.py"))
         .arg(db.url())
         .arg(&out)
-        .env("PG_DUMP", test_server().bin("pg_dump"))
+        .env("PG_DUMP", test_server().bin("pg_dump").unwrap())
         .output()
         .expect("run langgraph_reference.py");
     assert!(run.status.success(), "langgraph_reference.py failed:\n{}", String::from_utf8_lossy(&run.stderr));

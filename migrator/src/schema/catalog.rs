@@ -84,6 +84,10 @@ SELECT 'constraint ' || coalesce(r.qname, pg_catalog.format('%I.%I', ns.nspname,
   LEFT JOIN rel r ON r.oid = con.conrelid
   LEFT JOIN pg_catalog.pg_type t ON t.oid = con.contypid
  WHERE (r.oid IS NOT NULL OR (con.conrelid = 0 AND t.oid IS NOT NULL))
+   -- A plain NOT NULL (18's for columns, 17's for domains) is the column's or domain's
+   -- nullability, which the snapshot has on every major (see `versions`).
+   AND NOT (con.contype = 'n' AND con.convalidated AND NOT con.connoinherit
+            AND pg_catalog.obj_description(con.oid, 'pg_constraint') IS NULL)
 UNION ALL
 SELECT 'index ' || pg_catalog.format('%I.%I', r.nspname, ic.relname),
        pg_catalog.concat_ws(' ', pg_catalog.pg_get_indexdef(i.indexrelid),

@@ -8,6 +8,7 @@
 //! should give (both recorded in files next to the migrations).
 
 mod catalog;
+mod versions;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -114,21 +115,23 @@ impl Snapshot {
     }
 
     /// Returns how `found` differs from this, the expected schema, object by object in key order.
+    ///
+    /// What differs only in how a Postgres major stores or prints a fact (18's NOT NULL
+    /// constraints, 16's unqualified view columns) is not a difference: a snapshot taken on one
+    /// supported major compares equal with one of the same schema on any other.
     pub fn diff(&self, found: &Snapshot) -> Vec<Difference> {
         let mut differences = Vec::new();
         for (object, expected) in &self.objects {
+            let Some(comparable) = versions::comparable(object, expected) else { continue };
             match found.objects.get(object) {
                 None => differences.push(Difference::Missing { object: object.clone(), expected: expected.clone() }),
-                Some(f) if f != expected => differences.push(Difference::Changed {
-                    object: object.clone(),
-                    expected: expected.clone(),
-                    found: f.clone(),
-                }),
+                Some(f) if versions::comparable(object, f).is_none_or(|f| f != comparable) => differences
+                    .push(Difference::Changed { object: object.clone(), expected: expected.clone(), found: f.clone() }),
                 Some(_) => {}
             }
         }
         for (object, f) in &found.objects {
-            if !self.objects.contains_key(object) {
+            if !self.objects.contains_key(object) && versions::comparable(object, f).is_some() {
                 differences.push(Difference::Unexpected { object: object.clone(), found: f.clone() });
             }
         }

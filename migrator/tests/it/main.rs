@@ -5,6 +5,7 @@ mod support;
 
 mod locks;
 mod lost_connection;
+mod majors;
 mod migrate;
 mod records;
 mod resume;

@@ -142,31 +142,44 @@ impl Table {
 }
 
 impl Column {
-    /// Drops a trailing `NOT NULL`, which identity columns and primary keys imply.
+    /// Drops a trailing `NOT NULL`, which identity columns and primary keys imply. A named one
+    /// (`CONSTRAINT x NOT NULL`, pg_dump 18 for a name Postgres would not choose) stays: the key
+    /// would name its own.
     pub fn drop_not_null(&mut self) {
-        if let Some(rest) = self.definition.strip_suffix(" NOT NULL") {
-            self.definition = rest.to_string();
+        if let Some(start) = not_null_start(&self.definition) {
+            if self.definition[start..] == *" NOT NULL" {
+                self.definition.truncate(start);
+            }
         }
     }
 
-    /// Adds `DEFAULT expression` where pg_dump puts it: before `NOT NULL`.
+    /// Adds `DEFAULT expression` where pg_dump puts it: before `NOT NULL` (or its `CONSTRAINT`).
     pub fn set_default(&mut self, expression: &str) {
-        match self.definition.strip_suffix(" NOT NULL") {
-            Some(rest) => self.definition = format!("{rest} DEFAULT {expression} NOT NULL"),
-            None => self.definition = format!("{} DEFAULT {expression}", self.definition),
-        }
+        let at = not_null_start(&self.definition).unwrap_or(self.definition.len());
+        self.definition.insert_str(at, &format!(" DEFAULT {expression}"));
     }
 
     /// Removes a `DEFAULT NULL` pg_dump wrote for an inherited column; whether it did.
     pub fn remove_default_null(&mut self) -> bool {
-        for (from, to) in [(" DEFAULT NULL NOT NULL", " NOT NULL"), (" DEFAULT NULL", "")] {
-            if self.definition.ends_with(from) {
-                self.definition = format!("{}{to}", &self.definition[..self.definition.len() - from.len()]);
-                return true;
+        let at = not_null_start(&self.definition).unwrap_or(self.definition.len());
+        match self.definition[..at].strip_suffix(" DEFAULT NULL") {
+            Some(before) => {
+                self.definition = format!("{before}{}", &self.definition[at..]);
+                true
             }
+            None => false,
         }
-        false
     }
+}
+
+/// Returns where a column definition's trailing NOT NULL starts: its ` NOT NULL`, or the
+/// ` CONSTRAINT name NOT NULL` pg_dump 18 prints for a NOT NULL constraint with a name of its own.
+fn not_null_start(definition: &str) -> Option<usize> {
+    let plain = definition.strip_suffix(" NOT NULL")?.len();
+    let named = definition[..plain].rfind(" CONSTRAINT ").filter(|&at| {
+        identifier(&definition[at + " CONSTRAINT ".len()..plain]).is_some_and(|(_, rest)| rest.is_empty())
+    });
+    Some(named.unwrap_or(plain))
 }
 
 /// Returns a table constraint's definition without its `CONSTRAINT name` prefix.
@@ -232,6 +245,19 @@ mod tests {
         assert!(column.remove_default_null());
         assert_eq!(column.definition, "integer");
         let parent = Table::parse("CREATE TABLE public.p (\n    a integer\n)\nPARTITION BY RANGE (a);").unwrap();
+        // pg_dump 18 names a NOT NULL constraint whose name is not the one Postgres would choose.
+        let mut named =
+            Column { definition: "timestamp(3) DEFAULT NULL CONSTRAINT p_a_not_null NOT NULL".into(), ..column };
+        assert!(named.remove_default_null());
+        assert_eq!(named.definition, "timestamp(3) CONSTRAINT p_a_not_null NOT NULL");
+        named.set_default("now()");
+        assert_eq!(named.definition, "timestamp(3) DEFAULT now() CONSTRAINT p_a_not_null NOT NULL");
+        named.drop_not_null();
+        assert_eq!(named.definition, "timestamp(3) DEFAULT now() CONSTRAINT p_a_not_null NOT NULL", "its name stays");
+        let mut plain = Column { definition: "text DEFAULT NULL NOT NULL".into(), ..named };
+        assert!(plain.remove_default_null());
+        plain.drop_not_null();
+        assert_eq!(plain.definition, "text");
         assert!(!parent.is_plain());
         assert!(Table::parse("CREATE TABLE public.t OF public.ty;").is_none());
     }

@@ -1,11 +1,25 @@
 //! Schemas whose `pg_dump` does not restore to itself: the generated set follows the chain's
 //! catalog where pg_dump's text would build something else.
 
-use super::{assert_equivalent, paths, Tree};
+use devdb::Server;
+
+use super::{assert_equivalent_on, paths, server, Tree};
 use crate::Outcome;
 
 #[test]
 fn partitions_and_children_keep_the_defaults_the_chain_gave_them() {
+    partitions_and_children_on(server());
+}
+
+// pg_dump 18 names the partitions' NOT NULL constraints (`CONSTRAINT users_event_id_not_null NOT
+// NULL`), inherited from the table they were made LIKE.
+#[test]
+#[ignore = "Postgres 14 and 18 tier: `python3 tools/pg-binaries.py 14 18`, then `cargo xtask verify` runs it"]
+fn majors_partitions_and_children_keep_the_defaults_and_names_the_chain_gave_them_on_18() {
+    partitions_and_children_on(devdb::major_server(18));
+}
+
+fn partitions_and_children_on(server: &Server) {
     let tree = Tree::new(&[
         (
             "users/V1__users_initial.sql",
@@ -29,14 +43,14 @@ ALTER TABLE users_note_copy ALTER COLUMN written_at DROP DEFAULT;\n",
         ),
         ("users/V2__users_more.sql", "INSERT INTO users_event (id, created_at) VALUES ('a', '2024-05-01');\n"),
     ]);
-    let report = tree.squash();
+    let report = tree.squash_on(server);
     assert_eq!(paths(&report), ["users/V1__users_initial.sql", "users/V2__users_data.sql"]);
     let users = tree.read("users/V1__users_initial.sql");
-    assert!(!users.contains("DEFAULT NULL NOT NULL"), "{users}");
+    assert!(!users.contains("DEFAULT NULL NOT NULL") && !users.contains("DEFAULT NULL CONSTRAINT"), "{users}");
     for child in ["users_note_draft", "users_note_copy"] {
         let drop = format!("ALTER TABLE ONLY public.{child} ALTER COLUMN written_at DROP DEFAULT;");
         assert!(users.contains(&drop), "{users}");
     }
-    assert_equivalent(&report.backup.clone().unwrap(), &tree.dir());
-    assert_eq!(tree.squash().outcome, Outcome::Unchanged);
+    assert_equivalent_on(server, &report.backup.clone().unwrap(), &tree.dir());
+    assert_eq!(tree.squash_on(server).outcome, Outcome::Unchanged);
 }

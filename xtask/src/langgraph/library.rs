@@ -120,8 +120,8 @@ impl Python {
         let script = crate::project_root().join("python/langgraph_migrations.py");
         // The password goes in the child's environment (libpq reads PGPASSWORD): a command line is
         // visible to every user of the machine.
-        let (conninfo, password) = app::conninfo::without_password(url);
-        let mut child = cmd!(sh, "{exe} {script} {command} {conninfo}").env("PG_DUMP", server.bin("pg_dump"));
+        let (conninfo, password) = migrator::conninfo::without_password(url);
+        let mut child = cmd!(sh, "{exe} {script} {command} {conninfo}").env("PG_DUMP", server.bin("pg_dump")?);
         if let Some(password) = password {
             child = child.env("PGPASSWORD", password);
         }

@@ -4,6 +4,7 @@
 
 pub(crate) mod existing;
 mod follow;
+mod majors;
 mod refusals;
 mod twice;
 
@@ -44,7 +45,17 @@ impl Tree {
         std::fs::write(path, text).unwrap();
     }
 
+    /// Returns every file under the migrations folder, by relative path.
+    fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        snapshot(&self.dir())
+    }
+
     fn squash(&self) -> Report {
+        self.squash_on(server())
+    }
+
+    /// Squashes on `server` rather than the test server.
+    fn squash_on(&self, server: &Server) -> Report {
         let options = Options {
             dry_run: false,
             check: false,
@@ -53,7 +64,7 @@ impl Tree {
             after_step: None,
             quiet: false,
         };
-        squash_dir(server(), &self.dir(), &options).unwrap_or_else(|e| panic!("squash failed: {e:#}"))
+        squash_dir(server, &self.dir(), &options).unwrap_or_else(|e| panic!("squash failed: {e:#}"))
     }
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE evidence_document ADD COLUMN title text NOT NULL DEFAULT '';

@@ -47,7 +47,8 @@ impl flags::Migrate {
             return Ok(());
         }
         let options = migrator::migrate::RunOptions {
-            locks: migrator::migrate::LockPolicy::from_env()?.with_flags(self.lock_timeout.as_deref(), self.lock_retries)?,
+            locks: migrator::migrate::LockPolicy::from_env()?
+                .with_flags(self.lock_timeout.as_deref(), self.lock_retries)?,
             lock_connection: Some(server.connect()?),
             report: Box::new(|note| eprintln!("{note}")),
         };

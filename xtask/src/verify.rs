@@ -85,7 +85,8 @@ impl flags::Verify {
             Some(reason) => eprintln!("==> the Postgres 14 and 18 tier: skipped ({reason}); its tests show as ignored"),
         }
         let skips = crate::suite::Skips { python: self.skip_python, js: self.skip_js };
-        steps.run_talking("checklist and all tests", || crate::suite::run(sh, server.url(), skips, missing.is_none()))?;
+        steps
+            .run_talking("checklist and all tests", || crate::suite::run(sh, server.url(), skips, missing.is_none()))?;
         Ok(())
     }
 }

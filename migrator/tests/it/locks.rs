@@ -3,15 +3,14 @@
 //! the migration lock out of a migration's reach; against a real Postgres, with a real second
 //! session holding the lock.
 
-
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use crate::support::{history, table_exists, TempDir};
+use devdb::{empty_database, TestDatabase};
 use migrator::migrate::{run_with, LockPolicy, RunOptions};
 use migrator::Error;
-use devdb::{empty_database, TestDatabase};
-use crate::support::{history, table_exists, TempDir};
 
 /// Returns options with `timeout` and `retries`, a lock connection to `db`, and the waits told.
 fn run_options(db: &TestDatabase<'_>, timeout_ms: u64, retries: u32) -> (RunOptions, Rc<RefCell<Vec<String>>>) {

@@ -2,14 +2,13 @@
 //! unchanged, and what a failed `CREATE INDEX CONCURRENTLY` left behind is named: against a real
 //! Postgres, with chains the tests write.
 
-
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use crate::support::{history, table_exists, TempDir};
+use devdb::empty_database;
 use migrator::migrate::{migrate, run_with, RunOptions};
 use migrator::Error;
-use devdb::empty_database;
-use crate::support::{history, table_exists, TempDir};
 
 fn count(client: &mut postgres::Client, table: &str) -> i64 {
     client.query_one(&format!("SELECT count(*) FROM {table}"), &[]).unwrap().get(0)

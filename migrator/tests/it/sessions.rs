@@ -2,12 +2,11 @@
 //! a failing migration runs once, and the file is read as Postgres reads it: against a real
 //! Postgres, with chains the tests write.
 
-
+use crate::support::{table_exists, TempDir};
+use devdb::{empty_database, role_server};
 use migrator::migrate::{migrate, HISTORY_TABLE};
 use migrator::migrations::MigrationSet;
 use migrator::Error;
-use devdb::{empty_database, role_server};
-use crate::support::{table_exists, TempDir};
 
 fn schema_of(client: &mut postgres::Client, table: &str) -> Option<String> {
     let sql =

@@ -97,6 +97,9 @@ fn no_form_of_a_password_appears_in_sdm_messages() {
         "host=127.0.0.1 port=1 password = 'Hunter2 Secret' dbname=sdm".to_string(),
         "host=127.0.0.1 port=1 password='Hunter2 Secret".to_string(),
         "postgres://sdm:Hunter2@Secret@127.0.0.1:1/sdm".to_string(),
+        // A mistyped key is most likely a password: its value is masked too.
+        format!("host={host} port={port} user={user} passwd=Hunter2Secret dbname=no_such_db"),
+        format!("postgres://{encoded}:{port}/no_such_db?user={user}&pasword=Hunter2Secret"),
     ];
     for url in &forms {
         let err = stderr(&sdm(url, &["migrate"]));
@@ -104,7 +107,7 @@ fn no_form_of_a_password_appears_in_sdm_messages() {
         for secret in ["Hunter2", "Secret"] {
             assert!(!err.contains(secret), "{url}: {err}");
         }
-        if url.contains("no_such_db") {
+        if url.contains("no_such_db") && !url.contains("passwd") && !url.contains("pasword") {
             assert!(err.contains(&own_error), "the server's own error: {err}");
         }
         eprintln!("{err}");

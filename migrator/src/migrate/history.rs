@@ -38,7 +38,7 @@ const FIND: &str = "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), \
 /// A search path a migration, the database or the role sets later (`ALTER DATABASE ... SET
 /// search_path`) must not hide it, or the next run would apply everything again. Of several,
 /// the one the search path finds is the database's; several that it does not find are refused.
-pub(super) fn locate(client: &mut impl GenericClient) -> Result<Option<String>> {
+pub fn locate(client: &mut impl GenericClient) -> Result<Option<String>> {
     let rows = client.query(FIND, &[&HISTORY_TABLE])?;
     match rows.as_slice() {
         [] => Ok(None),

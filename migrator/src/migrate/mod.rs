@@ -24,7 +24,7 @@ mod transactions;
 
 pub use drift::{drift, Drift};
 pub use follow::{FollowedSquash, Refusal};
-pub use history::HISTORY_TABLE;
+pub use history::{locate as history_table, HISTORY_TABLE};
 pub use locks::{parse_duration, Blocker, LockPolicy, DEFAULT_LOCK_RETRIES, DEFAULT_LOCK_TIMEOUT, LOCK_TIMEOUT_MARKER};
 pub use runner::{
     migrate, migrate_each, run, run_with, AppliedMigration, MigrationRun, RunOptions, MIGRATION_LOCK_KEY,

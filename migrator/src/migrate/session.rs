@@ -12,13 +12,14 @@ use postgres::Client;
 use super::statements;
 use crate::Result;
 
-/// Restores what a fresh connection starts with, then pins how Postgres reads a string: the
-/// runner splits files with `standard_conforming_strings` on (`'\'` is a backslash).
+/// Restores what a fresh connection starts with, then pins how Postgres reads a file: the
+/// runner splits files with `standard_conforming_strings` on (`'\'` is a backslash) and sends
+/// them as UTF-8.
 ///
 /// `RESET ALL` leaves the role and the session authorization alone, hence the first two.
 /// `ALTER DATABASE/ROLE ... SET` values are what a fresh connection starts with, so they stay.
 const RESET: &str = "SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL; CLOSE ALL; UNLISTEN *; \
-     DISCARD TEMP; SET standard_conforming_strings = on";
+     DISCARD TEMP; SET standard_conforming_strings = on; SET client_encoding = 'UTF8'";
 
 /// Creates the progress sequences, which any role the migration switches to may advance: one
 /// counts completed statements, the other holds the role the session was last seen as.

@@ -59,25 +59,34 @@ fn control(statement: &str) -> Option<Control> {
     })
 }
 
-/// Whether `statement` touches `standard_conforming_strings` other than by setting it on, as
-/// pg_dump's `SET standard_conforming_strings = on;` does.
-fn changes_string_reading(statement: &str) -> bool {
-    if !statements::mentions(statement, "standard_conforming_strings") {
-        return false;
-    }
+/// The settings that change how Postgres reads the text after them, each with the values the
+/// runner reads files with (and pins): pg_dump's `SET standard_conforming_strings = on;` and
+/// `SET client_encoding = 'UTF8';` keep them as they are.
+const READING_SETTINGS: &[(&str, &[&str])] = &[
+    ("standard_conforming_strings", &["on", "true", "yes", "1", "'on'", "'true'"]),
+    ("client_encoding", &["'utf8'", "utf8", "'utf-8'", "'unicode'", "unicode"]),
+];
+
+/// Returns the setting among [`READING_SETTINGS`] that `statement` touches other than by setting
+/// it to the value the runner reads files with.
+fn changes_reading(statement: &str) -> Option<&'static str> {
+    let (setting, kept) = READING_SETTINGS.iter().find(|(setting, _)| statements::mentions(statement, setting))?;
     let words: Vec<String> = statements::tokens(statement)
         .filter(|t| !matches!(t.kind, TokenKind::Whitespace | TokenKind::LineComment | TokenKind::BlockComment))
         .map(|t| statement[t.span].to_ascii_lowercase())
         .collect();
-    if !words.iter().any(|w| w.trim_matches(|c| c == '\'' || c == '"') == "standard_conforming_strings") {
-        return false;
+    if !words.iter().any(|w| w.trim_matches(|c| c == '\'' || c == '"') == *setting) {
+        return None;
     }
     let words: Vec<&str> = words.iter().map(String::as_str).filter(|w| *w != ";").collect();
     let rest = match words.as_slice() {
         ["set", "session" | "local", rest @ ..] | ["set", rest @ ..] => rest,
-        _ => return true,
+        _ => return Some(setting),
     };
-    !matches!(rest, ["standard_conforming_strings", "=" | "to", "on" | "true" | "yes" | "1" | "'on'" | "'true'"])
+    match rest {
+        [name, "=" | "to", value] if name == setting && kept.contains(value) => None,
+        _ => Some(setting),
+    }
 }
 
 /// Returns how to apply `file`, or refuses it (naming the line) when it controls transactions
@@ -89,15 +98,18 @@ pub(super) fn plan(file: &MigrationFile) -> Result<Plan<'_>> {
     let controls: Vec<(usize, Control)> =
         spans.iter().enumerate().filter_map(|(i, s)| Some((i, control(&sql[s.clone()])?))).collect();
 
-    if let Some(span) = spans.iter().find(|s| changes_string_reading(&sql[(*s).clone()])) {
-        return Err(refusal(
-            file,
-            span,
+    if let Some((span, setting)) = spans.iter().find_map(|s| Some((s, changes_reading(&sql[s.clone()])?))) {
+        let why = if setting == "client_encoding" {
+            "the runner sends every file as UTF-8, as it is read, with client_encoding UTF8 pinned for every \
+             migration; another encoding part-way would make Postgres read the bytes after it as other characters \
+             (some of which are quotes or backslashes). Keep the file UTF-8 and leave client_encoding alone"
+        } else {
             "the runner reads every file, as Postgres does by default, with standard_conforming_strings on \
              (a backslash in '...' is a backslash), and pins it for every migration; turning it off part-way would \
              make Postgres read the quotes after it differently from the runner. Write strings that need escapes \
-             as E'...' instead",
-        ));
+             as E'...' instead"
+        };
+        return Err(refusal(file, span, why));
     }
 
     if file.transaction_mode() == TransactionMode::NoTransaction {

@@ -18,7 +18,6 @@ use postgres::GenericClient;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::migrate::HISTORY_TABLE;
 use crate::Result;
 
 /// A database's schema: every object's kind and qualified name, with its normalised definition.
@@ -76,9 +75,11 @@ impl Snapshot {
     /// ```
     pub fn read(client: &mut impl GenericClient) -> Result<Snapshot> {
         let mut objects = BTreeMap::new();
-        // Found through the session's search path, as the runner creates it.
-        let history: Option<u32> =
-            client.query_one("SELECT pg_catalog.to_regclass($1)::oid", &[&HISTORY_TABLE])?.get(0);
+        // Found wherever it is, as the runner finds it, whatever the search path.
+        let history: Option<u32> = match crate::migrate::history_table(client)? {
+            Some(table) => client.query_one("SELECT pg_catalog.to_regclass($1)::oid", &[&table])?.get(0),
+            None => None,
+        };
         // Dropped without a commit: the setting ends with it (a savepoint inside a transaction).
         let mut tx = client.transaction()?;
         tx.batch_execute("SET LOCAL search_path = pg_catalog")?;

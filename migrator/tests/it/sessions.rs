@@ -101,6 +101,8 @@ fn the_history_is_found_whatever_search_path_the_database_sets() {
     let tables: i64 =
         client.query_one("SELECT count(*) FROM pg_class WHERE relname = $1", &[&HISTORY_TABLE]).unwrap().get(0);
     assert_eq!(tables, 1, "no second history table");
+    let snapshot = migrator::schema::Snapshot::read(&mut client).unwrap();
+    assert!(!snapshot.objects.keys().any(|k| k.contains(HISTORY_TABLE)), "sdm check leaves the history out");
     assert_eq!(
         migrator::migrate::status(&mut client, &dir.set()).unwrap().iter().filter(|s| s.applied_on.is_some()).count(),
         2

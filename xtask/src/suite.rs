@@ -19,8 +19,19 @@ const GROUPS: [&[&str]; 3] =
 
 /// The Postgres-majors tier: the tests whose path holds `majors`, ignored in the groups above
 /// because they need other majors' binaries, run on their own when those are installed.
-const MAJORS_TIER: &[&str] =
-    &["--package", "devdb", "--package", "migrator", "--package", "xtask", "majors", "--", "--ignored"];
+const MAJORS_TIER: &[&str] = &[
+    "--package",
+    "devdb",
+    "--package",
+    "migrator",
+    "--package",
+    "squash",
+    "--package",
+    "xtask",
+    "majors",
+    "--",
+    "--ignored",
+];
 
 /// The majors the tier compares with the test server's.
 pub const TIER_MAJORS: [u32; 2] = [14, 18];

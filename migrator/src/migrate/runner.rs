@@ -124,7 +124,7 @@ impl Default for RunOptions {
 ///
 /// ```no_run
 /// use migrator::migrate::{run_with, RunOptions};
-/// let set = migrator::migrations::MigrationSet::embedded()?;
+/// let set = migrator::migrations::MigrationSet::from_dir(std::path::Path::new("migrations"))?;
 /// let url = "postgres://localhost/sdm";
 /// let options = RunOptions {
 ///     lock_connection: Some(migrator::db::connect(url)?),

@@ -135,7 +135,7 @@ impl MigrationSet {
     /// The folder is either flat (`V1__x.sql` files) or holds one folder per module in
     /// ([`is_module_name`]). Fails, naming the file, on a mis-named file, a file that is not a migration, a
     /// version used twice, a folder that is not a module, a nested folder, or a file next to
-    /// module folders. `sdm` runs only the [embedded](MigrationSet::embedded) set; this shares its
+    /// module folders. `sdm` runs only the set it compiles in ([`MigrationSet::from_entries`]); this shares its
     /// exact validation, so the tools that read a folder (squash, verify) judge files the same way.
     ///
     /// ```no_run

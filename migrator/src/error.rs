@@ -195,6 +195,13 @@ pub enum Error {
         /// The likely cause and what to do.
         why: String,
     },
+    /// The database is ahead of the checkout: it followed a squash the checkout does not have, or
+    /// applied migrations newer than every file; nothing was changed.
+    #[error("{message}")]
+    CheckoutBehind {
+        /// What the database has that the checkout lacks, and the ways forward.
+        message: String,
+    },
     /// The database role lacks a privilege a step needs.
     #[error("{step}: {message}")]
     Privilege {

@@ -206,6 +206,7 @@ fn move_onto(
             .map_err(|message| Error::MigrationFile { path: record.path.clone(), message })?;
         tx.batch_execute(&insert)?;
     }
+    history::mark_followed(&mut tx, table, record)?;
     tx.commit()?;
     Ok(FollowedSquash {
         squash: record.squash,

@@ -7,7 +7,7 @@
 use postgres::error::SqlState;
 use postgres::{Client, GenericClient};
 
-use crate::migrations::{MigrationFile, MigrationSet};
+use crate::migrations::{MigrationFile, MigrationSet, SquashRecord};
 use crate::{Error, Result};
 
 /// Names refinery's history table, one row per applied migration.
@@ -216,4 +216,81 @@ pub(super) fn check(history: &[HistoryRow], set: &MigrationSet) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Starts the comment a history table carries once its database followed a squash: refinery
+/// reads none of it, and a checkout from before the squash is told apart by it.
+const FOLLOWED: &str = "sdm: followed squash ";
+
+/// Comments the history table `table` (in the follow's transaction): the database followed
+/// `record`, at the server's time. A role that does not own the table leaves it without one.
+pub(super) fn mark_followed(client: &mut impl GenericClient, table: &str, record: &SquashRecord) -> Result<()> {
+    let said = format!("{FOLLOWED}{} ({}) on ", record.squash, record.path.display());
+    client.batch_execute(&format!(
+        "DO $sdm$ BEGIN
+           EXECUTE pg_catalog.format('COMMENT ON TABLE %s IS %L', {table},
+             {said} || pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC');
+         EXCEPTION WHEN insufficient_privilege THEN NULL;
+         END $sdm$",
+        table = crate::sql::quote_literal(table),
+        said = crate::sql::quote_literal(&said),
+    ))?;
+    Ok(())
+}
+
+/// Returns the squash the database says it followed (number, and `(record) on <when>`).
+fn followed(client: &mut impl GenericClient) -> Result<Option<(u32, String)>> {
+    let Some(table) = locate(client)? else { return Ok(None) };
+    let sql = "SELECT pg_catalog.obj_description(pg_catalog.to_regclass($1), 'pg_class')";
+    let comment: Option<String> = client.query_one(sql, &[&table])?.get(0);
+    Ok(comment.and_then(|c| {
+        let (number, rest) = c.strip_prefix(FOLLOWED)?.split_once(' ')?;
+        Some((number.parse().ok()?, rest.to_string()))
+    }))
+}
+
+/// Turns `error`, a history the files do not match, into what it is when the checkout is older
+/// than the database: a squash the database followed and the checkout lacks, or migrations newer
+/// than every file. Any other error comes back as it is.
+pub(super) fn explain_behind(
+    client: &mut impl GenericClient,
+    history: &[HistoryRow],
+    set: &MigrationSet,
+    error: Error,
+) -> Error {
+    if !matches!(error, Error::MigrationChanged { .. } | Error::MigrationMissing { .. }) {
+        return error;
+    }
+    let reset = "or, for a development database, drop it and migrate it from scratch (`cargo xtask reset`). \
+                 Nothing was changed";
+    if let Ok(Some((squash, said))) = followed(client) {
+        if !set.squashes.iter().any(|r| r.squash == squash) {
+            let record = said.split_once(')').map_or(said.as_str(), |(r, _)| r.trim_start_matches('('));
+            return Error::CheckoutBehind {
+                message: format!(
+                    "this database followed squash {squash} {said}, which this checkout does not have: the checkout \
+                     is from before that squash, and its migrations are the chain the squash replaced. Check out a \
+                     commit that has the squash (the one that added {record}) and keep it, since the database \
+                     records the squashed set now; {reset}"
+                ),
+            };
+        }
+    }
+    let newest = set.files.last();
+    let unknown: Vec<&HistoryRow> = history.iter().filter(|h| set.get(h.version).is_none()).collect();
+    let known_match = history.iter().all(|h| set.get(h.version).is_none_or(|file| h.is(file)));
+    let all_newer = unknown.iter().all(|h| newest.is_none_or(|f| h.version > f.version));
+    if !unknown.is_empty() && known_match && all_newer {
+        let labels: Vec<String> = unknown.iter().map(|h| h.label()).collect();
+        return Error::CheckoutBehind {
+            message: format!(
+                "this database applied {}, newer than every migration of this checkout (its newest is {}): the \
+                 checkout is behind the database. Update it (`git pull`, or check out the commit that added them), \
+                 then migrate again; {reset}",
+                labels.join(", "),
+                newest.map_or("none".to_string(), |f| f.label())
+            ),
+        };
+    }
+    error
 }

@@ -184,7 +184,7 @@ fn apply_pending(
         })?
     };
     let applied_rows = history::read(client)?;
-    history::check(&applied_rows, set)?;
+    history::check(&applied_rows, set).map_err(|e| history::explain_behind(client, &applied_rows, set, e))?;
     let pending: Vec<&MigrationFile> =
         set.files.iter().filter(|f| !applied_rows.iter().any(|h| h.version == f.version)).collect();
     // Every pending file is judged before the first one runs, so a refusal applies nothing.

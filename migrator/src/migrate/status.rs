@@ -125,7 +125,7 @@ pub fn check_history(client: &mut Client, set: &MigrationSet) -> Result<()> {
 /// [`check_history`] on history rows already read.
 fn check(client: &mut Client, history: &[HistoryRow], set: &MigrationSet) -> Result<()> {
     match follow::position(history, set) {
-        Position::Current => history::check(history, set),
+        Position::Current => history::check(history, set).map_err(|e| history::explain_behind(client, history, set, e)),
         position => follow::check(client, set, position),
     }
 }

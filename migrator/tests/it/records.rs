@@ -183,3 +183,64 @@ fn broken_records_are_refused_naming_the_file() {
     );
     assert!(!error.contains(" at line "), "{error}");
 }
+
+#[test]
+fn a_checkout_from_before_a_squash_the_database_followed_is_named_as_such() {
+    let (schema, db) = old_database();
+    let folder = squashed_folder(schema);
+    let mut client = db.connect();
+    assert_eq!(migrate::run(&mut client, &folder.set()).unwrap().followed.len(), 1);
+    let old = Folder::new();
+    for (rel, sql) in OLD {
+        old.write(rel, sql);
+    }
+    let history = history_of(&mut client);
+    for error in [
+        migrate::check_history(&mut client, &old.set()).unwrap_err(),
+        migrate::run(&mut client, &old.set()).unwrap_err(),
+    ] {
+        assert!(matches!(error, Error::CheckoutBehind { .. }), "{error}");
+        let shown = error.to_string();
+        let record = folder.0.join("squashes/0001.json");
+        assert!(shown.starts_with(&format!("this database followed squash 1 ({}) on ", record.display())), "{shown}");
+        assert!(
+            shown.contains("which this checkout does not have: the checkout is from before that squash"),
+            "{shown}"
+        );
+        assert!(shown
+            .contains(&format!("Check out a commit that has the squash (the one that added {})", record.display())));
+        assert!(shown.ends_with("(`cargo xtask reset`). Nothing was changed"), "{shown}");
+    }
+    assert_eq!(history_of(&mut client), history, "nothing was changed");
+}
+
+#[test]
+fn a_checkout_behind_the_newest_migrations_of_the_database_is_named_as_such() {
+    let dir = Folder::new();
+    dir.write("users/V1__users_a.sql", "CREATE TABLE users_a (id int);\n")
+        .write("users/V2__users_b.sql", "CREATE TABLE users_b (id int);\n")
+        .write("users/V3__users_c.sql", "CREATE TABLE users_c (id int);\n");
+    let db = empty_database();
+    let mut client = db.connect();
+    migrate::migrate(&mut client, &dir.set()).unwrap();
+    dir.remove("users/V2__users_b.sql");
+    // A hole in the middle is a missing file, not a checkout behind.
+    let error = migrate::check_history(&mut client, &dir.set()).unwrap_err();
+    assert!(matches!(error, Error::MigrationMissing { .. }), "{error}");
+    dir.write("users/V2__users_b.sql", "CREATE TABLE users_b (id int);\n");
+    dir.remove("users/V3__users_c.sql");
+    let error = migrate::check_history(&mut client, &dir.set()).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "this database applied V3__users_c, newer than every migration of this checkout (its newest is \
+         V2__users_b): the checkout is behind the database. Update it (`git pull`, or check out the commit that \
+         added them), then migrate again; or, for a development database, drop it and migrate it from scratch \
+         (`cargo xtask reset`). Nothing was changed"
+    );
+}
+
+/// Returns the history table's rows as stored.
+fn history_of(client: &mut postgres::Client) -> Vec<(i32, String, String)> {
+    let sql = format!("SELECT version, name, checksum FROM {} ORDER BY version", migrate::HISTORY_TABLE);
+    client.query(&sql, &[]).unwrap().iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect()
+}

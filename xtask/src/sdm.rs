@@ -31,7 +31,7 @@ impl flags::Sdm {
         }
         // A first build takes a minute: say so while it runs, rather than look hung.
         ::squash::steps::heartbeat("build sdm (cargo build --bin sdm)", || {
-            cmd!(sh, "cargo build --quiet --package app --bin sdm").run()
+            cmd!(sh, "cargo build --quiet --package app --bin sdm").quiet().run()
         })?;
         let args = self.args;
         let sdm = cmd!(sh, "cargo run --quiet --package app --bin sdm -- {args...}").env("DATABASE_URL", server.url());

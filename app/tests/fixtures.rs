@@ -89,7 +89,7 @@ fn migration_path_requires_exactly_one_load_journeys_file() {
     let err = fixtures::migration_path(dir.path()).unwrap_err();
     assert!(err.to_string().contains("load_journeys") && err.to_string().contains("cargo xtask fixtures"), "{err}");
 
-    dir.write("journeys/V3__journeys_initial.sql", "");
+    dir.write("journeys/V3__journeys_tables.sql", "");
     dir.write("journeys/V8__load_journeys.sql", "");
     assert_eq!(fixtures::migration_path(dir.path()).unwrap(), dir.path().join("journeys/V8__load_journeys.sql"));
 

@@ -65,7 +65,7 @@ fn a_database_the_role_does_not_own_names_the_privilege_and_the_fix() {
     // Owned by the server's administrator, as a database made for the team by someone else.
     let foreign = server.scratch_database("foreign").unwrap();
     let url = role.url_for(foreign.name());
-    let dir = Chain::new("users/V1__users_initial.sql", "CREATE TABLE users_account (id int);\n");
+    let dir = Chain::new("users/V1__users_accounts.sql", "CREATE TABLE users_account (id int);\n");
 
     let mut client = app::db::connect(&url).unwrap();
     let error = migrate(&mut client, &dir.set()).unwrap_err();
@@ -96,7 +96,7 @@ fn a_database_the_role_does_not_own_names_the_privilege_and_the_fix() {
         .unwrap();
     let error = migrate(&mut client, &dir.set()).unwrap_err();
     let Error::MigrationFailed { name: label, line, message, .. } = &error else { panic!("{error}") };
-    assert_eq!((label.as_str(), *line), ("V1__users_initial", 1), "{message}");
+    assert_eq!((label.as_str(), *line), ("V1__users_accounts", 1), "{message}");
     assert!(
         message.contains("42501")
             && message.contains(&format!(
@@ -117,7 +117,7 @@ fn a_database_the_role_does_not_own_names_the_privilege_and_the_fix() {
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    assert_eq!(recorded, vec![(1, "users_initial".to_string())]);
+    assert_eq!(recorded, vec![(1, "users_accounts".to_string())]);
     drop(client);
     drop(admin);
     drop(foreign);

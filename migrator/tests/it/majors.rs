@@ -81,7 +81,7 @@ fn the_same_migrations_give_the_same_snapshot_on_every_major_and_a_real_differen
 fn locked_chain(server: &Server) -> TempDir {
     let dir = TempDir::new();
     dir.write(
-        "users/V1__users_initial.sql",
+        "users/V1__users_table.sql",
         "CREATE TABLE users_account (id bigint PRIMARY KEY, email text NOT NULL);\n",
     );
     dir.write(

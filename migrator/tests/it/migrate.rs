@@ -361,8 +361,8 @@ fn concurrent_runners_apply_every_migration_exactly_once() {
 #[test]
 fn show_migrations_prints_a_partly_applied_set() {
     let dir = TempDir::new();
-    dir.write("users/V1__users_initial.sql", "CREATE TABLE users_account (id int);")
-        .write("evidence/V2__evidence_initial.sql", "CREATE TABLE evidence_document (id int);");
+    dir.write("users/V1__users_tables.sql", "CREATE TABLE users_account (id int);")
+        .write("evidence/V2__evidence_tables.sql", "CREATE TABLE evidence_document (id int);");
     let db = empty_database();
     let mut client = db.connect();
     // A database with no history table has applied nothing, and status creates nothing.
@@ -371,16 +371,16 @@ fn show_migrations_prints_a_partly_applied_set() {
     assert!(!table_exists(&mut client, HISTORY_TABLE));
 
     migrate(&mut client, &dir.set()).unwrap();
-    dir.write("memory/V5__memory_initial.sql", "SELECT 1;")
-        .write("journeys/V3__journeys_initial.sql", "SELECT 1;")
+    dir.write("memory/V5__memory_tables.sql", "SELECT 1;")
+        .write("journeys/V3__journeys_tables.sql", "SELECT 1;")
         .write("users/V4__users_email.sql", "SELECT 1;");
     let statuses = status(&mut client, &dir.set()).unwrap();
     assert_eq!(
         show_migrations(&statuses),
-        "users\n [X] V1__users_initial\n [ ] V4__users_email\n\
-         evidence\n [X] V2__evidence_initial\n\
-         journeys\n [ ] V3__journeys_initial\n\
-         memory\n [ ] V5__memory_initial\n"
+        "users\n [X] V1__users_tables\n [ ] V4__users_email\n\
+         evidence\n [X] V2__evidence_tables\n\
+         journeys\n [ ] V3__journeys_tables\n\
+         memory\n [ ] V5__memory_tables\n"
     );
     let applied_on = statuses[0].applied_on.as_deref().unwrap();
     assert!(applied_on.ends_with('Z') && applied_on.contains('T'), "{applied_on}");

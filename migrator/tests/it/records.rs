@@ -53,11 +53,11 @@ impl Drop for Folder {
 }
 
 const OLD: [(&str, &str); 2] = [
-    ("users/V1__users_initial.sql", "CREATE TABLE users_account (id bigint PRIMARY KEY);\n"),
+    ("users/V1__users_accounts.sql", "CREATE TABLE users_account (id bigint PRIMARY KEY);\n"),
     ("users/V2__users_email.sql", "ALTER TABLE users_account ADD COLUMN email text;\n"),
 ];
 const NEW: (&str, &str) =
-    ("users/V1__users_initial.sql", "CREATE TABLE users_account (id bigint PRIMARY KEY, email text);\n");
+    ("users/V1__users_accounts.sql", "CREATE TABLE users_account (id bigint PRIMARY KEY, email text);\n");
 
 /// Writes the squashed folder with a record of squashing `OLD` (whose schema is `schema`).
 fn squashed_folder(schema: Snapshot) -> Folder {
@@ -111,7 +111,7 @@ fn a_hand_made_record_is_followed_and_an_edited_squashed_file_is_refused() {
     folder.write(NEW.0, NEW.1);
     let run = migrate::run(&mut client, &folder.set()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(run.followed.len(), 1);
-    assert_eq!(run.followed[0].squashed, ["V1__users_initial"]);
+    assert_eq!(run.followed[0].squashed, ["V1__users_accounts"]);
     let email: String = client.query_one("SELECT email FROM users_account WHERE id = 1", &[]).unwrap().get(0);
     assert_eq!(email, "ann@example.com");
 
@@ -133,7 +133,7 @@ fn an_edited_file_of_the_squashed_set_is_named_as_such_not_as_another_version_of
     folder.write(NEW.0, &format!("{}-- edited\n", NEW.1));
     let error = migrate::run(&mut client, &folder.set()).unwrap_err();
     assert!(matches!(error, Error::MigrationChanged { .. }), "{error}");
-    assert!(error.to_string().contains("migration V1__users_initial was changed after it was applied"), "{error}");
+    assert!(error.to_string().contains("migration V1__users_accounts was changed after it was applied"), "{error}");
 }
 
 #[test]
@@ -146,7 +146,7 @@ fn the_part_way_message_names_the_commit_of_the_old_chain() {
     first.write(OLD[0].0, OLD[0].1);
     migrate::migrate(&mut client, &first.set()).unwrap();
     let error = migrate::run(&mut client, &folder.set()).unwrap_err().to_string();
-    assert!(error.contains("it applied 1 of them, the last V1__users_initial on "), "{error}");
+    assert!(error.contains("it applied 1 of them, the last V1__users_accounts on "), "{error}");
     assert!(error.contains("and lacks V2__users_email, whose files the squash removed"), "{error}");
     assert!(error.contains("(commit 0123456789ab: `git checkout 0123456789ab`)"), "{error}");
 }

@@ -32,7 +32,6 @@ pub mod synthetic;
 mod tests;
 mod toc;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -284,7 +283,7 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
                 .transpose()?;
             // Nothing reads the chain's database any more: drop it while the data files run.
             scope.spawn(move || drop(old_db));
-            let first = staged.len() + 1;
+            let first = first_new_version(&set)? + staged.len();
             for (n, (module, text)) in data.files.iter().enumerate() {
                 let name = match module {
                     Some(m) => format!("{m}_data"),
@@ -327,13 +326,20 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
         notes,
     };
 
-    let current: BTreeMap<PathBuf, Vec<u8>> = before
+    // The new set is numbered after the chain, so a squashed folder regenerates the same files
+    // under higher versions: compare what each file is (its module, name and bytes, in order).
+    let current: Vec<(PathBuf, Vec<u8>)> = before
         .iter()
-        .map(|rel| Ok((rel.clone(), std::fs::read(dir.join(rel)).with_context(|| format!("read {}", rel.display()))?)))
+        .map(|rel| {
+            Ok((unversioned(rel), std::fs::read(dir.join(rel)).with_context(|| format!("read {}", rel.display()))?))
+        })
         .collect::<anyhow::Result<_>>()?;
-    let regenerated: BTreeMap<PathBuf, Vec<u8>> =
-        staged.iter().map(|s| (s.file.path.clone(), s.bytes.clone())).collect();
+    let regenerated: Vec<(PathBuf, Vec<u8>)> =
+        staged.iter().map(|s| (unversioned(&s.file.path), s.bytes.clone())).collect();
     if current == regenerated {
+        for (file, path) in report.after.iter_mut().zip(&before) {
+            file.path = path.clone();
+        }
         report.steps = progress.rows().to_vec();
         return Ok(report);
     }
@@ -440,8 +446,9 @@ fn generate_files(
         })
         .collect();
     let mut staged = Vec::new();
+    let first = first_new_version(set)?;
     for (n, (file, text)) in plan.files.iter().zip(texts).enumerate() {
-        let path = new_path(&file.module, n + 1, &file.name);
+        let path = new_path(&file.module, first + n, &file.name);
         let (bytes, was) = match text {
             Some(text) => (text.into_bytes(), None),
             None => {
@@ -456,6 +463,24 @@ fn generate_files(
         staged.push(Staged { file: new, bytes });
     }
     Ok((plan, staged, Schema::parse(&text), old_rows?))
+}
+
+/// Returns the version the new set's first file takes: the one after the chain's last, so that
+/// no new file takes an old file's path and a review of the squash reads as files removed and
+/// files added (or renamed, for a kept migration), never as unrelated files edited.
+fn first_new_version(set: &MigrationSet) -> anyhow::Result<usize> {
+    let Some(last) = set.files.iter().max_by_key(|f| f.version) else { return Ok(1) };
+    let first = last.version.checked_add(1).with_context(|| {
+        format!("cannot number the squashed set after {}: versions stop at {}", last.label(), i32::MAX)
+    })?;
+    Ok(usize::try_from(first)?)
+}
+
+/// Returns `rel` without its version (`users/V4__users_initial.sql` → `users/users_initial.sql`).
+pub(crate) fn unversioned(rel: &Path) -> PathBuf {
+    let name = rel.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = name.split_once("__").map_or(name.as_str(), |(_, name)| name);
+    rel.with_file_name(name)
 }
 
 /// Returns `<module>/V<version>__<name>.sql` (or without the folder for a flat set).

@@ -1,7 +1,8 @@
 //! Whole chains: a long synthetic one, the workspace's own, and a squashed folder,
 //! which squashes into itself (a fixed point) and which `--check` and `--dry-run` leave alone.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use migrator::migrations::MigrationSet;
 
@@ -42,22 +43,23 @@ fn a_squashed_folder_is_a_fixed_point_and_check_tells() {
     assert_eq!(dry.outcome, Outcome::DryRun);
     assert_eq!(tree.snapshot(), original, "--dry-run writes nothing");
     let dry_dir = dry.dry_run_dir.clone().unwrap();
-    assert!(dry_dir.join("users/V1__users_initial.sql").exists());
+    assert!(dry.after.iter().all(|f| dry_dir.join(&f.path).exists()), "the dry run's folder holds its files");
 
     let report = tree.squash();
     assert_eq!(
         paths(&report),
         [
-            "users/V1__users_initial.sql",
-            "evidence/V2__evidence_initial.sql",
-            "evidence/V3__evidence_setup_store.sql",
-            "users/V4__users_data.sql",
+            "users/users_initial.sql",
+            "evidence/evidence_initial.sql",
+            "evidence/evidence_setup_store.sql",
+            "users/users_data.sql"
         ]
     );
     assert_eq!(snapshot(&dry_dir), tree.snapshot(), "the dry run showed what was then written");
+    let kept = original.keys().find(|p| p.ends_with("V4__evidence_setup_store.sql")).unwrap();
     assert_eq!(
-        tree.read("evidence/V3__evidence_setup_store.sql"),
-        String::from_utf8(original[Path::new("evidence/V4__evidence_setup_store.sql")].clone()).unwrap()
+        tree.read_named("evidence/evidence_setup_store.sql"),
+        String::from_utf8(original[kept].clone()).unwrap()
     );
     assert_eq!(tree.read("README.md"), "Migrations of the test chain.\n");
     let backup = report.backup.clone().unwrap();
@@ -66,7 +68,7 @@ fn a_squashed_folder_is_a_fixed_point_and_check_tells() {
     let json: serde_json::Value = serde_json::to_value(&report).unwrap();
     assert_eq!(json["outcome"], "written");
     assert_eq!(json["after"][2]["kind"], "kept");
-    assert_eq!(json["after"][2]["was"], "evidence/V4__evidence_setup_store.sql");
+    assert_eq!(json["after"][2]["was"], kept.display().to_string());
     assert!(json["new_set_millis"].as_f64().unwrap() > 0.0);
 
     let squashed = tree.snapshot();
@@ -108,4 +110,30 @@ fn the_workspace_migrations_squash_and_prove() {
     assert!(after.files.len() <= before.files.len(), "{}", report.summary());
     assert_equivalent(&workspace, &tree.dir());
     assert_eq!(tree.squash().outcome, Outcome::Unchanged);
+}
+
+/// The new set is numbered after the chain's last version, so no new file takes an old file's
+/// path: a review of the squash shows files removed and added (a kept migration renamed),
+/// never a file edited into another.
+#[test]
+fn the_squashed_set_is_numbered_after_the_chain() {
+    let (old, new) = super::small_chain_before_and_after();
+    let versions = |folder: &BTreeMap<PathBuf, Vec<u8>>| -> Vec<i32> {
+        let mut versions: Vec<i32> = folder
+            .keys()
+            .filter_map(|p| p.file_name()?.to_str()?.strip_prefix('V')?.split_once("__")?.0.parse().ok())
+            .collect();
+        versions.sort();
+        versions
+    };
+    let (old_versions, new_versions) = (versions(&old), versions(&new));
+    let last_old = *old_versions.last().unwrap();
+    assert_eq!(
+        new_versions,
+        (last_old + 1..=last_old + new_versions.len() as i32).collect::<Vec<_>>(),
+        "the new set continues after V{last_old}, without gaps"
+    );
+    let migration = |p: &&PathBuf| p.extension().is_some_and(|e| e == "sql");
+    let shared: Vec<_> = old.keys().filter(migration).filter(|p| new.contains_key(*p)).collect();
+    assert!(shared.is_empty(), "new files take old files' paths: {shared:?}");
 }

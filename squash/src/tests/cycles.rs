@@ -7,9 +7,9 @@ use crate::Outcome;
 #[test]
 fn carries_rows_of_tables_whose_keys_form_a_cycle() {
     let tree = Tree::new(&[
-        ("users/V1__users_initial.sql", "CREATE TABLE users_account (id integer PRIMARY KEY, favourite_id integer);\n"),
+        ("users/V1__users_accounts.sql", "CREATE TABLE users_account (id integer PRIMARY KEY, favourite_id integer);\n"),
         (
-            "evidence/V2__evidence_initial.sql",
+            "evidence/V2__evidence_documents.sql",
             "CREATE TABLE evidence_document (id integer PRIMARY KEY, owner_id integer NOT NULL REFERENCES users_account(id));\n",
         ),
         (
@@ -38,18 +38,18 @@ INSERT INTO memory_topic VALUES (2, 5);\n",
     assert_eq!(
         paths(&report),
         [
-            "users/V1__users_initial.sql",
-            "evidence/V2__evidence_initial.sql",
-            "memory/V3__memory_initial.sql",
-            "users/V4__users_foreign_keys.sql",
-            "evidence/V5__evidence_foreign_keys.sql",
-            "evidence/V6__evidence_data.sql",
-            "memory/V7__memory_data.sql",
+            "users/users_initial.sql",
+            "evidence/evidence_initial.sql",
+            "memory/memory_initial.sql",
+            "users/users_foreign_keys.sql",
+            "evidence/evidence_foreign_keys.sql",
+            "evidence/evidence_data.sql",
+            "memory/memory_data.sql",
         ]
     );
     assert_eq!(report.rows_carried, 7, "{}", report.summary());
-    for file in ["evidence/V6__evidence_data.sql", "memory/V7__memory_data.sql"] {
-        let data = tree.read(file);
+    for file in ["evidence/evidence_data.sql", "memory/memory_data.sql"] {
+        let data = tree.read_named(file);
         assert!(data.contains("form a cycle") && data.contains("WITH rows_1 AS (\nINSERT INTO "), "{data}");
     }
     assert_equivalent(&report.backup.clone().unwrap(), &tree.dir());

@@ -8,7 +8,7 @@ use crate::Outcome;
 fn carries_rows_left_by_unmarked_migrations() {
     let tree = Tree::new(&[
         (
-            "users/V1__users_initial.sql",
+            "users/V1__users_accounts.sql",
             "CREATE TABLE users_account (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL,
                prefs jsonb, created_at timestamptz NOT NULL DEFAULT now(), tags text[], doubled integer GENERATED ALWAYS AS (length(email) * 2) STORED);
              CREATE TABLE users_audit (id serial PRIMARY KEY, what text NOT NULL);
@@ -16,7 +16,7 @@ fn carries_rows_left_by_unmarked_migrations() {
              CREATE TRIGGER users_account_audit AFTER INSERT ON users_account FOR EACH ROW EXECUTE FUNCTION users_audit_insert();\n",
         ),
         (
-            "evidence/V2__evidence_initial.sql",
+            "evidence/V2__evidence_documents.sql",
             "CREATE TABLE evidence_document (id serial PRIMARY KEY, owner_id bigint REFERENCES users_account(id), title text);\n",
         ),
         (
@@ -36,14 +36,14 @@ fn carries_rows_left_by_unmarked_migrations() {
     assert_eq!(
         paths(&report),
         [
-            "users/V1__users_initial.sql",
-            "evidence/V2__evidence_initial.sql",
-            "users/V3__users_data.sql",
-            "evidence/V4__evidence_data.sql",
+            "users/users_initial.sql",
+            "evidence/evidence_initial.sql",
+            "users/users_data.sql",
+            "evidence/evidence_data.sql",
         ]
     );
     assert_eq!(report.rows_carried, 3 + 4 + 3, "{}", report.summary());
-    let users = tree.read("users/V3__users_data.sql");
+    let users = tree.read_named("users/users_data.sql");
     assert!(
         users.contains("INSERT INTO public.users_account (id, email, prefs, created_at, tags) OVERRIDING SYSTEM VALUE"),
         "{users}"
@@ -59,7 +59,7 @@ fn carries_rows_left_by_unmarked_migrations() {
 fn a_later_change_to_what_a_kept_migration_made_is_an_error() {
     let kept = "-- squash: keep\nCREATE TABLE store (prefix text NOT NULL, key text NOT NULL, PRIMARY KEY (prefix, key));\nINSERT INTO store VALUES ('a', 'b');\n";
     let base = [
-        ("users/V1__users_initial.sql", "CREATE TABLE users_account (id integer PRIMARY KEY);\n"),
+        ("users/V1__users_accounts.sql", "CREATE TABLE users_account (id integer PRIMARY KEY);\n"),
         ("memory/V2__setup_store.sql", kept),
     ];
     for (later, expect) in [

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use devdb::{test_server, Privileges, Schema, Server};
 use migrator::migrations::MigrationSet;
 
-use super::{prove, squash_dir, Options, Report};
+use super::{prove, squash_dir, unversioned, Options, Report};
 
 /// A temp folder holding `migrations/` (and a `target/`), removed on drop.
 struct Tree {
@@ -54,6 +54,15 @@ impl Tree {
 
     fn read(&self, path: &str) -> String {
         std::fs::read_to_string(self.dir().join(path)).unwrap_or_else(|e| panic!("read {path}: {e}"))
+    }
+
+    /// Reads the one file whose path without its version is `name` (`users/users_initial.sql`).
+    fn read_named(&self, name: &str) -> String {
+        let found: Vec<PathBuf> = self.snapshot().into_keys().filter(|p| unversioned(p) == Path::new(name)).collect();
+        match found.as_slice() {
+            [one] => self.read(&one.display().to_string()),
+            _ => panic!("expected one file named {name}, found {found:?}"),
+        }
     }
 
     fn options(&self) -> Options {
@@ -133,8 +142,10 @@ fn server() -> &'static Server {
     test_server()
 }
 
+/// Returns the new set's files as `<module>/<name>.sql`, in order, without their versions: the
+/// tests say what a squash writes, and how it numbers the files has a test of its own.
 fn paths(report: &Report) -> Vec<String> {
-    report.after.iter().map(|f| f.path.display().to_string()).collect()
+    report.after.iter().map(|f| unversioned(&f.path).display().to_string()).collect()
 }
 
 /// Builds a fresh database from each folder and proves them equal, independently of the squash.
@@ -155,11 +166,11 @@ fn assert_equivalent_on(server: &Server, old_dir: &Path, new_dir: &Path) {
 /// Writes a small chain over two modules: rows, a kept migration, and a file that is not SQL.
 fn small_chain(tree: &Tree) {
     tree.write(
-        "users/V1__users_initial.sql",
+        "users/V1__users_accounts.sql",
         "CREATE TABLE users_account (id serial PRIMARY KEY, email text NOT NULL);\n",
     );
     tree.write(
-        "evidence/V2__evidence_initial.sql",
+        "evidence/V2__evidence_documents.sql",
         "CREATE TABLE evidence_document (id serial PRIMARY KEY, owner_id integer REFERENCES users_account(id));\n",
     );
     tree.write("users/V3__users_name.sql", "ALTER TABLE users_account ADD COLUMN name text;\nINSERT INTO users_account (email) VALUES ('a@example.com');\n");

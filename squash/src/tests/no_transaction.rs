@@ -7,7 +7,7 @@ use crate::FileKind;
 #[test]
 fn squashes_a_chain_with_no_transaction_migrations() {
     let tree = Tree::new(&[
-        ("users/V1__users_initial.sql", "CREATE TABLE users_account (id serial PRIMARY KEY, email text NOT NULL);\n"),
+        ("users/V1__users_accounts.sql", "CREATE TABLE users_account (id serial PRIMARY KEY, email text NOT NULL);\n"),
         (
             "users/V2__users_email_idx.sql",
             "-- no-transaction\nCREATE INDEX CONCURRENTLY users_account_email_idx ON users_account (email);\n",
@@ -19,7 +19,7 @@ fn squashes_a_chain_with_no_transaction_migrations() {
         ),
     ]);
     let report = tree.squash();
-    let initial = tree.read("users/V1__users_initial.sql");
+    let initial = tree.read_named("users/users_initial.sql");
     assert!(initial.contains("CREATE INDEX users_account_email_idx ON public.users_account"), "{initial}");
     assert!(!initial.contains("-- no-transaction") && !initial.contains("CONCURRENTLY"), "{initial}");
     assert!(report.after.iter().all(|f| f.kind == FileKind::Initial), "{}", report.summary());

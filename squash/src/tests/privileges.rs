@@ -30,7 +30,7 @@ fn carries_policies_grants_default_privileges_comments_and_publications() {
     ensure_roles(&["sdm_squash_reader", "sdm_squash_writer"]);
     let tree = Tree::new(&[
         (
-            "users/V1__users_initial.sql",
+            "users/V1__users_accounts.sql",
             "CREATE TABLE users_account (id serial PRIMARY KEY, owner text NOT NULL DEFAULT current_user, email text);
 ALTER TABLE users_account ENABLE ROW LEVEL SECURITY;
 CREATE POLICY users_account_own ON users_account USING (owner = current_user);
@@ -41,7 +41,7 @@ REVOKE ALL ON FUNCTION users_count() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION users_count() TO sdm_squash_writer;\n",
         ),
         (
-            "evidence/V2__evidence_initial.sql",
+            "evidence/V2__evidence_documents.sql",
             "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO sdm_squash_reader;
 CREATE TABLE evidence_document (id serial PRIMARY KEY, owner_id integer REFERENCES users_account(id), title text);
 COMMENT ON COLUMN evidence_document.title IS 'as the owner typed it';
@@ -55,11 +55,8 @@ INSERT INTO users_account (owner, email) VALUES ('someone', 'a@example.com');\n"
         ),
     ]);
     let report = tree.squash_on(role_server());
-    assert_eq!(
-        paths(&report),
-        ["users/V1__users_initial.sql", "evidence/V2__evidence_initial.sql", "users/V3__users_data.sql"]
-    );
-    let users = tree.read("users/V1__users_initial.sql");
+    assert_eq!(paths(&report), ["users/users_initial.sql", "evidence/evidence_initial.sql", "users/users_data.sql"]);
+    let users = tree.read_named("users/users_initial.sql");
     for needle in [
         "-- Needs roles sdm_squash_reader, sdm_squash_writer, which its grants name",
         "RAISE EXCEPTION 'roles this migration grants privileges to are missing: %'",
@@ -73,7 +70,7 @@ INSERT INTO users_account (owner, email) VALUES ('someone', 'a@example.com');\n"
     ] {
         assert!(users.contains(needle), "users initial lacks {needle:?}:\n{users}");
     }
-    let evidence = tree.read("evidence/V2__evidence_initial.sql");
+    let evidence = tree.read_named("evidence/evidence_initial.sql");
     for needle in [
         "-- Needs role sdm_squash_reader, which its grants name",
         "CREATE PUBLICATION evidence_changes WITH (publish = 'insert, update, delete, truncate');",
@@ -84,7 +81,7 @@ INSERT INTO users_account (owner, email) VALUES ('someone', 'a@example.com');\n"
     ] {
         assert!(evidence.contains(needle), "evidence initial lacks {needle:?}:\n{evidence}");
     }
-    let data = tree.read("users/V3__users_data.sql");
+    let data = tree.read_named("users/users_data.sql");
     assert!(data.contains("ALTER TABLE public.users_account NO FORCE ROW LEVEL SECURITY;"), "{data}");
     assert_equivalent_on(role_server(), &report.backup.clone().unwrap(), &tree.dir());
     assert_eq!(tree.squash_on(role_server()).outcome, Outcome::Unchanged);
@@ -95,15 +92,16 @@ fn a_missing_role_stops_the_generated_migration_by_name() {
     let role = format!("sdm_squash_gone_{}", std::process::id());
     ensure_roles(&[&role]);
     let tree = Tree::new(&[(
-        "users/V1__users_initial.sql",
+        "users/V1__users_accounts.sql",
         &format!("CREATE TABLE users_account (id integer PRIMARY KEY);\nGRANT SELECT ON users_account TO {role};\n"),
     )]);
     tree.write("users/V2__users_email.sql", "ALTER TABLE users_account ADD COLUMN email text;\n");
-    tree.squash_on(role_server());
+    let report = tree.squash_on(role_server());
+    let initial = report.after[0].path.file_stem().unwrap().to_string_lossy().into_owned();
     let db = role_server().scratch_database("no_role").unwrap();
     db.connect().batch_execute(&format!("DROP ROLE {role}")).unwrap();
     let error =
         migrator::migrate::migrate(&mut db.connect(), &MigrationSet::from_dir(&tree.dir()).unwrap()).unwrap_err();
     let error = migrator::db::with_sources(&error);
-    assert!(error.contains("V1__users_initial") && error.contains(&role) && error.contains("missing"), "{error}");
+    assert!(error.contains(&initial) && error.contains(&role) && error.contains("missing"), "{error}");
 }

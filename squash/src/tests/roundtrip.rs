@@ -22,7 +22,7 @@ fn majors_partitions_and_children_keep_the_defaults_and_names_the_chain_gave_the
 fn partitions_and_children_on(server: &Server) {
     let tree = Tree::new(&[
         (
-            "users/V1__users_initial.sql",
+            "users/V1__users_accounts.sql",
             // As Prisma and others write them: partitions made LIKE the parent, then attached;
             // `timestamp(3)` makes pg_dump's `DEFAULT NULL` a real default when replayed.
             "CREATE TABLE users_event (
@@ -44,8 +44,8 @@ ALTER TABLE users_note_copy ALTER COLUMN written_at DROP DEFAULT;\n",
         ("users/V2__users_more.sql", "INSERT INTO users_event (id, created_at) VALUES ('a', '2024-05-01');\n"),
     ]);
     let report = tree.squash_on(server);
-    assert_eq!(paths(&report), ["users/V1__users_initial.sql", "users/V2__users_data.sql"]);
-    let users = tree.read("users/V1__users_initial.sql");
+    assert_eq!(paths(&report), ["users/users_initial.sql", "users/users_data.sql"]);
+    let users = tree.read_named("users/users_initial.sql");
     assert!(!users.contains("DEFAULT NULL NOT NULL") && !users.contains("DEFAULT NULL CONSTRAINT"), "{users}");
     for child in ["users_note_draft", "users_note_copy"] {
         let drop = format!("ALTER TABLE ONLY public.{child} ALTER COLUMN written_at DROP DEFAULT;");

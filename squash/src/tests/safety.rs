@@ -11,7 +11,7 @@ use devdb::Schema;
 #[test]
 fn a_failing_migration_is_named_and_nothing_changes() {
     let tree = Tree::new(&[
-        ("users/V1__users_initial.sql", "CREATE TABLE users_account (id integer PRIMARY KEY);\n"),
+        ("users/V1__users_accounts.sql", "CREATE TABLE users_account (id integer PRIMARY KEY);\n"),
         (
             "users/V2__users_broken.sql",
             "ALTER TABLE users_account ADD COLUMN email text;\n\nALTER TABLE users_acount ADD COLUMN name text;\n",

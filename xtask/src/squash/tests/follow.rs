@@ -64,15 +64,16 @@ fn an_old_chain_database_follows_the_squash_keeps_every_row_then_takes_a_new_mig
 
     // A migration written after the squash applies as usual.
     let later = copy_of(&squashed_once().join("migrations"));
-    later.write("users/V9__users_nickname.sql", "ALTER TABLE users_account ADD COLUMN nickname text;\n");
+    let next = squashed.files.last().unwrap().version + 1;
+    later.write(&format!("users/V{next}__users_nickname.sql"), "ALTER TABLE users_account ADD COLUMN nickname text;\n");
     let later_set = MigrationSet::from_dir(&later.dir()).unwrap();
     assert_eq!(
         later_set.added_since_last_squash().iter().map(|f| f.label()).collect::<Vec<_>>(),
-        ["V9__users_nickname"]
+        [format!("V{next}__users_nickname")]
     );
     let run = migrate::run(&mut client, &later_set).unwrap();
     assert!(run.followed.is_empty());
-    assert_eq!(run.applied.iter().map(|m| m.version).collect::<Vec<_>>(), [9]);
+    assert_eq!(run.applied.iter().map(|m| m.version).collect::<Vec<_>>(), [next]);
     assert_eq!(history_labels(&mut client), set_labels(&later_set));
 }
 

@@ -44,11 +44,13 @@ fn assert_follows(db: &TestDatabase<'_>, tree: &Tree, squashed: &MigrationSet, w
     assert_eq!(row_hashes(&mut client), rows, "{what}: every row stays");
     assert_eq!(migrate::drift(&mut client, squashed).unwrap().differences, [], "{what}: sdm check");
 
-    tree.write("users/V9__users_nickname.sql", "ALTER TABLE users_account ADD COLUMN nickname text;\n");
-    let later = MigrationSet::from_dir(&tree.dir()).unwrap();
-    let run = migrate::run(&mut client, &later).unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert_eq!(run.applied.iter().map(|m| m.version).collect::<Vec<_>>(), [9], "{what}");
-    std::fs::remove_file(tree.dir().join("users/V9__users_nickname.sql")).unwrap();
+    let next = squashed.files.last().unwrap().version + 1;
+    let later = format!("users/V{next}__users_nickname.sql");
+    tree.write(&later, "ALTER TABLE users_account ADD COLUMN nickname text;\n");
+    let later_set = MigrationSet::from_dir(&tree.dir()).unwrap();
+    let run = migrate::run(&mut client, &later_set).unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert_eq!(run.applied.iter().map(|m| m.version).collect::<Vec<_>>(), [next], "{what}");
+    std::fs::remove_file(tree.dir().join(later)).unwrap();
 }
 
 #[test]

@@ -96,7 +96,3 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 fn server() -> &'static Server {
     test_server()
 }
-
-fn paths(report: &Report) -> Vec<String> {
-    report.after.iter().map(|f| f.path.display().to_string()).collect()
-}

@@ -28,6 +28,8 @@ mod shape;
 pub mod steps;
 mod swap;
 pub mod synthetic;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 #[cfg(test)]
 mod tests;
 mod toc;

@@ -12,7 +12,7 @@ fn ctrl_c_during_a_squash_says_so_and_blames_no_migration() {
     let _ = std::fs::remove_dir_all(&root);
     let migrations = root.join("migrations/users");
     std::fs::create_dir_all(&migrations).unwrap();
-    std::fs::write(migrations.join("V1__users_initial.sql"), "CREATE TABLE users_account (id int);\n").unwrap();
+    std::fs::write(migrations.join("V1__users_accounts.sql"), "CREATE TABLE users_account (id int);\n").unwrap();
     std::fs::write(migrations.join("V2__users_slow.sql"), "SELECT pg_sleep(30);\n").unwrap();
     let cluster: PathBuf = root.join("pg");
 

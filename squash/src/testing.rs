@@ -1,0 +1,124 @@
+//! What the squash engine's tests and those of the commands built on it share: a temp folder
+//! holding a chain, squashed with the test server, and a folder's files by path. Compiled for the
+//! crate's own tests and, with the `testing` feature, for other crates' tests.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use devdb::Server;
+
+use crate::{unversioned, Options, Report};
+
+/// A temp folder holding `migrations/` (and a `target/`), removed on drop.
+pub struct Tree {
+    /// The folder holding `migrations/` and `target/`.
+    pub root: PathBuf,
+}
+
+impl Tree {
+    /// Returns a tree holding `files` (paths under `migrations/`). The name's prefix and process
+    /// id let a test run remove the trees of processes that are gone.
+    pub fn new(files: &[(&str, &str)]) -> Tree {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let root = std::env::temp_dir().join(format!("sdm-squash-test-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("migrations")).unwrap();
+        let tree = Tree { root };
+        for (path, sql) in files {
+            tree.write(path, sql);
+        }
+        tree
+    }
+
+    /// The chain's folder.
+    pub fn dir(&self) -> PathBuf {
+        self.root.join("migrations")
+    }
+
+    /// Writes `text` to `path` under the chain's folder.
+    pub fn write(&self, path: &str, text: &str) {
+        let path = self.dir().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// Reads `path` under the chain's folder.
+    pub fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.dir().join(path)).unwrap_or_else(|e| panic!("read {path}: {e}"))
+    }
+
+    /// Reads the one file whose path without its version is `name` (`users/users_initial.sql`).
+    pub fn read_named(&self, name: &str) -> String {
+        let found: Vec<PathBuf> = self.snapshot().into_keys().filter(|p| unversioned(p) == Path::new(name)).collect();
+        match found.as_slice() {
+            [one] => self.read(&one.display().to_string()),
+            _ => panic!("expected one file named {name}, found {found:?}"),
+        }
+    }
+
+    /// The options a squash of this tree takes: its own `target/`, nothing skipped.
+    pub fn options(&self) -> Options {
+        Options {
+            dry_run: false,
+            check: false,
+            allow_dirty: false,
+            target_dir: self.root.join("target"),
+            after_step: None,
+            quiet: false,
+        }
+    }
+
+    /// Squashes the chain on the test server; panics with the error.
+    pub fn squash(&self) -> Report {
+        self.squash_on(devdb::test_server())
+    }
+
+    /// Squashes on `server` rather than the test server (for chains its role may not replay).
+    pub fn squash_on(&self, server: &Server) -> Report {
+        crate::squash_dir(server, &self.dir(), &self.options()).unwrap_or_else(|e| panic!("squash failed: {e:#}"))
+    }
+
+    /// Squashes the chain on the test server, which must fail; returns the error.
+    pub fn squash_err(&self) -> String {
+        self.squash_err_on(devdb::test_server())
+    }
+
+    /// Squashes on `server`, which must fail; returns the error.
+    pub fn squash_err_on(&self, server: &Server) -> String {
+        match crate::squash_dir(server, &self.dir(), &self.options()) {
+            Ok(report) => panic!("squash should fail, but gave:\n{}", report.summary()),
+            Err(e) => format!("{e:#}"),
+        }
+    }
+
+    /// Returns every file under the migrations folder, by relative path.
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        snapshot(&self.dir())
+    }
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// Returns every file under `dir`, by relative path.
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(base, &path, out);
+            } else {
+                out.insert(path.strip_prefix(base).unwrap().to_path_buf(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    if dir.exists() {
+        walk(dir, dir, &mut out);
+    }
+    out
+}

@@ -61,7 +61,7 @@ pub(super) fn sql_failure(
 /// Returns the statement of `sql` that holds character `offset`.
 fn statement_at(sql: &str, offset: usize) -> String {
     let byte = sql.char_indices().nth(offset).map_or(sql.len(), |(b, _)| b);
-    statements::split(sql).spans.into_iter().find(|s| s.contains(&byte)).map(|s| sql[s].to_string()).unwrap_or_default()
+    statements::split(sql).spans().find(|s| s.contains(&byte)).map(|s| sql[s].to_string()).unwrap_or_default()
 }
 
 /// Whether `error` is a lock Postgres could not get in time (`lock_timeout`, `NOWAIT`).

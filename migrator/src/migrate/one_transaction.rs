@@ -68,7 +68,7 @@ fn batch(sent: &str, insert: &str, timeout: Duration, marks: Option<Marks>) -> B
     let mut placed = Vec::new();
     let mut file_at = 0;
     let mut last_end = 0;
-    for span in statements::split(sent).spans {
+    for span in statements::split(sent).spans() {
         let piece = &sent[last_end..span.end];
         last_end = span.end;
         let piece_chars = piece.chars().count();

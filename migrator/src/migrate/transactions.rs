@@ -94,7 +94,7 @@ fn changes_reading(statement: &str) -> Option<&'static str> {
 pub(super) fn plan(file: &MigrationFile) -> Result<Plan<'_>> {
     let sql = file.sql.as_str();
     let spans: Vec<Range<usize>> =
-        statements::split(sql).spans.into_iter().filter(|s| statements::has_code(&sql[s.clone()])).collect();
+        statements::split(sql).spans().filter(|s| statements::has_code(&sql[s.clone()])).collect();
     let controls: Vec<(usize, Control)> =
         spans.iter().enumerate().filter_map(|(i, s)| Some((i, control(&sql[s.clone()])?))).collect();
 

@@ -1,5 +1,8 @@
 //! Reads the SQL `pg_dump` prints just far enough to reshape it: splits at separators outside
-//! quotes, dollar quotes and parentheses, and reads (possibly quoted) identifiers.
+//! quotes, dollar quotes, comments and parentheses, and reads (possibly quoted) identifiers,
+//! with the tokens of the workspace's one SQL lexer ([`migrator::sql::lexer`]).
+
+use migrator::sql::lexer::{tokens, TokenKind};
 
 /// A schema and a name in it, as stored.
 pub type QualifiedName = (String, String);
@@ -14,6 +17,7 @@ pub fn split_top_level(text: &str, sep: u8) -> Vec<&str> {
             parts.push(&text[start..at]);
             start = at + 1;
         }
+        true
     });
     parts.push(&text[start..]);
     parts
@@ -23,112 +27,52 @@ pub fn split_top_level(text: &str, sep: u8) -> Vec<&str> {
 pub fn closing_paren(text: &str, open: usize) -> Option<usize> {
     let mut found = None;
     scan(&text[open..], |at, byte, depth| {
-        if found.is_none() && byte == b')' && depth == 0 {
+        if byte == b')' && depth == 0 {
             found = Some(open + at);
         }
+        found.is_none()
     });
     found
 }
 
-/// Calls `visit(offset, byte, depth)` for every byte outside quotes and comments, with the
-/// parenthesis depth before it (a `)` is visited at the depth it closes to).
-fn scan(text: &str, mut visit: impl FnMut(usize, u8, usize)) {
-    let bytes = text.as_bytes();
+/// Calls `visit(offset, byte, depth)` for every single-character token outside quotes and
+/// comments (punctuation and `;`), with the parenthesis depth before it (a `)` is visited at the
+/// depth it closes to), until `visit` returns false. The tokens are the workspace's one SQL
+/// lexer's.
+fn scan(text: &str, mut visit: impl FnMut(usize, u8, usize) -> bool) {
     let mut depth: usize = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        match b {
-            b'\'' | b'"' => {
-                i = skip_quoted(bytes, i, b);
-                continue;
-            }
-            b'-' if bytes.get(i + 1) == Some(&b'-') => {
-                i = bytes[i..].iter().position(|&c| c == b'\n').map_or(bytes.len(), |n| i + n);
-                continue;
-            }
-            b'$' => {
-                if let Some(end) = skip_dollar_quoted(text, i) {
-                    i = end;
-                    continue;
-                }
-            }
+    for token in tokens(text) {
+        if !matches!(token.kind, TokenKind::Punctuation | TokenKind::Semicolon) {
+            continue;
+        }
+        let (at, byte) = (token.span.start, text.as_bytes()[token.span.start]);
+        let before = match byte {
             b'(' => {
-                visit(i, b, depth);
                 depth += 1;
-                i += 1;
-                continue;
+                depth - 1
             }
             b')' => {
                 depth = depth.saturating_sub(1);
+                depth
             }
-            _ => {}
+            _ => depth,
+        };
+        if !visit(at, byte, before) {
+            return;
         }
-        visit(i, b, depth);
-        i += 1;
     }
-}
-
-/// Returns the offset after the quoted text starting at `start` (`'...'` or `"..."`, the quote
-/// doubled inside; pg_dump writes `E'..'` strings with backslashes, whose `\'` is skipped too).
-fn skip_quoted(bytes: &[u8], start: usize, quote: u8) -> usize {
-    let escapes = quote == b'\'' && start > 0 && matches!(bytes[start - 1], b'E' | b'e');
-    let mut i = start + 1;
-    while i < bytes.len() {
-        if escapes && bytes[i] == b'\\' {
-            i += 2;
-            continue;
-        }
-        if bytes[i] == quote {
-            if bytes.get(i + 1) == Some(&quote) {
-                i += 2;
-                continue;
-            }
-            return i + 1;
-        }
-        i += 1;
-    }
-    bytes.len()
-}
-
-/// Returns the offset after a dollar-quoted string starting at `start`, or `None` if the `$`
-/// does not open one (a parameter such as `$1`).
-fn skip_dollar_quoted(text: &str, start: usize) -> Option<usize> {
-    let rest = &text[start + 1..];
-    let tag_len = rest.find('$')?;
-    let tag = &rest[..tag_len];
-    if !tag.chars().all(|c| c.is_alphanumeric() || c == '_') || tag.starts_with(|c: char| c.is_ascii_digit()) {
-        return None;
-    }
-    let delimiter = &text[start..start + tag_len + 2];
-    let body = start + delimiter.len();
-    Some(text[body..].find(delimiter).map_or(text.len(), |end| body + end + delimiter.len()))
 }
 
 /// Returns the identifier at the start of `text` as Postgres stores it (quotes removed, doubled
 /// quotes undone) and the text after it.
 pub fn identifier(text: &str) -> Option<(String, &str)> {
-    if let Some(rest) = text.strip_prefix('"') {
-        let bytes = rest.as_bytes();
-        let mut name = String::new();
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] == b'"' {
-                if bytes.get(i + 1) == Some(&b'"') {
-                    name.push('"');
-                    i += 2;
-                    continue;
-                }
-                return Some((name, &rest[i + 1..]));
-            }
-            let c = rest[i..].chars().next()?;
-            name.push(c);
-            i += c.len_utf8();
-        }
-        return None;
+    let token = tokens(text).next()?;
+    let rest = &text[token.span.end..];
+    match token.kind {
+        TokenKind::QuotedIdentifier if token.closed => Some((text[1..token.span.end - 1].replace("\"\"", "\""), rest)),
+        TokenKind::Word => Some((text[token.span].to_string(), rest)),
+        _ => None,
     }
-    let end = text.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).unwrap_or(text.len());
-    (end > 0).then(|| (text[..end].to_string(), &text[end..]))
 }
 
 /// Reads a qualified name `schema.name` (either part may be quoted) at the start of `text`,

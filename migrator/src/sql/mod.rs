@@ -1,4 +1,7 @@
-//! SQL text the workspace writes itself: string literals for generated migrations and queries.
+//! SQL text: how Postgres reads it ([`lexer`]) and string literals the workspace writes itself for
+//! generated migrations and queries.
+
+pub mod lexer;
 
 /// Quotes `text` as a SQL string literal, as Postgres' own `quote_literal()` does: quotes
 /// doubled, and the `E''` form with doubled backslashes when it holds a backslash, so the result

@@ -1,6 +1,7 @@
 //! The engine's tests against a real Postgres (devdb's: the ephemeral cluster, or `DATABASE_URL`'s
 //! server), one binary with a module per concern, each test on chains it writes itself.
 
+mod corpus;
 mod support;
 
 mod locks;
@@ -10,4 +11,5 @@ mod migrate;
 mod records;
 mod resume;
 mod sessions;
+mod split_oracle;
 mod transactions;

@@ -134,3 +134,140 @@ fn wrong_password_error(user: &str) -> String {
         Err(_) => format!(r#"password authentication failed for user "{user}""#),
     }
 }
+
+/// A cluster of the test's own that checks passwords: `scram-sha-256` over TCP on 127.0.0.1 (its
+/// socket trusts the set-up), with role `app` whose password is [`PASSWORD`]; stopped on drop.
+struct PasswordCluster {
+    dir: tempfile::TempDir,
+    port: u16,
+    bin_dir: std::path::PathBuf,
+}
+
+const PASSWORD: &str = "Corr3ct:Horse";
+
+impl PasswordCluster {
+    fn start() -> PasswordCluster {
+        let bin_dir = test_server().bin("initdb").unwrap().parent().unwrap().to_path_buf();
+        let pg_ctl = bin_dir.join("pg_ctl");
+        let dir = tempfile::Builder::new().prefix("sdm-scram-").tempdir().unwrap();
+        // As root the server runs as `postgres` (devdb's rule), which must own its folders.
+        devdb::chown_to_postgres(dir.path()).unwrap();
+        let data = dir.path().join("data");
+        let run = |mut cmd: Command| {
+            let out = cmd.output().unwrap();
+            assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        let mut initdb = devdb::server_command(&bin_dir, "initdb");
+        initdb.arg("-D").arg(&data);
+        initdb.args(["-U", "postgres", "-A", "trust", "--auth-host=scram-sha-256", "--no-sync", "-E", "UTF8"]);
+        initdb.args(["--locale=C", "--no-instructions"]);
+        run(initdb);
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c password_encryption=scram-sha-256",
+            dir.path().display()
+        );
+        let mut start = devdb::server_command(&bin_dir, "pg_ctl");
+        start.arg("-D").arg(&data).arg("-l").arg(dir.path().join("log")).args(["-w", "-o", &options, "start"]);
+        run(start);
+        let cluster = PasswordCluster { port, bin_dir, dir };
+        let admin = format!("host={} port={port} user=postgres dbname=postgres", cluster.dir.path().display());
+        let mut client = app::db::connect(&admin).unwrap();
+        client.batch_execute(&format!("CREATE ROLE app LOGIN PASSWORD '{PASSWORD}'")).unwrap();
+        client.batch_execute("CREATE DATABASE app OWNER app").unwrap();
+        cluster
+    }
+
+    /// Runs `sdm showmigrations` with `url` and `env` only (no password source of the caller's,
+    /// `HOME` a folder of its own unless `env` sets it).
+    fn sdm(&self, url: &str, env: &[(&str, &std::path::Path)]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sdm"));
+        cmd.arg("showmigrations").env("DATABASE_URL", url).env("HOME", self.dir.path().join("nohome"));
+        for key in ["PGPASSWORD", "PGPASSFILE", "PGSERVICE", "PGSERVICEFILE", "PGSYSCONFDIR", "PGCONNECT_TIMEOUT"] {
+            cmd.env_remove(key);
+        }
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
+        cmd.output().unwrap()
+    }
+
+    /// Writes `text` to `name` in the cluster's folder, readable by its owner only.
+    fn file(&self, name: &str, text: &str) -> std::path::PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        path
+    }
+}
+
+impl Drop for PasswordCluster {
+    fn drop(&mut self) {
+        let mut stop = devdb::server_command(&self.bin_dir, "pg_ctl");
+        stop.arg("-D").arg(self.dir.path().join("data")).args(["-m", "immediate", "-w", "stop"]);
+        let _ = stop.output();
+    }
+}
+
+fn succeeds(out: &Output, case: &str) {
+    assert!(out.status.success(), "{case}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn every_password_source_libpq_reads_works_against_a_server_that_checks_passwords() {
+    let cluster = PasswordCluster::start();
+    let port = cluster.port;
+    let url = format!("postgres://app@127.0.0.1:{port}/app");
+    let pairs = format!("host=127.0.0.1 port={port} user=app dbname=app");
+
+    // No password anywhere: the server asks for one, and the message says so.
+    let err = stderr(&cluster.sdm(&url, &[]));
+    assert!(err.contains("password missing") && err.contains("PGPASSWORD"), "{err}");
+    eprintln!("{err}");
+
+    // PGPASSWORD; a wrong one is refused by the server, and shown nowhere.
+    let right = std::path::Path::new(PASSWORD);
+    succeeds(&cluster.sdm(&url, &[("PGPASSWORD", right)]), "PGPASSWORD");
+    let err = stderr(&cluster.sdm(&url, &[("PGPASSWORD", std::path::Path::new("Wr0ngHorse"))]));
+    assert!(err.contains(r#"password authentication failed for user "app""#), "{err}");
+    assert!(!err.contains("Wr0ng"), "{err}");
+    eprintln!("{err}");
+
+    // A password file: PGPASSFILE, ~/.pgpass, passfile= in either form (`:` escaped in it).
+    let line = format!("# a comment\n127.0.0.1:{port}:app:app:{}\n", PASSWORD.replace(':', "\\:"));
+    let passfile = cluster.file("passfile", &line);
+    succeeds(&cluster.sdm(&url, &[("PGPASSFILE", &passfile)]), "PGPASSFILE");
+    let home = cluster.dir.path().join("home");
+    cluster.file("home/.pgpass", &line);
+    succeeds(&cluster.sdm(&url, &[("HOME", &home)]), "~/.pgpass");
+    succeeds(&cluster.sdm(&format!("{url}?passfile={}", passfile.display()), &[]), "passfile= in a URL");
+    succeeds(&cluster.sdm(&format!("{pairs} passfile={}", passfile.display()), &[]), "passfile= in pairs");
+
+    // A service: service=, PGSERVICE; PGSERVICEFILE, ~/.pg_service.conf, PGSYSCONFDIR. The
+    // connection string's own keys win over the service's.
+    let service = format!("[app]\nhost=127.0.0.1\nport={port}\nuser=app\ndbname=app\npassword={PASSWORD}\n");
+    let service_file = cluster.file("services.conf", &service);
+    succeeds(&cluster.sdm("service=app", &[("PGSERVICEFILE", &service_file)]), "service= with PGSERVICEFILE");
+    succeeds(
+        &cluster.sdm("dbname=app", &[("PGSERVICEFILE", &service_file), ("PGSERVICE", std::path::Path::new("app"))]),
+        "PGSERVICE",
+    );
+    cluster.file("home/.pg_service.conf", &service);
+    succeeds(&cluster.sdm("postgres://?service=app", &[("HOME", &home)]), "~/.pg_service.conf");
+    let sysconf = cluster.dir.path().join("sysconf");
+    cluster.file("sysconf/pg_service.conf", &service);
+    succeeds(&cluster.sdm("service=app", &[("PGSYSCONFDIR", &sysconf)]), "PGSYSCONFDIR");
+    let err = stderr(&cluster.sdm("service=app dbname=no_such_db", &[("PGSERVICEFILE", &service_file)]));
+    assert!(err.contains(r#"database "no_such_db" does not exist"#), "the string's dbname wins: {err}");
+    assert!(!err.contains("Corr3ct"), "{err}");
+    // A wrong password in the service file is refused, and shown nowhere.
+    let wrong = cluster.file("wrong.conf", &service.replace(PASSWORD, "Wr0ngHorse"));
+    let err = stderr(&cluster.sdm("service=app", &[("PGSERVICEFILE", &wrong)]));
+    assert!(err.contains(r#"password authentication failed for user "app""#) && !err.contains("Wr0ng"), "{err}");
+    eprintln!("{err}");
+    let err = stderr(&cluster.sdm("service=nope", &[("PGSERVICEFILE", &service_file)]));
+    assert!(err.contains(r#"definition of service "nope" not found"#), "{err}");
+    eprintln!("{err}");
+}

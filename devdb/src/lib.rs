@@ -32,7 +32,7 @@ mod testing;
 mod url;
 mod watchdog;
 
-pub use binaries::find_bin_dir;
+pub use binaries::{chown_to_postgres, find_bin_dir, server_command};
 pub use cluster::{cluster_dir_for, default_cluster_dir, Cluster};
 pub use diff::line_diff;
 pub use error::{Error, Result};

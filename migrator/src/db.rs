@@ -35,11 +35,16 @@ pub fn redact(url: &str) -> String {
 /// it may try; `connect_timeout=0` waits as long as it takes, as in libpq. The driver bounds only
 /// the TCP connect, so a server that accepts and never answers would otherwise hang forever.
 pub fn connect(url: &str) -> Result<postgres::Client> {
-    let failed = |message: String| Error::Connect { url: redact(url), message: scrub(&message, url) };
-    let mut config: postgres::Config = url.parse().map_err(|e| failed(report(&e)))?;
+    let resolved = crate::conninfo::service::resolve(url, |key| std::env::var_os(key))
+        .map_err(|message| Error::Connect { url: redact(url), message })?;
+    // The service file's password is as secret as the URL's.
+    let failed = |message: String| Error::Connect {
+        url: redact(url),
+        message: scrub(&scrub(&message, url), &resolved.conninfo),
+    };
+    let mut config: postgres::Config = resolved.conninfo.parse().map_err(|e| failed(report(&e)))?;
     if config.get_password().is_none() {
-        let passfile = ConnInfo::parse(url).values("passfile").last().map(std::path::PathBuf::from);
-        if let Some(password) = libpq_password(&config, passfile, |key| std::env::var_os(key)) {
+        if let Some(password) = libpq_password(&config, resolved.passfile.clone(), |key| std::env::var_os(key)) {
             config.password(password);
         }
     }
@@ -62,6 +67,13 @@ pub fn connect(url: &str) -> Result<postgres::Client> {
     };
     match outcome {
         Some(Ok(client)) => Ok(client),
+        Some(Err(e)) if config.get_password().is_none() && report(&e).contains("password missing") => {
+            Err(failed(format!(
+            "{}: the server asks for a password and none was found (in the URL, PGPASSWORD, passfile=, PGPASSFILE, \
+             ~/.pgpass, or a service file)",
+            report(&e)
+        )))
+        }
         Some(Err(e)) => Err(failed(report(&e))),
         None => {
             let seconds = timeout.unwrap_or_default().as_secs();

@@ -8,6 +8,8 @@
 
 use std::ops::Range;
 
+pub mod service;
+
 /// The parameters whose values are secrets.
 const SECRET_KEYS: &[&str] = &["password", "sslpassword", "scram_client_key", "scram_server_key"];
 

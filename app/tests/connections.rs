@@ -147,8 +147,7 @@ const PASSWORD: &str = "Corr3ct:Horse";
 
 impl PasswordCluster {
     fn start() -> PasswordCluster {
-        let bin_dir = test_server().bin("initdb").unwrap().parent().unwrap().to_path_buf();
-        let pg_ctl = bin_dir.join("pg_ctl");
+        let bin_dir = devdb::find_bin_dir().unwrap();
         let dir = tempfile::Builder::new().prefix("sdm-scram-").tempdir().unwrap();
         // As root the server runs as `postgres` (devdb's rule), which must own its folders.
         devdb::chown_to_postgres(dir.path()).unwrap();

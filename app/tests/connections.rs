@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use devdb::{endpoint, test_server, Endpoint};
+use std::path::{Path, PathBuf};
+
+use devdb::{endpoint, test_server, Endpoint, PasswordCluster};
 
 /// A socket on 127.0.0.1 that accepts connections and never says a word; it stops by itself.
 struct SilentServer {
@@ -135,79 +137,30 @@ fn wrong_password_error(user: &str) -> String {
     }
 }
 
-/// A cluster of the test's own that checks passwords: `scram-sha-256` over TCP on 127.0.0.1 (its
-/// socket trusts the set-up), with role `app` whose password is [`PASSWORD`]; stopped on drop.
-struct PasswordCluster {
-    dir: tempfile::TempDir,
-    port: u16,
-    bin_dir: std::path::PathBuf,
-}
-
 const PASSWORD: &str = "Corr3ct:Horse";
 
-impl PasswordCluster {
-    fn start() -> PasswordCluster {
-        let bin_dir = devdb::find_bin_dir().unwrap();
-        let dir = tempfile::Builder::new().prefix("sdm-scram-").tempdir().unwrap();
-        // As root the server runs as `postgres` (devdb's rule), which must own its folders.
-        devdb::chown_to_postgres(dir.path()).unwrap();
-        let data = dir.path().join("data");
-        let run = |mut cmd: Command| {
-            let out = cmd.output().unwrap();
-            assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
-        };
-        let mut initdb = devdb::server_command(&bin_dir, "initdb");
-        initdb.arg("-D").arg(&data);
-        initdb.args(["-U", "postgres", "-A", "trust", "--auth-host=scram-sha-256", "--no-sync", "-E", "UTF8"]);
-        initdb.args(["--locale=C", "--no-instructions"]);
-        run(initdb);
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let options = format!(
-            "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c password_encryption=scram-sha-256",
-            dir.path().display()
-        );
-        let mut start = devdb::server_command(&bin_dir, "pg_ctl");
-        start.arg("-D").arg(&data).arg("-l").arg(dir.path().join("log")).args(["-w", "-o", &options, "start"]);
-        run(start);
-        let cluster = PasswordCluster { port, bin_dir, dir };
-        let admin = format!("host={} port={port} user=postgres dbname=postgres", cluster.dir.path().display());
-        let mut client = app::db::connect(&admin).unwrap();
-        client.batch_execute(&format!("CREATE ROLE app LOGIN PASSWORD '{PASSWORD}'")).unwrap();
-        client.batch_execute("CREATE DATABASE app OWNER app").unwrap();
-        cluster
+/// Runs `sdm showmigrations` with `url` and `env` only (no password source of the caller's,
+/// `HOME` a folder of its own unless `env` sets it).
+fn sdm_with(cluster: &PasswordCluster, url: &str, env: &[(&str, &Path)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sdm"));
+    cmd.arg("showmigrations").env("DATABASE_URL", url).env("HOME", cluster.dir().join("nohome"));
+    for key in ["PGPASSWORD", "PGPASSFILE", "PGSERVICE", "PGSERVICEFILE", "PGSYSCONFDIR", "PGCONNECT_TIMEOUT"] {
+        cmd.env_remove(key);
     }
-
-    /// Runs `sdm showmigrations` with `url` and `env` only (no password source of the caller's,
-    /// `HOME` a folder of its own unless `env` sets it).
-    fn sdm(&self, url: &str, env: &[(&str, &std::path::Path)]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sdm"));
-        cmd.arg("showmigrations").env("DATABASE_URL", url).env("HOME", self.dir.path().join("nohome"));
-        for key in ["PGPASSWORD", "PGPASSFILE", "PGSERVICE", "PGSERVICEFILE", "PGSYSCONFDIR", "PGCONNECT_TIMEOUT"] {
-            cmd.env_remove(key);
-        }
-        for (key, value) in env {
-            cmd.env(key, value);
-        }
-        cmd.output().unwrap()
+    for (key, value) in env {
+        cmd.env(key, value);
     }
-
-    /// Writes `text` to `name` in the cluster's folder, readable by its owner only.
-    fn file(&self, name: &str, text: &str) -> std::path::PathBuf {
-        use std::os::unix::fs::PermissionsExt;
-        let path = self.dir.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, text).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        path
-    }
+    cmd.output().unwrap()
 }
 
-impl Drop for PasswordCluster {
-    fn drop(&mut self) {
-        let mut stop = devdb::server_command(&self.bin_dir, "pg_ctl");
-        stop.arg("-D").arg(self.dir.path().join("data")).args(["-m", "immediate", "-w", "stop"]);
-        let _ = stop.output();
-    }
+/// Writes `text` to `name` in the cluster's folder, readable by its owner only.
+fn private_file(cluster: &PasswordCluster, name: &str, text: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = cluster.dir().join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
 }
 
 fn succeeds(out: &Output, case: &str) {
@@ -216,57 +169,58 @@ fn succeeds(out: &Output, case: &str) {
 
 #[test]
 fn every_password_source_libpq_reads_works_against_a_server_that_checks_passwords() {
-    let cluster = PasswordCluster::start();
-    let port = cluster.port;
+    let bin_dir = test_server().bin("initdb").unwrap().parent().unwrap().to_path_buf();
+    let cluster = PasswordCluster::start(&bin_dir, "app", PASSWORD).unwrap_or_else(|e| panic!("{e}"));
+    let port = cluster.port();
     let url = format!("postgres://app@127.0.0.1:{port}/app");
     let pairs = format!("host=127.0.0.1 port={port} user=app dbname=app");
 
     // No password anywhere: the server asks for one, and the message says so.
-    let err = stderr(&cluster.sdm(&url, &[]));
+    let err = stderr(&sdm_with(&cluster, &url, &[]));
     assert!(err.contains("password missing") && err.contains("PGPASSWORD"), "{err}");
     eprintln!("{err}");
 
     // PGPASSWORD; a wrong one is refused by the server, and shown nowhere.
-    let right = std::path::Path::new(PASSWORD);
-    succeeds(&cluster.sdm(&url, &[("PGPASSWORD", right)]), "PGPASSWORD");
-    let err = stderr(&cluster.sdm(&url, &[("PGPASSWORD", std::path::Path::new("Wr0ngHorse"))]));
+    let right = Path::new(PASSWORD);
+    succeeds(&sdm_with(&cluster, &url, &[("PGPASSWORD", right)]), "PGPASSWORD");
+    let err = stderr(&sdm_with(&cluster, &url, &[("PGPASSWORD", Path::new("Wr0ngHorse"))]));
     assert!(err.contains(r#"password authentication failed for user "app""#), "{err}");
     assert!(!err.contains("Wr0ng"), "{err}");
     eprintln!("{err}");
 
     // A password file: PGPASSFILE, ~/.pgpass, passfile= in either form (`:` escaped in it).
     let line = format!("# a comment\n127.0.0.1:{port}:app:app:{}\n", PASSWORD.replace(':', "\\:"));
-    let passfile = cluster.file("passfile", &line);
-    succeeds(&cluster.sdm(&url, &[("PGPASSFILE", &passfile)]), "PGPASSFILE");
-    let home = cluster.dir.path().join("home");
-    cluster.file("home/.pgpass", &line);
-    succeeds(&cluster.sdm(&url, &[("HOME", &home)]), "~/.pgpass");
-    succeeds(&cluster.sdm(&format!("{url}?passfile={}", passfile.display()), &[]), "passfile= in a URL");
-    succeeds(&cluster.sdm(&format!("{pairs} passfile={}", passfile.display()), &[]), "passfile= in pairs");
+    let passfile = private_file(&cluster, "passfile", &line);
+    succeeds(&sdm_with(&cluster, &url, &[("PGPASSFILE", &passfile)]), "PGPASSFILE");
+    let home = cluster.dir().join("home");
+    private_file(&cluster, "home/.pgpass", &line);
+    succeeds(&sdm_with(&cluster, &url, &[("HOME", &home)]), "~/.pgpass");
+    succeeds(&sdm_with(&cluster, &format!("{url}?passfile={}", passfile.display()), &[]), "passfile= in a URL");
+    succeeds(&sdm_with(&cluster, &format!("{pairs} passfile={}", passfile.display()), &[]), "passfile= in pairs");
 
     // A service: service=, PGSERVICE; PGSERVICEFILE, ~/.pg_service.conf, PGSYSCONFDIR. The
     // connection string's own keys win over the service's.
     let service = format!("[app]\nhost=127.0.0.1\nport={port}\nuser=app\ndbname=app\npassword={PASSWORD}\n");
-    let service_file = cluster.file("services.conf", &service);
-    succeeds(&cluster.sdm("service=app", &[("PGSERVICEFILE", &service_file)]), "service= with PGSERVICEFILE");
+    let service_file = private_file(&cluster, "services.conf", &service);
+    succeeds(&sdm_with(&cluster, "service=app", &[("PGSERVICEFILE", &service_file)]), "service= with PGSERVICEFILE");
     succeeds(
-        &cluster.sdm("dbname=app", &[("PGSERVICEFILE", &service_file), ("PGSERVICE", std::path::Path::new("app"))]),
+        &sdm_with(&cluster, "dbname=app", &[("PGSERVICEFILE", &service_file), ("PGSERVICE", Path::new("app"))]),
         "PGSERVICE",
     );
-    cluster.file("home/.pg_service.conf", &service);
-    succeeds(&cluster.sdm("postgres://?service=app", &[("HOME", &home)]), "~/.pg_service.conf");
-    let sysconf = cluster.dir.path().join("sysconf");
-    cluster.file("sysconf/pg_service.conf", &service);
-    succeeds(&cluster.sdm("service=app", &[("PGSYSCONFDIR", &sysconf)]), "PGSYSCONFDIR");
-    let err = stderr(&cluster.sdm("service=app dbname=no_such_db", &[("PGSERVICEFILE", &service_file)]));
+    private_file(&cluster, "home/.pg_service.conf", &service);
+    succeeds(&sdm_with(&cluster, "postgres://?service=app", &[("HOME", &home)]), "~/.pg_service.conf");
+    let sysconf = cluster.dir().join("sysconf");
+    private_file(&cluster, "sysconf/pg_service.conf", &service);
+    succeeds(&sdm_with(&cluster, "service=app", &[("PGSYSCONFDIR", &sysconf)]), "PGSYSCONFDIR");
+    let err = stderr(&sdm_with(&cluster, "service=app dbname=no_such_db", &[("PGSERVICEFILE", &service_file)]));
     assert!(err.contains(r#"database "no_such_db" does not exist"#), "the string's dbname wins: {err}");
     assert!(!err.contains("Corr3ct"), "{err}");
     // A wrong password in the service file is refused, and shown nowhere.
-    let wrong = cluster.file("wrong.conf", &service.replace(PASSWORD, "Wr0ngHorse"));
-    let err = stderr(&cluster.sdm("service=app", &[("PGSERVICEFILE", &wrong)]));
+    let wrong = private_file(&cluster, "wrong.conf", &service.replace(PASSWORD, "Wr0ngHorse"));
+    let err = stderr(&sdm_with(&cluster, "service=app", &[("PGSERVICEFILE", &wrong)]));
     assert!(err.contains(r#"password authentication failed for user "app""#) && !err.contains("Wr0ng"), "{err}");
     eprintln!("{err}");
-    let err = stderr(&cluster.sdm("service=nope", &[("PGSERVICEFILE", &service_file)]));
+    let err = stderr(&sdm_with(&cluster, "service=nope", &[("PGSERVICEFILE", &service_file)]));
     assert!(err.contains(r#"definition of service "nope" not found"#), "{err}");
     eprintln!("{err}");
 }

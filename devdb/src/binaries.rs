@@ -45,7 +45,7 @@ pub(crate) fn is_root() -> bool {
 }
 
 /// Returns a command running server binary `tool` from `bin_dir`, through `runuser` when root.
-pub fn server_command(bin_dir: &Path, tool: &str) -> Command {
+pub(crate) fn server_command(bin_dir: &Path, tool: &str) -> Command {
     let path = bin_dir.join(tool);
     let mut cmd = if is_root() {
         let mut cmd = Command::new("runuser");
@@ -76,7 +76,7 @@ pub(crate) fn run(mut cmd: Command, what: &str, url: &str) -> Result<Vec<u8>> {
 }
 
 /// Gives `path` to the `postgres` user when we are root, so the server can write there.
-pub fn chown_to_postgres(path: &Path) -> Result<()> {
+pub(crate) fn chown_to_postgres(path: &Path) -> Result<()> {
     if !is_root() {
         return Ok(());
     }

@@ -41,3 +41,56 @@ fn run(command: xshell::Cmd<'_>, what: &str, url: &str) -> anyhow::Result<String
     }
     String::from_utf8(output.stdout).with_context(|| format!("{what} printed invalid UTF-8"))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// The command lines of the processes running now whose arguments hold `needle`.
+    fn command_lines_with(needle: &str) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+        entries
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+            .map(|bytes| String::from_utf8_lossy(&bytes).replace('\0', " "))
+            .filter(|line| line.contains(needle))
+            .collect()
+    }
+
+    #[test]
+    fn pg_dump_gets_the_password_in_its_environment_never_on_its_command_line() {
+        let password = "Dump:S3cret";
+        let bin_dir = devdb::test_server().bin("initdb").unwrap().parent().unwrap().to_path_buf();
+        let cluster = devdb::PasswordCluster::start(&bin_dir, "dumper", password).unwrap_or_else(|e| panic!("{e}"));
+        let url = migrator::conninfo::with_param(&cluster.url(), "password", password);
+        let server = Server::external(url);
+        let db = server.test_database(None).unwrap_or_else(|e| panic!("{}", migrator::db::with_sources(&e)));
+        let out = cluster.dir().join("dump-with-a-password.archive");
+        // Watch every process's command line while pg_dump runs (it names the archive).
+        let done = Arc::new(AtomicBool::new(false));
+        let watcher = {
+            let (done, needle) = (done.clone(), out.display().to_string());
+            std::thread::spawn(move || {
+                let mut seen = Vec::new();
+                while !done.load(Ordering::SeqCst) {
+                    seen.extend(command_lines_with(&needle));
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+                seen
+            })
+        };
+        let dumped = dump_custom(&Shell::new().unwrap(), &server, &db, &out);
+        done.store(true, Ordering::SeqCst);
+        let seen = watcher.join().unwrap();
+        // The server checks passwords (scram-sha-256 over TCP): the dump ran, so it had it.
+        dumped.unwrap_or_else(|e| panic!("{e:#}"));
+        assert!(out.exists());
+        assert!(seen.iter().any(|line| line.contains("pg_dump")), "pg_dump's command line was seen: {seen:?}");
+        for line in &seen {
+            assert!(!line.contains("S3cret"), "a password on a command line: {line}");
+        }
+    }
+}

@@ -167,3 +167,47 @@ fn the_splitter_splits_the_test_chains_as_postgres_does() {
         assert!(checked > 0, "{chain}: no statement checked");
     }
 }
+
+/// `SPLIT_SQL_DIR=<folder> cargo test -p migrator --test it -- --ignored split_sql_files` reads
+/// every `.sql` file under the folder (a real project's migrations, in any order) and has
+/// Postgres's parser read each statement the splitter found, running nothing (a `Parse`
+/// message): a statement cut too early fails with a syntax error (an open quote, an unexpected
+/// end), two statements taken as one fail with `cannot insert multiple commands into a prepared
+/// statement`. It prints every syntax error with its file and line, and the figures.
+#[test]
+#[ignore = "reads a folder named by SPLIT_SQL_DIR"]
+fn split_sql_files_as_postgres_parses_them() {
+    let Some(dir) = std::env::var_os("SPLIT_SQL_DIR") else { panic!("set SPLIT_SQL_DIR to a folder of .sql files") };
+    let mut files = Vec::new();
+    let mut pending = vec![std::path::PathBuf::from(dir)];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "sql") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let db = devdb::empty_database();
+    let mut client = db.connect();
+    let (mut statements, mut syntax_errors, mut bytes) = (0, Vec::new(), 0);
+    for path in &files {
+        let Ok(sql) = std::fs::read_to_string(path) else { continue };
+        bytes += sql.len();
+        for statement in split(&sql).statements.iter().filter(|s| s.has_code) {
+            statements += 1;
+            let Err(error) = client.prepare(&sql[statement.span.clone()]) else { continue };
+            if error.code() == Some(&postgres::error::SqlState::SYNTAX_ERROR) {
+                let message = error.as_db_error().map_or_else(|| error.to_string(), |e| e.message().to_string());
+                syntax_errors.push(format!("{}:{}: {message}", path.display(), statement.line));
+            }
+        }
+    }
+    for error in &syntax_errors {
+        println!("{error}");
+    }
+    println!("{} files ({bytes} bytes), {statements} statements, {} syntax errors", files.len(), syntax_errors.len());
+}

@@ -8,7 +8,8 @@ use migrator::sql::lexer::{tokens, TokenKind};
 pub type QualifiedName = (String, String);
 
 /// Splits `text` at every `sep` that is outside quotes, dollar quotes, comments and parentheses;
-/// the parts keep their spacing.
+/// the parts keep their spacing. `sep` is a punctuation byte (`,`, `;`): a byte inside a word or
+/// a number is never a separator.
 pub fn split_top_level(text: &str, sep: u8) -> Vec<&str> {
     let mut parts = Vec::new();
     let mut start = 0;

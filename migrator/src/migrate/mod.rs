@@ -29,4 +29,5 @@ pub use locks::{parse_duration, Blocker, LockPolicy, DEFAULT_LOCK_RETRIES, DEFAU
 pub use runner::{
     migrate, migrate_each, run, run_with, AppliedMigration, MigrationRun, RunOptions, MIGRATION_LOCK_KEY,
 };
+pub use statements::{split_statements, statement_words};
 pub use status::{check_history, show_migrations, status, status_and_check, MigrationState, MigrationStatus};

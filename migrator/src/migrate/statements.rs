@@ -208,6 +208,25 @@ pub(crate) fn split(sql: &str) -> Statements {
     Statements { spans, closed }
 }
 
+/// Splits `sql` into its statements where the runner does: each statement's byte range, from its
+/// first token past comments to its own `;` (the last one may have none), leaving out pieces that
+/// hold only whitespace and comments. For tools that rewrite migrations (an import), so they cut a
+/// file exactly where the runner would and keep the comments between statements.
+pub fn split_statements(sql: &str) -> Vec<Range<usize>> {
+    split(sql)
+        .spans
+        .into_iter()
+        .filter(|s| has_code(&sql[s.clone()]))
+        .map(|s| s.start + first_token(&sql[s.clone()])..s.end)
+        .collect()
+}
+
+/// Returns the first `n` keywords of `statement` (past comments), lowercased: what a statement
+/// is (`["create", "index", "concurrently"]`), as the runner reads it.
+pub fn statement_words(statement: &str, n: usize) -> Vec<String> {
+    leading_words(statement, n)
+}
+
 /// How deep a statement is in parentheses and SQL-standard function bodies, tracked the way
 /// Postgres's grammar reads them.
 ///

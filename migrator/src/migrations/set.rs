@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::imported::{parse_import, ImportRecord, IMPORT_FILE};
 use super::lock::{parse_lock, MigrationLock, LOCK_FILE};
 use super::squashes::{check_chain, parse_record, record_number, SquashRecord, SQUASHES_DIR};
 use super::{checksum, names};
@@ -101,6 +102,8 @@ pub struct MigrationSet {
     pub squashes: Vec<SquashRecord>,
     /// The committed checksums and expected schema (`migrations.lock.json`), when there is one.
     pub lock: Option<MigrationLock>,
+    /// Where the chain came from when another tool wrote it (`import.json`), when it did.
+    pub import: Option<ImportRecord>,
 }
 
 /// One entry under the migrations root: a folder, or a file whose content is read on demand.
@@ -232,6 +235,7 @@ pub(super) fn from_entries(root: &Path, entries: Vec<Entry<'_>>) -> Result<Migra
     let mut files: Vec<MigrationFile> = Vec::new();
     let mut squashes: Vec<SquashRecord> = Vec::new();
     let mut lock = None;
+    let mut import = None;
     for entry in &entries {
         let path = display(&entry.components);
         let file_name = entry.components.last().map(String::as_str).unwrap_or_default();
@@ -244,6 +248,10 @@ pub(super) fn from_entries(root: &Path, entries: Vec<Entry<'_>>) -> Result<Migra
         }
         if depth == 1 && file_name == LOCK_FILE && !is_dir(entry) {
             lock = Some(parse_lock(&path, &read_bytes(entry, &path)?)?);
+            continue;
+        }
+        if depth == 1 && file_name == IMPORT_FILE && !is_dir(entry) {
+            import = Some(parse_import(&path, &read_bytes(entry, &path)?)?);
             continue;
         }
         if is_dir(entry) {
@@ -310,7 +318,7 @@ pub(super) fn from_entries(root: &Path, entries: Vec<Entry<'_>>) -> Result<Migra
     files.sort_by_key(|f| f.version);
     squashes.sort_by_key(|r| r.squash);
     check_chain(&squashes)?;
-    Ok(MigrationSet { files, squashes, lock })
+    Ok(MigrationSet { files, squashes, lock, import })
 }
 
 /// Returns an entry's bytes (read from disk, or compiled in).

@@ -5,8 +5,9 @@
 //! two transactions, takes no lock (two runners both apply the same migration), and reports a
 //! failing statement as `db error`. The history table and its rows stay refinery's, so either
 //! runner can take over a database the other migrated. A database migrated with a chain that a
-//! squash replaced follows the squash (`follow`).
+//! squash replaced follows the squash (`follow`); one another tool migrated is adopted (`adopt`).
 
+mod adopt;
 pub(crate) mod diagnosis;
 mod drift;
 mod follow;
@@ -22,6 +23,7 @@ mod statements;
 mod status;
 mod transactions;
 
+pub use adopt::Adoption;
 pub use drift::{drift, Drift};
 pub use follow::{FollowedSquash, Refusal};
 pub use history::{locate as history_table, HISTORY_TABLE};

@@ -36,3 +36,6 @@ impl flags::Import {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

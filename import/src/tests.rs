@@ -209,8 +209,8 @@ fn bad_input_is_refused_by_name() {
     let dir = Dir::new("nonempty");
     dir.write("1_a.up.sql", "SELECT 1;");
     std::fs::create_dir_all(dir.0.join("migrations")).unwrap();
-    std::fs::write(dir.0.join("migrations/README.md"), "").unwrap();
+    std::fs::write(dir.0.join("migrations").join("kept.txt"), "").unwrap();
     let error = format!("{:#}", dir.import(None, &[]).unwrap_err());
     assert!(error.contains("migrations is not empty") && error.contains("--force"), "{error}");
-    assert!(Path::new(&dir.0.join("migrations/README.md")).exists(), "a refusal changes nothing");
+    assert!(Path::new(&dir.0.join("migrations").join("kept.txt")).exists(), "a refusal changes nothing");
 }

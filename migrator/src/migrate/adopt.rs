@@ -10,7 +10,7 @@
 use postgres::Client;
 
 use super::history;
-use crate::migrations::ImportRecord;
+use crate::migrations::{ImportRecord, ImportedMigration, MigrationSet};
 use crate::{Error, Result};
 
 /// What an adoption wrote: our history for the migrations the tool had applied.
@@ -53,7 +53,7 @@ fn columns(tool: &str) -> Option<&'static [&'static str]> {
 }
 
 /// Adopts the database when it holds `record`'s tool history; `None` when it has no such table.
-pub(super) fn adopt(client: &mut Client, record: &ImportRecord) -> Result<Option<Adoption>> {
+pub(super) fn adopt(client: &mut Client, set: &MigrationSet, record: &ImportRecord) -> Result<Option<Adoption>> {
     let table = record.history_table.as_str();
     let exists: bool =
         client.query_one("SELECT pg_catalog.to_regclass(pg_catalog.quote_ident($1)) IS NOT NULL", &[&table])?.get(0);
@@ -89,6 +89,7 @@ pub(super) fn adopt(client: &mut Client, record: &ImportRecord) -> Result<Option
     if ours.is_empty() {
         return Ok(None);
     }
+    squashed_part_way(set, record, &ours).map_err(refuse)?;
     let history_table = history::create(client)?;
     let mut transaction = client.transaction()?;
     for m in &ours {
@@ -98,6 +99,33 @@ pub(super) fn adopt(client: &mut Client, record: &ImportRecord) -> Result<Option
     }
     transaction.commit()?;
     Ok(Some(Adoption { tool: record.tool.clone(), table: table.to_string(), migrations: ours.len() }))
+}
+
+/// Refuses, before anything is written, a database the tool migrated part-way through a chain
+/// that a squash has since replaced: it could not follow the squash (the squash removed the files
+/// it lacks).
+fn squashed_part_way(
+    set: &MigrationSet,
+    record: &ImportRecord,
+    ours: &[&ImportedMigration],
+) -> std::result::Result<(), String> {
+    for squash in &set.squashes {
+        let replaced =
+            |m: &&&ImportedMigration| squash.replaced.iter().any(|r| r.version == m.version && r.name == m.name);
+        let done = ours.iter().filter(replaced).count();
+        if done > 0 && done < squash.replaced.len() {
+            let tool = &record.tool;
+            return Err(format!(
+                "{tool} applied {done} of the {} migrations squash {} replaced ({}), whose files are gone, so the \
+                 database could not follow the squash: migrate it to the end of the imported chain with {tool} first, \
+                 then migrate again",
+                squash.replaced.len(),
+                squash.squash,
+                squash.path.display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Reads what the tool applied, in the tool's terms.

@@ -179,7 +179,7 @@ fn apply_pending(
     session::reset(client)?;
     // A database with no history of ours may hold the history of the tool the set was imported from.
     let adopted = match &set.import {
-        Some(record) if history::read(client)?.is_empty() => adopt::adopt(client, record)?,
+        Some(record) if history::read(client)?.is_empty() => adopt::adopt(client, set, record)?,
         _ => None,
     };
     // Only a database that already has a history can be behind a squash.

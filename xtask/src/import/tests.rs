@@ -122,6 +122,27 @@ fn migrate_as(tool: Tool, client: &mut Client, set: &MigrationSet) {
     client.batch_execute(&sql).unwrap();
 }
 
+/// Runs the third migration as the tool would, and writes its history row.
+fn finish_as(tool: Tool, client: &mut Client, set: &MigrationSet) {
+    client.batch_execute(chain(tool)[2].2).unwrap();
+    let m = &set.import.as_ref().unwrap().migrations[2];
+    let (v, c) = (&m.tool_version, m.tool_checksum.clone().unwrap_or_default());
+    let sql = match tool {
+        Tool::Sqlx => format!("INSERT INTO _sqlx_migrations VALUES ({v}, 'c', now(), true, decode('{c}', 'hex'), 1)"),
+        Tool::Diesel => format!("INSERT INTO __diesel_schema_migrations (version) VALUES ('{v}')"),
+        Tool::GolangMigrate => format!("UPDATE schema_migrations SET version = {v}"),
+        Tool::Goose => format!("INSERT INTO goose_db_version (version_id, is_applied) VALUES ({v}, true)"),
+        Tool::Dbmate => format!("INSERT INTO schema_migrations VALUES ('{v}')"),
+        Tool::Flyway => {
+            format!("INSERT INTO flyway_schema_history VALUES (3, '{v}', 'c', 'SQL', 'V3__c.sql', {c}, 'u', now(), 1, true)")
+        }
+        Tool::Prisma => {
+            format!("INSERT INTO _prisma_migrations VALUES ('3', '{c}', now(), '{v}', NULL, NULL, now() + interval '1 s', 1)")
+        }
+    };
+    client.batch_execute(&sql).unwrap();
+}
+
 fn tool_rows(client: &mut Client, table: &str) -> i64 {
     client.query_one(&format!("SELECT count(*) FROM {table}"), &[]).unwrap().get(0)
 }
@@ -150,6 +171,21 @@ fn import_adopt_squash(tool: Tool) {
     let squashed = MigrationSet::from_dir(&tree.dir()).unwrap();
     assert!(squashed.import.is_some(), "the import record stays with the squashed set");
     assert_eq!(squashed.squashes.len(), 1, "the imported chain was squashed and proven");
+
+    // A database the tool migrated part-way, met only after the squash, cannot follow it: refused,
+    // changing nothing. Once the tool has run the rest, it is adopted and follows the squash.
+    let late = devdb::empty_database();
+    let mut client = late.connect();
+    migrate_as(tool, &mut client, &set);
+    let error = migrator::migrate::run(&mut client, &squashed).expect_err("part-way through a squash").to_string();
+    assert!(error.contains("applied 2 of the 3 migrations squash 1 replaced"), "{error}");
+    let ours: bool = client.query_one("SELECT to_regclass('refinery_schema_history') IS NOT NULL", &[]).unwrap().get(0);
+    assert!(!ours, "the refusal wrote no history");
+    finish_as(tool, &mut client, &set);
+    let run = migrator::migrate::run(&mut client, &squashed).unwrap_or_else(|e| panic!("{}: {e}", tool.name()));
+    let lines = run.describe("db");
+    assert_eq!(lines[0], format!("Adopted 3 migrations from {}'s {table}", tool.name()), "{lines:?}");
+    assert_eq!(run.followed.len(), 1, "{lines:?}");
 }
 
 #[test]

@@ -399,4 +399,26 @@ mod tests {
         assert_ne!(a.content_hash(), b.content_hash());
         assert_ne!(a.content_hash(), c.content_hash());
     }
+
+    #[test]
+    fn a_compiled_in_set_carries_its_import_record_next_to_module_folders() {
+        let record = br#"{"tool": "goose", "history_table": "goose_db_version", "migrations": [
+            {"tool_version": "1", "version": 1, "name": "a", "checksum": "1"}]}"#;
+        let entry = |path: &str, content: Content<'static>| Entry {
+            components: path.split('/').map(str::to_string).collect(),
+            content,
+        };
+        let entries = vec![
+            entry("import.json", Content::Embedded(record)),
+            entry("main", Content::Dir),
+            entry("main/V1__a.sql", Content::Embedded(b"SELECT 1;")),
+        ];
+        let set = MigrationSet::from_entries(Path::new("migrations"), entries).unwrap();
+        let import = set.import.expect("the import record is read");
+        assert_eq!((import.tool.as_str(), import.path.as_path()), ("goose", Path::new("migrations/import.json")));
+        assert_eq!(set.files.len(), 1);
+        let bad = vec![entry("import.json", Content::Embedded(b"[]")), entry("V1__a.sql", Content::Embedded(b""))];
+        let error = MigrationSet::from_entries(Path::new("migrations"), bad).unwrap_err().to_string();
+        assert!(error.contains("migrations/import.json") && error.contains("not a valid import record"), "{error}");
+    }
 }

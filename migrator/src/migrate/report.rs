@@ -19,7 +19,10 @@ impl MigrationRun {
     pub fn summary(&self, database: &str) -> String {
         let followed: Vec<String> = self.followed.iter().map(|f| f.squash.to_string()).collect();
         match (followed.is_empty(), self.applied.len()) {
-            (true, n) if self.adopted.is_some() => format!("{database}: adopted, applied {n} migration(s)"),
+            (true, n) if self.adopted.is_some() => {
+                let adopted = self.adopted.as_ref().map_or(0, |a| a.migrations);
+                format!("{database}: adopted {adopted} migration(s), applied {n} migration(s)")
+            }
             (true, 0) => format!("{database}: nothing to do, every migration is applied"),
             (true, n) => format!("{database}: applied {n} migration(s)"),
             (false, n) => format!("{database}: followed squash {}, applied {n} migration(s)", followed.join(" and ")),

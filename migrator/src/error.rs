@@ -98,6 +98,17 @@ pub enum Error {
         /// What differs and the ways forward.
         message: String,
     },
+    /// A database another tool migrated could not be adopted: its history disagrees with the
+    /// import record; nothing was changed.
+    #[error("cannot adopt the migrations {tool} applied ({table}), so nothing was changed: {message}")]
+    AdoptionRefused {
+        /// The tool, e.g. `golang-migrate`.
+        tool: String,
+        /// The tool's history table.
+        table: String,
+        /// What disagrees, by name, and the way forward.
+        message: String,
+    },
     /// A migration ran but its history row could not be recorded, so it was rolled back.
     #[error(
         "recording migration {label} ({path}) in {table} failed, so it was rolled back: {message}; \

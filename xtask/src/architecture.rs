@@ -14,11 +14,13 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
     // The Postgres for tests and tools: the engine (to migrate templates), never the product.
     ("devdb", &["migrator"], &[]),
     // The squash engine: the migration engine and a Postgres to replay into; never the product.
-    ("squash", &["migrator", "devdb"], &[]),
+    ("squash", &["migrator", "devdb"], &["import"]),
+    // The import engine: the migration engine only (its splitter, checksum and record type).
+    ("import", &["migrator"], &[]),
     // The product: the migration engine; devdb only for its tests.
     ("app", &["migrator"], &["devdb"]),
     // The thin commands: everything, and nothing depends on them.
-    ("xtask", &["app", "devdb", "migrator", "squash"], &[]),
+    ("xtask", &["app", "devdb", "import", "migrator", "squash"], &[]),
 ];
 
 /// Returns, for each workspace crate, its workspace dependencies: (normal, dev).

@@ -70,6 +70,22 @@ xflags::xflags! {
             /// Write the report as JSON to this file.
             optional --json path: PathBuf
         }
+        /// Bring a chain written for another tool (sqlx, diesel, golang-migrate, goose, dbmate,
+        /// flyway, prisma) into a new migrations folder, with the record `sdm migrate` adopts a
+        /// database that tool migrated from.
+        cmd import {
+            /// The tool's migrations folder.
+            required folder: PathBuf
+            /// The tool that wrote it (default: detected from the folder's layout).
+            optional --from tool: String
+            /// `module=pattern`: a table prefix (`users_`) or a name pattern (`users_*`); repeatable,
+            /// first match wins (default: one module, `main`).
+            repeated --module mapping: String
+            /// The folder to write (default: migrations/); it must be empty or missing.
+            optional --into dir: PathBuf
+            /// Replace the folder even if it holds files.
+            optional --force
+        }
         /// Write the LangGraph set-up steps our migrations lack (those of the library pinned in
         /// python/requirements.txt) as new migrations, and regenerate the reference schema.
         cmd langgraph {

@@ -1,5 +1,5 @@
 //! `cargo xtask`: the SDM workspace's automation (reset, migrate, status, fixtures, lock, verify, squash,
-//! langgraph, lint, sdm, db, bench).
+//! import, langgraph, lint, sdm, db, bench).
 
 #[cfg(test)]
 mod architecture;
@@ -8,6 +8,7 @@ mod database;
 mod db;
 mod fixtures;
 mod flags;
+mod import;
 mod langgraph;
 mod lint;
 mod lock;
@@ -51,6 +52,7 @@ fn run() -> anyhow::Result<()> {
         flags::XtaskCmd::Lock(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Verify(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Squash(cmd) => cmd.run(&sh),
+        flags::XtaskCmd::Import(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Langgraph(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Lint(cmd) => cmd.run(&sh),
         flags::XtaskCmd::Sdm(cmd) => cmd.run(&sh),

@@ -9,7 +9,7 @@ use postgres::Client;
 
 use super::status::{status_and_check, MigrationState};
 use crate::migrations::{MigrationSet, LOCK_COMMAND, LOCK_FILE};
-use crate::schema::{Difference, Snapshot};
+use crate::schema::Difference;
 use crate::{Error, Result};
 
 /// How a database's schema compares with the one its migrations give.
@@ -76,7 +76,7 @@ pub fn drift(client: &mut Client, set: &MigrationSet) -> Result<Drift> {
             pending.join(", ")
         )));
     }
-    let live = Snapshot::read(client)?;
+    let live = super::follow::live_schema(client, set)?;
     Ok(Drift {
         record: lock.path.clone(),
         expected_objects: lock.schema.objects.len(),

@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use postgres::Client;
+use postgres::{Client, GenericClient};
 
 use super::history::{self, HistoryRow};
 use super::AppliedMigration;
@@ -197,7 +197,7 @@ fn move_onto(
             record.squash
         )));
     }
-    let live = Snapshot::read(&mut tx)?;
+    let live = live_schema(&mut tx, set)?;
     check_replaced_schema(record, &live)?;
     let versions: Vec<i32> = record.replaced.iter().map(|m| m.version).collect();
     tx.execute(&format!("DELETE FROM {table} WHERE version = ANY($1)"), &[&versions])?;
@@ -226,7 +226,7 @@ pub(super) fn check(client: &mut Client, set: &MigrationSet, position: Position<
         Position::Refused(record, refusal, message) => Err(refused(record, refusal, message)),
         Position::Replaced(record) => {
             check_squashed_files(set, record)?;
-            check_replaced_schema(record, &Snapshot::read(client)?)
+            check_replaced_schema(record, &live_schema(client, set)?)
         }
         Position::Behind(record, missing) => check_behind(client, set, record, &missing),
     }
@@ -241,7 +241,7 @@ fn check_behind(
     missing: &[&RecordedMigration],
 ) -> Result<()> {
     match set.squashes.iter().find(|r| r.squash + 1 == record.squash) {
-        Some(previous) if missing.len() == record.kept_sql().count() => check_schema(client, previous, record),
+        Some(previous) if missing.len() == record.kept_sql().count() => check_schema(client, set, previous, record),
         _ => Ok(()),
     }
 }
@@ -272,8 +272,8 @@ fn check_replaced_schema(record: &SquashRecord, live: &Snapshot) -> Result<()> {
 
 /// Fails unless the live schema is what `previous` squash wrote, before `record`'s kept
 /// migrations run on it.
-fn check_schema(client: &mut Client, previous: &SquashRecord, record: &SquashRecord) -> Result<()> {
-    let live = Snapshot::read(client)?;
+fn check_schema(client: &mut Client, set: &MigrationSet, previous: &SquashRecord, record: &SquashRecord) -> Result<()> {
+    let live = live_schema(client, set)?;
     // The previous squash's set builds the schema its replaced chain ended with.
     let differences = previous.schema.diff(&live);
     if differences.is_empty() {
@@ -403,4 +403,11 @@ fn record_mismatch_message(recorded: &RecordedMigration, file: Option<&Migration
             recorded.path
         ),
     }
+}
+
+/// Reads the live schema without the history table of the tool the set was imported from,
+/// which an adopted database keeps and the chain never made.
+pub(super) fn live_schema(client: &mut impl GenericClient, set: &MigrationSet) -> Result<Snapshot> {
+    let tool_table: Vec<&str> = set.import.iter().map(|r| r.history_table.as_str()).collect();
+    Snapshot::read_without(client, &tool_table)
 }

@@ -7,7 +7,8 @@ impl MigrationRun {
     /// Returns the lines that say what the run did to `database` (a name, or a redacted URL):
     /// each squash followed, each migration applied with its time, then [`MigrationRun::summary`].
     pub fn describe(&self, database: &str) -> Vec<String> {
-        let mut lines: Vec<String> = self.followed.iter().flat_map(|f| f.describe()).collect();
+        let mut lines: Vec<String> = self.adopted.iter().map(|a| a.describe()).collect();
+        lines.extend(self.followed.iter().flat_map(|f| f.describe()));
         lines.extend(self.applied.iter().map(|m| format!("Applied V{}__{} ({:.1} ms)", m.version, m.name, m.millis)));
         lines.push(self.summary(database));
         lines
@@ -18,6 +19,10 @@ impl MigrationRun {
     pub fn summary(&self, database: &str) -> String {
         let followed: Vec<String> = self.followed.iter().map(|f| f.squash.to_string()).collect();
         match (followed.is_empty(), self.applied.len()) {
+            (true, n) if self.adopted.is_some() => {
+                let adopted = self.adopted.as_ref().map_or(0, |a| a.migrations);
+                format!("{database}: adopted {adopted} migration(s), applied {n} migration(s)")
+            }
             (true, 0) => format!("{database}: nothing to do, every migration is applied"),
             (true, n) => format!("{database}: applied {n} migration(s)"),
             (false, n) => format!("{database}: followed squash {}, applied {n} migration(s)", followed.join(" and ")),
@@ -26,7 +31,7 @@ impl MigrationRun {
 
     /// Whether the run changed the database.
     pub fn changed_anything(&self) -> bool {
-        !self.followed.is_empty() || !self.applied.is_empty()
+        !self.followed.is_empty() || !self.applied.is_empty() || self.adopted.is_some()
     }
 }
 

@@ -7,6 +7,7 @@ use postgres::Client;
 
 use std::time::Duration;
 
+use super::adopt::{self, Adoption};
 use super::follow::{self, FollowedSquash};
 use super::locks::{self, LockPolicy, LOCK_TIMEOUT_MARKER};
 use super::transactions::{self, Plan};
@@ -35,6 +36,8 @@ pub struct MigrationRun {
     pub followed: Vec<FollowedSquash>,
     /// The migrations applied after that, in version order.
     pub applied: Vec<AppliedMigration>,
+    /// What another tool had applied, recorded as ours before anything else (see [`Adoption`]).
+    pub adopted: Option<Adoption>,
 }
 
 /// Applies pending migrations like [`migrate`], first moving a database migrated with a chain a
@@ -174,6 +177,11 @@ fn apply_pending(
     after_each: &mut dyn FnMut(&mut Client, &MigrationFile) -> Result<()>,
 ) -> Result<MigrationRun> {
     session::reset(client)?;
+    // A database with no history of ours may hold the history of the tool the set was imported from.
+    let adopted = match &set.import {
+        Some(record) if history::read(client)?.is_empty() => adopt::adopt(client, set, record)?,
+        _ => None,
+    };
     // Only a database that already has a history can be behind a squash.
     let followed = if history::read(client)?.is_empty() {
         Vec::new()
@@ -207,7 +215,7 @@ fn apply_pending(
         session::reset(client)?;
         after_each(client, file)?;
     }
-    Ok(MigrationRun { followed, applied })
+    Ok(MigrationRun { followed, applied, adopted })
 }
 
 /// What a run keeps from one migration to the next.

@@ -3,6 +3,25 @@
 
 pub(crate) use crate::sql::lexer::{split, tokens, TokenKind};
 
+/// Splits `sql` into its statements where the runner does: each statement's byte range, from its
+/// first token past comments to its own `;` (the last one may have none), leaving out pieces that
+/// hold only whitespace and comments. For tools that rewrite migrations (an import), so they cut a
+/// file exactly where the runner would and keep the comments between statements.
+pub fn split_statements(sql: &str) -> Vec<std::ops::Range<usize>> {
+    split(sql)
+        .statements
+        .into_iter()
+        .filter(|s| s.has_code)
+        .map(|s| s.span.start + first_token(&sql[s.span.clone()])..s.span.end)
+        .collect()
+}
+
+/// Returns the first `n` keywords of `statement` (past comments), lowercased: what a statement
+/// is (`["create", "index", "concurrently"]`), as the runner reads it.
+pub fn statement_words(statement: &str, n: usize) -> Vec<String> {
+    leading_words(statement, n)
+}
+
 /// Returns the first `n` keywords of `statement` (past comments), lowercased.
 pub(crate) fn leading_words(statement: &str, n: usize) -> Vec<String> {
     tokens(statement)

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::imported::{parse_import, ImportRecord, IMPORT_FILE};
 use super::lock::{parse_lock, MigrationLock, LOCK_FILE};
 use super::squashes::{check_chain, parse_record, record_number, SquashRecord, SQUASHES_DIR};
 use super::{checksum, names};
@@ -101,6 +102,8 @@ pub struct MigrationSet {
     pub squashes: Vec<SquashRecord>,
     /// The committed checksums and expected schema (`migrations.lock.json`), when there is one.
     pub lock: Option<MigrationLock>,
+    /// Where the chain came from when another tool wrote it (`import.json`), when it did.
+    pub import: Option<ImportRecord>,
 }
 
 /// One entry under the migrations root: a folder, or a file whose content is read on demand.
@@ -232,6 +235,7 @@ pub(super) fn from_entries(root: &Path, entries: Vec<Entry<'_>>) -> Result<Migra
     let mut files: Vec<MigrationFile> = Vec::new();
     let mut squashes: Vec<SquashRecord> = Vec::new();
     let mut lock = None;
+    let mut import = None;
     for entry in &entries {
         let path = display(&entry.components);
         let file_name = entry.components.last().map(String::as_str).unwrap_or_default();
@@ -244,6 +248,10 @@ pub(super) fn from_entries(root: &Path, entries: Vec<Entry<'_>>) -> Result<Migra
         }
         if depth == 1 && file_name == LOCK_FILE && !is_dir(entry) {
             lock = Some(parse_lock(&path, &read_bytes(entry, &path)?)?);
+            continue;
+        }
+        if depth == 1 && file_name == IMPORT_FILE && !is_dir(entry) {
+            import = Some(parse_import(&path, &read_bytes(entry, &path)?)?);
             continue;
         }
         if is_dir(entry) {
@@ -310,7 +318,7 @@ pub(super) fn from_entries(root: &Path, entries: Vec<Entry<'_>>) -> Result<Migra
     files.sort_by_key(|f| f.version);
     squashes.sort_by_key(|r| r.squash);
     check_chain(&squashes)?;
-    Ok(MigrationSet { files, squashes, lock })
+    Ok(MigrationSet { files, squashes, lock, import })
 }
 
 /// Returns an entry's bytes (read from disk, or compiled in).
@@ -390,5 +398,27 @@ mod tests {
         assert_eq!(a.content_hash(), a.clone().content_hash());
         assert_ne!(a.content_hash(), b.content_hash());
         assert_ne!(a.content_hash(), c.content_hash());
+    }
+
+    #[test]
+    fn a_compiled_in_set_carries_its_import_record_next_to_module_folders() {
+        let record = br#"{"tool": "goose", "history_table": "goose_db_version", "migrations": [
+            {"tool_version": "1", "version": 1, "name": "a", "checksum": "1"}]}"#;
+        let entry = |path: &str, content: Content<'static>| Entry {
+            components: path.split('/').map(str::to_string).collect(),
+            content,
+        };
+        let entries = vec![
+            entry("import.json", Content::Embedded(record)),
+            entry("main", Content::Dir),
+            entry("main/V1__a.sql", Content::Embedded(b"SELECT 1;")),
+        ];
+        let set = MigrationSet::from_entries(Path::new("migrations"), entries).unwrap();
+        let import = set.import.expect("the import record is read");
+        assert_eq!((import.tool.as_str(), import.path.as_path()), ("goose", Path::new("migrations/import.json")));
+        assert_eq!(set.files.len(), 1);
+        let bad = vec![entry("import.json", Content::Embedded(b"[]")), entry("V1__a.sql", Content::Embedded(b""))];
+        let error = MigrationSet::from_entries(Path::new("migrations"), bad).unwrap_err().to_string();
+        assert!(error.contains("migrations/import.json") && error.contains("not a valid import record"), "{error}");
     }
 }

@@ -6,7 +6,8 @@
 //! migrations), and object kinds migrations here do not make (casts, operators, foreign servers,
 //! event triggers). The extensions' versions are left out too: a server's packages choose them.
 
-/// Selects `(key, definition)` for every object; `$1` is the history table's OID (or NULL).
+/// Selects `(key, definition)` for every object; `$1` lists the OIDs of the history tables
+/// (ours, and an adopted tool's) and the sequences they own.
 ///
 /// Every part filters with the same three conditions, written out in each: a user schema, not a
 /// member of an extension, not the history table (or hanging off it).
@@ -20,7 +21,7 @@ WITH ns AS (
 ), rel AS (
   SELECT c.*, ns.nspname, pg_catalog.format('%I.%I', ns.nspname, c.relname) AS qname
     FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace
-   WHERE c.oid IS DISTINCT FROM $1
+   WHERE c.oid <> ALL ($1::oid[])
      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_class'::regclass
                        AND d.objid = c.oid AND d.deptype = 'e')
 )

@@ -74,12 +74,27 @@ impl Snapshot {
     /// # Ok::<(), migrator::Error>(())
     /// ```
     pub fn read(client: &mut impl GenericClient) -> Result<Snapshot> {
+        Snapshot::read_without(client, &[])
+    }
+
+    /// Reads the schema like [`Snapshot::read`], leaving out `tables` (found by name on the search
+    /// path, as the tool that made them finds them) and the sequences they own: the history
+    /// table of the tool a database was adopted from, which the runner leaves in place.
+    pub fn read_without(client: &mut impl GenericClient, tables: &[&str]) -> Result<Snapshot> {
         let mut objects = BTreeMap::new();
         // Found wherever it is, as the runner finds it, whatever the search path.
-        let history: Option<u32> = match crate::migrate::history_table(client)? {
-            Some(table) => client.query_one("SELECT pg_catalog.to_regclass($1)::oid", &[&table])?.get(0),
-            None => None,
-        };
+        let mut names: Vec<String> = tables.iter().map(|t| t.to_string()).collect();
+        names.extend(crate::migrate::history_table(client)?);
+        let history: Vec<u32> = client
+            .query_one(
+                "WITH t AS (SELECT pg_catalog.to_regclass(n)::oid AS oid FROM pg_catalog.unnest($1::text[]) n) \
+                 SELECT coalesce(pg_catalog.array_agg(oid), '{}') FROM (SELECT oid FROM t WHERE oid IS NOT NULL \
+                 UNION SELECT d.objid FROM pg_catalog.pg_depend d JOIN t ON d.refobjid = t.oid \
+                 WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a' \
+                 AND d.objid IN (SELECT oid FROM pg_catalog.pg_class WHERE relkind = 'S')) o",
+                &[&names],
+            )?
+            .get(0);
         // Dropped without a commit: the setting ends with it (a savepoint inside a transaction).
         let mut tx = client.transaction()?;
         tx.batch_execute("SET LOCAL search_path = pg_catalog")?;

@@ -3,7 +3,6 @@
 //! whose databases the product's own workflows fill live in xtask (`xtask/src/squash/tests/`).
 
 mod chains;
-mod convert;
 mod cycles;
 mod golden;
 mod kept;

@@ -1,5 +1,5 @@
-//! Squashes real public migration chains that no one here wrote, converted to flat refinery
-//! folders (`convert`). Each needs its repository's git directory, which CI does not have:
+//! Squashes real public migration chains that no one here wrote, imported with the import
+//! engine (`cargo xtask import`) and numbered after a prelude. Each needs its repository's git directory, which CI does not have:
 //! set `SDM_CHAINS_DIR` to a folder holding `<owner>+<name>/repo` (a git directory, as a
 //! mirror fetch leaves it) and run `cargo test -p squash real_chains -- --ignored --nocapture`.
 //! Each test prints a row: migrations, outcome, squash time against one in-connection replay,
@@ -11,9 +11,9 @@ use std::time::Instant;
 
 use migrator::migrations::MigrationSet;
 
-use super::convert::{convert, Format};
 use super::server;
 use crate::{squash_dir, synthetic, Options, Outcome};
+use import::Tool as Format;
 
 /// A public chain: where it lives and how to read it.
 struct Chain {
@@ -56,8 +56,18 @@ fn checkout(chain: &Chain) -> (PathBuf, usize) {
         .unwrap();
     assert!(archive.wait().unwrap().success() && tar.success(), "could not read {} from {}", chain.path, chain.repo);
     let flat = work.join("migrations");
+    let source = work.join("source").join(chain.path);
+    for (from, to) in chain.replacements {
+        replace_in(&source, from, to);
+    }
     let converted = work.join("converted");
-    let mut n = convert(&work.join("source").join(chain.path), chain.format, &converted, chain.replacements).unwrap();
+    let options =
+        import::Options { from: Some(chain.format), modules: Vec::new(), into: converted.clone(), force: false };
+    import::import(&source, &options).unwrap_or_else(|e| panic!("import {}: {e:#}", chain.repo));
+    // The squash replays the files only: the record of the tool's history is not needed here.
+    std::fs::remove_file(converted.join(migrator::migrations::IMPORT_FILE)).unwrap();
+    let converted = converted.join("main");
+    let mut n = std::fs::read_dir(&converted).unwrap().count();
     if let Some(take) = chain.take {
         for entry in std::fs::read_dir(&converted).unwrap() {
             let path = entry.unwrap().path();
@@ -82,6 +92,18 @@ fn checkout(chain: &Chain) -> (PathBuf, usize) {
         std::fs::rename(&path, flat.join(format!("V{}__{rest}", version + offset))).unwrap();
     }
     (work, n + offset)
+}
+
+/// Replaces `from` with `to` in every file under `dir` (templated names in a chain's files).
+fn replace_in(dir: &std::path::Path, from: &str, to: &str) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            replace_in(&path, from, to);
+        } else if let Ok(text) = std::fs::read_to_string(&path) {
+            std::fs::write(&path, text.replace(from, to)).unwrap();
+        }
+    }
 }
 
 /// Squashes `chain` (a dry run: built and proven, nothing written) and prints its row; returns

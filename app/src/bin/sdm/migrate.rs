@@ -41,7 +41,10 @@ impl flags::Migrate {
             .collect();
         let database: String = client.query_one("SELECT current_database()::text", &[])?.get(0);
         let millis = started.elapsed().as_secs_f64() * 1e3;
-        let value = json!({ "followed": followed, "applied": applied(&run.applied), "millis": millis });
+        let adopted =
+            run.adopted.as_ref().map(|a| json!({"tool": a.tool, "table": a.table, "migrations": a.migrations}));
+        let value =
+            json!({ "adopted": adopted, "followed": followed, "applied": applied(&run.applied), "millis": millis });
         out.print(&value, || format!("{} in {millis:.1} ms.", run.describe(&database).join("\n")))
     }
 }

@@ -140,8 +140,11 @@ fn read(client: &mut Client, record: &ImportRecord) -> Result<Vec<ToolRow>> {
             "SELECT DISTINCT ON (version_id) version_id::text, NULL::text, false, is_applied FROM {table} \
              WHERE version_id <> 0 ORDER BY version_id, id DESC"
         ),
+        // Flyway's own marker rows: `SCHEMA` (it created the schema) ran no migration; `BASELINE`
+        // says every version up to its own stands for the schema the database had (handled below).
         "flyway" => format!(
-            "SELECT version, checksum::text, NOT success FROM {table} WHERE version IS NOT NULL ORDER BY installed_rank"
+            "SELECT version, checksum::text, NOT success, type = 'BASELINE' FROM {table} WHERE version IS NOT NULL \
+             AND type NOT IN ('SCHEMA', 'DELETE') AND type NOT LIKE 'UNDO%' ORDER BY installed_rank"
         ),
         "prisma" => format!(
             "SELECT migration_name, checksum, finished_at IS NULL FROM {table} WHERE rolled_back_at IS NULL ORDER BY started_at"
@@ -149,11 +152,28 @@ fn read(client: &mut Client, record: &ImportRecord) -> Result<Vec<ToolRow>> {
         _ => return Ok(Vec::new()),
     };
     let mut rows: Vec<ToolRow> = Vec::new();
+    let mut baseline: Option<String> = None;
     for row in client.query(&query, &[])? {
         if record.tool == "goose" && !row.get::<_, bool>(3) {
             continue;
         }
+        if record.tool == "flyway" && row.get::<_, bool>(3) {
+            baseline = Some(row.get(0));
+            continue;
+        }
         rows.push(ToolRow { version: row.get(0), checksum: row.get(1), failed: row.get(2) });
+    }
+    if let Some(baseline) = baseline {
+        // A database baselined at version B had the schema of every migration up to B without
+        // Flyway running them: they count as applied.
+        let up_to: Vec<ToolRow> = record
+            .migrations
+            .iter()
+            .filter(|m| flyway_order(&m.tool_version) <= flyway_order(&baseline))
+            .filter(|m| !rows.iter().any(|r| r.version == m.tool_version))
+            .map(|m| ToolRow { version: m.tool_version.clone(), checksum: None, failed: false })
+            .collect();
+        rows.splice(0..0, up_to);
     }
     if record.tool == "golang-migrate" {
         // golang-migrate keeps only its newest version: every migration up to it ran.
@@ -172,6 +192,11 @@ fn read(client: &mut Client, record: &ImportRecord) -> Result<Vec<ToolRow>> {
         }
     }
     Ok(rows)
+}
+
+/// Returns a Flyway version (`1.2`, `2_1`) as numbers compared part by part, as Flyway orders them.
+fn flyway_order(version: &str) -> Vec<u128> {
+    version.split(['.', '_']).map(|part| part.parse().unwrap_or(0)).collect()
 }
 
 /// Checks the tool's rows against the record; returns the tool versions applied, or why not.

@@ -258,3 +258,26 @@ fn adoption_refuses_by_name_and_changes_nothing() {
     let columns = refusal(Tool::Goose, "ALTER TABLE goose_db_version RENAME is_applied TO applied");
     assert!(columns.contains("goose_db_version has no column(s) is_applied"), "{columns}");
 }
+
+/// Flyway's marker rows mean what Flyway means by them: the schema-creation row ran nothing, and a
+/// baseline at the second version stands for the first two migrations, which Flyway never ran
+/// on that database.
+#[test]
+fn flyway_baseline_and_schema_rows_are_read_as_flyway_means_them() {
+    let (_tree, set) = imported(Tool::Flyway);
+    let db = devdb::empty_database();
+    let mut client = db.connect();
+    migrate_as(Tool::Flyway, &mut client, &set);
+    client
+        .batch_execute(
+            "DELETE FROM flyway_schema_history WHERE installed_rank = 1; UPDATE flyway_schema_history SET type = \
+             'BASELINE', description = '<< Flyway Baseline >>', script = '<< Flyway Baseline >>', checksum = NULL \
+             WHERE installed_rank = 2; INSERT INTO flyway_schema_history VALUES (0, '0', \
+             '<< Flyway Schema Creation >>', 'SCHEMA', '\"public\"', NULL, 'u', now(), 0, true);",
+        )
+        .unwrap();
+    let run = migrator::migrate::run(&mut client, &set).unwrap_or_else(|e| panic!("{e:#}"));
+    let adopted = run.adopted.as_ref().expect("the database is adopted");
+    assert_eq!(adopted.migrations, 2, "the two migrations the baseline stands for: {run:?}");
+    assert_eq!(run.applied.len(), set.files.len() - 2, "{run:?}");
+}

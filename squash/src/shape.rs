@@ -5,7 +5,9 @@
 //! `CREATE TABLE` (where every object they need exists by then), its comments, indexes,
 //! triggers and policies right after it, and a foreign key that cannot go inside after the last
 //! table it joins. Grants and default privileges come last, as `pg_restore` runs them. The
-//! session settings pg_dump writes are left out but for those a statement needs, once.
+//! session settings pg_dump writes are left out but for those a statement needs, once. An
+//! expression whose printed text Postgres reads back as another is written so that it reads back
+//! as the chain built it (see `readback`).
 //! Where the catalog says pg_dump's text would not rebuild the same object (an inherited column's
 //! `DEFAULT NULL`), the text follows the catalog.
 
@@ -13,6 +15,7 @@ pub mod chunks;
 mod grants;
 mod layout;
 mod members;
+mod readback;
 mod sql;
 mod table;
 
@@ -31,11 +34,11 @@ pub fn shape(chunks: &[Chunk], entries: &[TocEntry], facts: &Facts) -> Shaped {
 /// Returns the session settings the statements in `body` need, as `SET LOCAL` lines.
 pub fn needed_settings(body: &str) -> Vec<&'static str> {
     let mut settings = Vec::new();
-    // A SQL function's body is checked when it is made: it may read tables made after it.
-    let sql_functions = table::statements(body).iter().any(|s| {
-        (s.starts_with("CREATE FUNCTION ") || s.starts_with("CREATE PROCEDURE ")) && s.contains("LANGUAGE sql")
-    });
-    if sql_functions {
+    // pg_dump writes functions before the tables and views their bodies name (a SQL body's
+    // query, a PL/pgSQL `%ROWTYPE`), relying on bodies not being checked when they are made.
+    let functions =
+        table::statements(body).iter().any(|s| s.starts_with("CREATE FUNCTION ") || s.starts_with("CREATE PROCEDURE "));
+    if functions {
         settings.push("SET LOCAL check_function_bodies = false;");
     }
     if body.contains('\\') {

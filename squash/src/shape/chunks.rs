@@ -82,7 +82,7 @@ pub fn split(text: &str, file_entries: impl IntoIterator<Item = usize>, entries:
 /// Ends the chunk being read: its statements without the blank lines around them.
 fn finish(chunks: &mut [Chunk], body: &mut Vec<&str>) {
     if let Some(chunk) = chunks.last_mut() {
-        chunk.sql = body.join("\n").trim_matches('\n').trim_end().to_string();
+        chunk.sql = super::readback::varchar_lists(body.join("\n").trim_matches('\n').trim_end());
     }
     body.clear();
 }

@@ -130,7 +130,9 @@ impl<'a> Layout<'a> {
         let table_at: HashMap<(String, String), usize> =
             tables.iter().map(|(&c, t)| ((t.schema.clone(), t.name.clone()), c)).collect();
 
-        let mut fixed: HashSet<usize> = tables.iter().filter(|(_, t)| !t.is_plain()).map(|(&c, _)| c).collect();
+        // A table that inherits, what it inherits from, and both sides of a partition's attach
+        // keep pg_dump's statements; a partitioned table without partitions takes its keys inside.
+        let mut fixed: HashSet<usize> = tables.iter().filter(|(_, t)| t.inherits()).map(|(&c, _)| c).collect();
         for table in tables.values() {
             fixed.extend(table.parents().iter().filter_map(|p| table_at.get(p)));
         }

@@ -82,10 +82,11 @@ impl Table {
         self.head.rsplit(' ').next().unwrap_or("")
     }
 
-    /// Whether the table takes part in inheritance or partitioning as a child, or is partitioned:
-    /// what pg_dump prints separately then has to stay where it is.
-    pub fn is_plain(&self) -> bool {
-        !self.tail.contains("INHERITS (") && !self.tail.contains("PARTITION BY ")
+    /// Whether the table inherits from another: what pg_dump prints separately for it then has
+    /// to stay where it is. (A partition is printed as a plain table and attached later; a
+    /// partitioned table is only held in place by its partitions.)
+    pub fn inherits(&self) -> bool {
+        self.tail.contains("INHERITS (")
     }
 
     /// Returns the tables this one inherits from, as `(schema, name)`.
@@ -224,7 +225,7 @@ mod tests {
         assert_eq!(table.columns[1].name, "createdAt");
         assert_eq!(table.columns[1].printed, "\"createdAt\"");
         assert_eq!(table.after, ["ALTER TABLE ONLY public.\"User\" REPLICA IDENTITY FULL;"]);
-        assert!(table.is_plain());
+        assert!(!table.inherits());
         assert_eq!(table.render(), sql);
         table.column_mut("id").unwrap().drop_not_null();
         table.add_constraint("PRIMARY KEY (id)".to_string());
@@ -239,7 +240,7 @@ mod tests {
         let child =
             Table::parse("CREATE TABLE public.c (\n    a integer DEFAULT NULL\n)\nINHERITS (public.p, public.\"Q\");")
                 .unwrap();
-        assert!(!child.is_plain());
+        assert!(child.inherits());
         assert_eq!(child.parents(), [("public".to_string(), "p".to_string()), ("public".to_string(), "Q".to_string())]);
         let mut column = child.columns[0].clone();
         assert!(column.remove_default_null());
@@ -258,7 +259,7 @@ mod tests {
         assert!(plain.remove_default_null());
         plain.drop_not_null();
         assert_eq!(plain.definition, "text");
-        assert!(!parent.is_plain());
+        assert!(!parent.inherits(), "a partitioned table is held in place only by its partitions");
         assert!(Table::parse("CREATE TABLE public.t OF public.ty;").is_none());
     }
 }

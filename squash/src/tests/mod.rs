@@ -13,6 +13,7 @@ mod real_chains;
 mod roles;
 mod roundtrip;
 mod safety;
+mod shaping;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

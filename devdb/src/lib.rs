@@ -40,7 +40,7 @@ pub use error::{Error, Result};
 pub use lifetime::interrupted;
 pub use password_cluster::PasswordCluster;
 pub use role::{TestRole, ROLE_PREFIX};
-pub use schema::{Privileges, Schema};
+pub use schema::{Change, ObjectDifference, Privileges, Schema};
 pub use scratch::{TestDatabase, SCRATCH_PREFIX};
 pub use server::{Server, DEFAULT_DATABASE};
 pub use template::{TEMPLATE_LOCK_KEY, TEMPLATE_PREFIX};

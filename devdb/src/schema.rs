@@ -46,6 +46,28 @@ const OBJECT_SETTINGS: &[(&str, &str, &[&str])] = &[
 pub struct Schema {
     /// Each object's statements, in dump order.
     objects: Vec<String>,
+    /// Each object's name, as [`object_name`] reads pg_dump's header (`TABLE public.account`).
+    names: Vec<String>,
+}
+
+/// How an object differs between two schemas (see [`Schema::differing_objects`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Both schemas have it, with other statements.
+    Differs,
+    /// Only the first schema has it.
+    Missing,
+    /// Only the second schema has it.
+    Added,
+}
+
+/// An object that differs between two schemas.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectDifference {
+    /// The object, as [`object_name`] reads pg_dump's header (`INDEX public.account_email`).
+    pub name: String,
+    /// How it differs.
+    pub change: Change,
 }
 
 impl Schema {
@@ -54,13 +76,19 @@ impl Schema {
         let lines: Vec<&str> = dump.lines().collect();
         let mut settings: Vec<&str> = OBJECT_SETTINGS.iter().map(|(_, default, _)| *default).collect();
         let mut objects = Vec::new();
+        let mut names = Vec::new();
+        let mut name = String::new();
         let mut object = Object::default();
         let mut i = 0;
         while i < lines.len() {
             let line = lines[i];
             // pg_dump's headers are three lines: `--`, `-- Name: ...; Type: ...`, `--`.
             if line == "--" && lines.get(i + 2) == Some(&"--") && lines[i + 1].starts_with("-- ") {
-                objects.extend(object.end());
+                if let Some(text) = object.end() {
+                    objects.push(text);
+                    names.push(std::mem::take(&mut name));
+                }
+                name = object_name(&lines[i + 1][3..]);
                 let kind = lines[i + 1].split("; Type: ").nth(1).and_then(|rest| rest.split(';').next());
                 for ((name, default, kinds), value) in OBJECT_SETTINGS.iter().zip(&settings) {
                     if value != default && kind.is_some_and(|k| kinds.contains(&k)) {
@@ -77,8 +105,11 @@ impl Schema {
                 object.lines.push(line);
             }
         }
-        objects.extend(object.end());
-        Schema { objects }
+        if let Some(text) = object.end() {
+            objects.push(text);
+            names.push(name);
+        }
+        Schema { objects, names }
     }
 
     /// Dumps database `db` on `server` with the server's own `pg_dump`, without grants: only
@@ -122,6 +153,51 @@ impl Schema {
             return None;
         }
         Some(line_diff(&self.text(), &other.text(), MAX_DIFF_LINES).unwrap_or_default())
+    }
+
+    /// Returns the objects that differ between this schema and `other`, by name, in name order:
+    /// those whose statements differ, those only this one has ([`Change::Missing`]) and those
+    /// only `other` has ([`Change::Added`]).
+    pub fn differing_objects(&self, other: &Schema) -> Vec<ObjectDifference> {
+        let mut by_name: std::collections::BTreeMap<&str, (Vec<&str>, Vec<&str>)> = Default::default();
+        for (name, text) in self.names.iter().zip(&self.objects) {
+            by_name.entry(name).or_default().0.push(text);
+        }
+        for (name, text) in other.names.iter().zip(&other.objects) {
+            by_name.entry(name).or_default().1.push(text);
+        }
+        by_name
+            .into_iter()
+            .filter_map(|(name, (mut mine, mut theirs))| {
+                mine.sort_unstable();
+                theirs.sort_unstable();
+                let change = match (mine.is_empty(), theirs.is_empty()) {
+                    _ if mine == theirs => return None,
+                    (false, true) => Change::Missing,
+                    (true, false) => Change::Added,
+                    _ => Change::Differs,
+                };
+                Some(ObjectDifference { name: name.to_string(), change })
+            })
+            .collect()
+    }
+}
+
+/// Reads pg_dump's header `Name: n; Type: T; Schema: s; Owner: o` as `T s.n`; an object that
+/// belongs to a table (`Name: account account_pkey`) as `T account_pkey on s.account`, and a
+/// comment or grant as `T on ...` (`COMMENT on COLUMN account.email`).
+fn object_name(header: &str) -> String {
+    let field = |key: &str| header.split("; ").find_map(|part| part.strip_prefix(key));
+    let (Some(name), Some(kind)) = (header.strip_prefix("Name: ").and_then(|h| h.split("; ").next()), field("Type: "))
+    else {
+        return header.to_string();
+    };
+    let schema = field("Schema: ").filter(|s| *s != "-");
+    let qualified = |n: &str| schema.map_or_else(|| n.to_string(), |s| format!("{s}.{n}"));
+    match (kind, name.split_once(' ')) {
+        ("COMMENT" | "ACL" | "DEFAULT ACL", _) => format!("{kind} on {name}"),
+        (_, Some((table, member))) => format!("{kind} {member} on {}", qualified(table)),
+        _ => format!("{kind} {}", qualified(name)),
     }
 }
 
@@ -234,6 +310,42 @@ mod tests {
         let text = Schema::parse(&grants).text();
         assert!(text.ends_with("GRANT SELECT ON TABLE public.a TO reader;\nSET SESSION AUTHORIZATION granter;\nGRANT SELECT ON TABLE public.a TO writer;\nRESET SESSION AUTHORIZATION;\n"), "{text}");
         assert_ne!(Schema::parse(&grants), Schema::parse(&grants.replace("TO reader", "TO other")));
+    }
+
+    #[test]
+    fn differing_objects_are_named() {
+        let object = |header: &str, sql: &str| format!("--\n-- Name: {header}; Owner: -\n--\n\n{sql}\n\n");
+        let old = [
+            object("account; Type: TABLE; Schema: public", "CREATE TABLE public.account (id integer);"),
+            object(
+                "account account_pkey; Type: CONSTRAINT; Schema: public",
+                "ALTER TABLE public.account ADD PRIMARY KEY (id);",
+            ),
+            object("COLUMN account.id; Type: COMMENT; Schema: public", "COMMENT ON COLUMN public.account.id IS 'x';"),
+            object("same; Type: VIEW; Schema: public", "CREATE VIEW public.same AS SELECT 1;"),
+        ]
+        .concat();
+        let new = [
+            object("account; Type: TABLE; Schema: public", "CREATE TABLE public.account (id bigint);"),
+            object("COLUMN account.id; Type: COMMENT; Schema: public", "COMMENT ON COLUMN public.account.id IS 'x';"),
+            object("same; Type: VIEW; Schema: public", "CREATE VIEW public.same AS SELECT 1;"),
+            object("extra; Type: SCHEMA; Schema: -", "CREATE SCHEMA extra;"),
+        ]
+        .concat();
+        let named: Vec<(String, Change)> = Schema::parse(&old)
+            .differing_objects(&Schema::parse(&new))
+            .into_iter()
+            .map(|d| (d.name, d.change))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("CONSTRAINT account_pkey on public.account".to_string(), Change::Missing),
+                ("SCHEMA extra".to_string(), Change::Added),
+                ("TABLE public.account".to_string(), Change::Differs),
+            ]
+        );
+        assert!(Schema::parse(&old).differing_objects(&Schema::parse(&old)).is_empty());
     }
 
     #[test]

@@ -20,6 +20,19 @@ pub fn dump_custom(sh: &Shell, server: &Server, db: &TestDatabase, out: &Path) -
     Ok(())
 }
 
+/// Restores a custom-format archive into `db`, as a plain `pg_restore` does.
+pub fn restore_into(sh: &Shell, server: &Server, archive: &Path, db: &TestDatabase) -> anyhow::Result<()> {
+    let pg_restore = server.bin("pg_restore")?;
+    let url = db.url();
+    let (conninfo, password) = migrator::conninfo::without_password(url);
+    let mut command = cmd!(sh, "{pg_restore} --no-owner --exit-on-error -d {conninfo} {archive}").secret();
+    if let Some(password) = password {
+        command = command.env("PGPASSWORD", password);
+    }
+    run(command, "pg_restore", url)?;
+    Ok(())
+}
+
 /// Returns the SQL of a whole custom-format archive, as `pg_dump` would have printed it.
 pub fn restore_text(sh: &Shell, server: &Server, archive: &Path) -> anyhow::Result<String> {
     let pg_restore = server.bin("pg_restore")?;

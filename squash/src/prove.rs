@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context;
-use devdb::{Privileges, Schema, Server, TestDatabase};
+use devdb::{Change, Privileges, Schema, Server, TestDatabase};
 use migrator::migrate::HISTORY_TABLE;
 use postgres::Client;
 
@@ -30,22 +30,67 @@ pub fn prove(
         let old_rows = old_rows.join().unwrap_or_else(|_| Err(anyhow::anyhow!("row hash thread panicked")));
         (dump, old_rows, new_rows)
     });
-    compare(old_schema, &new_schema?, &old_rows?, &new_rows?)
+    compare(old_schema, &new_schema?, &old_rows?, &new_rows?, || Ok(None))
 }
 
 /// Rows as [`row_hashes`] sums them up: `relation -> hash`, and the columns compared as `*`.
 pub type RowHashes = (BTreeMap<String, String>, Vec<String>);
 
 /// Fails with a readable difference unless the new set's schema and rows are the old chain's;
-/// returns the columns compared as `*`.
+/// returns the columns compared as `*`. A schema difference names each object that differs;
+/// `restored` gives, when asked, the schema of a plain `pg_restore` of the chain's dump, so that
+/// the message can say which objects pg_dump's text does not rebuild at all.
 pub fn compare(
     old_schema: &Schema,
     new_schema: &Schema,
     (old_rows, masked): &RowHashes,
     (new_rows, _): &RowHashes,
+    restored: impl FnOnce() -> anyhow::Result<Option<Schema>>,
 ) -> anyhow::Result<Vec<String>> {
     if let Some(diff) = old_schema.diff(new_schema) {
-        anyhow::bail!("the new set's schema differs from the old chain's (- old chain, + new set):\n{diff}");
+        let differing = old_schema.differing_objects(new_schema);
+        // What a plain restore of the chain's dump changes, and what the new set builds as such
+        // a restore does (pg_dump's text is all it had to go on there).
+        let (restored, unknown) = match restored() {
+            Ok(restored) => (restored, None),
+            Err(e) => (
+                None,
+                Some(format!("  (whether a plain pg_dump and pg_restore rebuilds them could not be told: {e:#})")),
+            ),
+        };
+        let names =
+            |a: &Schema, b: &Schema| -> Vec<String> { a.differing_objects(b).into_iter().map(|d| d.name).collect() };
+        let (drifting, unlike_restore) =
+            restored.map(|r| (names(old_schema, &r), names(&r, new_schema))).unwrap_or_default();
+        let lines: Vec<String> = differing
+            .iter()
+            .map(|d| {
+                let what = match d.change {
+                    Change::Differs => "the new set builds it differently",
+                    Change::Missing => "the new set lacks it",
+                    Change::Added => "only the new set has it",
+                };
+                let why = match (drifting.contains(&d.name), unlike_restore.contains(&d.name)) {
+                    (true, false) => {
+                        ", as a plain pg_dump and pg_restore of the chain's database does: pg_dump prints it as text \
+                         that Postgres reads back as another definition, and squash does not know how to write it so \
+                         that it reads back as the chain built it"
+                    }
+                    (true, true) => {
+                        "; a plain pg_dump and pg_restore of the chain's database does not rebuild it either"
+                    }
+                    _ => "",
+                };
+                format!("  {}: {what}{why}", d.name)
+            })
+            .chain(unknown)
+            .collect();
+        anyhow::bail!(
+            "the new set's schema differs from the old chain's in {} object{}:\n{}\n(- old chain, + new set):\n{diff}",
+            differing.len(),
+            if differing.len() == 1 { "" } else { "s" },
+            lines.join("\n")
+        );
     }
     if old_rows != new_rows {
         let mut differences = Vec::new();

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use super::{server, small_chain, small_chain_before_and_after, Tree};
-use crate::{prove, squash_dir, swap, Options, Outcome, Step};
-use devdb::Schema;
+use crate::{pg, prove, squash_dir, swap, Options, Outcome, Step};
+use devdb::{Privileges, Schema};
 
 #[test]
 fn a_failing_migration_is_named_and_nothing_changes() {
@@ -39,7 +39,7 @@ fn the_proof_shows_what_differs() {
         build("CREATE TABLE account (id bigint PRIMARY KEY, email text); INSERT INTO account VALUES (1, 'a');");
     let error = format!("{:#}", prove::prove(server(), &old_schema, &old, &other_schema).unwrap_err());
     assert!(
-        error.contains("schema differs")
+        error.contains("schema differs from the old chain's in 1 object:\n  TABLE public.account: the new set builds it differently\n")
             && error.contains("-    id integer NOT NULL,")
             && error.contains("+    id bigint NOT NULL,"),
         "{error}"
@@ -48,6 +48,39 @@ fn the_proof_shows_what_differs() {
         build("CREATE TABLE account (id integer PRIMARY KEY, email text); INSERT INTO account VALUES (1, 'b');");
     let error = format!("{:#}", prove::prove(server(), &old_schema, &old, &other_rows).unwrap_err());
     assert!(error.contains("public.account: rows differ"), "{error}");
+}
+
+#[test]
+fn the_proof_names_an_object_whose_dump_does_not_rebuild_it() {
+    // Built from pg_dump's text, the index's condition is another expression (Postgres 15 and
+    // later): the proof names it and says that a plain restore builds it the same way. The
+    // table, which the new set changed on its own, is named without that reason.
+    let chain = "CREATE TABLE account (id integer PRIMARY KEY, kind varchar(9));
+                 CREATE INDEX account_kind ON account (id) WHERE kind IN ('a', 'b');";
+    let old = server().scratch_database("proof").unwrap();
+    old.connect().batch_execute(chain).unwrap();
+    let old_schema = Schema::dump_with(server(), old.name(), &[], Privileges::Included).unwrap();
+    let archive = tempfile::NamedTempFile::new().unwrap();
+    let sh = xshell::Shell::new().unwrap();
+    pg::dump_custom(&sh, server(), &old, archive.path()).unwrap();
+    let new = server().scratch_database("proof").unwrap();
+    pg::restore_into(&sh, server(), archive.path(), &new).unwrap();
+    new.connect().batch_execute("ALTER TABLE account ADD COLUMN extra integer").unwrap();
+    let new_schema = prove::schema_of(server(), &new).unwrap();
+    let restored = || {
+        let db = server().scratch_database("proof").unwrap();
+        pg::restore_into(&sh, server(), archive.path(), &db)?;
+        Ok(Some(prove::schema_of(server(), &db)?))
+    };
+    let rows = (Default::default(), Vec::new());
+    let error = format!("{:#}", prove::compare(&old_schema, &new_schema, &rows, &rows, restored).unwrap_err());
+    let table = "  TABLE public.account: the new set builds it differently\n";
+    if server().major().unwrap() >= 15 {
+        assert!(error.contains("in 2 objects:\n  INDEX public.account_kind: the new set builds it differently, as a plain pg_dump and pg_restore of the chain's database does: pg_dump prints it as text that Postgres reads back as another definition"), "{error}");
+        assert!(error.contains(table), "{error}");
+    } else {
+        assert!(error.contains(&format!("in 1 object:\n{table}")), "{error}");
+    }
 }
 
 /// Aborts the process (no destructors, like a kill) at the step named by `SQUASH_KILL_AT`.

@@ -12,6 +12,7 @@ use migrator::sql::quote_literal;
 use postgres::Client;
 
 use super::header::{header, Contents};
+use super::prove::ComparableRow;
 use super::provenance::KeptWrite;
 
 /// A user table as the data migration needs it.
@@ -66,23 +67,36 @@ fn carry_rows(old: &mut Client, new: &mut Client, chain: &Chain<'_>) -> anyhow::
     let names: Vec<String> = groups.iter().flatten().map(|(_, name)| name.clone()).collect();
     let filled_old = super::prove::filled_tables(old, &names)?;
     let filled_new = super::prove::filled_tables(new, &names)?;
+    // Every table that holds rows in either database is read in a few queries for all of them:
+    // a query a table costs a round trip each, which on a wide schema is most of the step.
+    let compared: Vec<(u32, String)> = groups
+        .iter()
+        .flatten()
+        .filter(|(_, name)| filled_old.contains(name) || filled_new.contains(name))
+        .cloned()
+        .collect();
+    let tables = describe(old, &compared)?;
+    let compared_names: Vec<String> = compared.into_iter().map(|(_, name)| name).collect();
+    let comparable = super::prove::comparable_rows(old, &compared_names)?;
+    let mut old_rows = old_rows(old, &tables, &comparable)?;
+    let mut new_rows = new_rows(new, &tables, &comparable)?;
+    let mut targets = InsertTargets::read(new, &tables)?;
+    let index: HashMap<&str, usize> = compared_names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
     let mut by_module: BTreeMap<Option<String>, Vec<String>> = BTreeMap::new();
     let mut rows_total = 0;
     let mut conflicts = Vec::new();
-    for group in groups {
+    for group in &groups {
         let mut inserts = Vec::new();
-        for (oid, name) in group {
-            if !filled_old.contains(&name) && !filled_new.contains(&name) {
-                continue;
-            }
-            let table = describe(old, oid, name)?;
-            match rows_to_carry(old, new, &table)? {
+        for (_, name) in group {
+            let Some(&i) = index.get(name.as_str()) else { continue };
+            let table = &tables[i];
+            match rows_to_carry(std::mem::take(&mut old_rows[i]), std::mem::take(&mut new_rows[i])) {
                 Carry::Rows(rows) => {
                     rows_total += rows.len();
-                    inserts.push(Insert::new(new, &table, object_modules, &rows)?);
+                    inserts.push(Insert::new(table, targets.take(i)?, object_modules, &rows));
                 }
                 Carry::Nothing => {}
-                Carry::Extra(extra) => conflicts.push(conflict_message(&table, extra, set, kept_writes)),
+                Carry::Extra(extra) => conflicts.push(conflict_message(table, extra, set, kept_writes)),
             }
         }
         if let Some((module, sql)) = group_sql(inserts, module_order) {
@@ -169,30 +183,114 @@ enum Carry {
     Extra(usize),
 }
 
-/// Compares `table`'s rows in both databases.
-fn rows_to_carry(old: &mut Client, new: &mut Client, table: &Table) -> anyhow::Result<Carry> {
-    let compare = super::prove::comparable_row(old, &table.name)?;
-    let old_rows = old.query(&source_query(table, &compare.expr), &[])?;
-    let mut present: HashMap<String, usize> = HashMap::new();
-    for row in new.query(&format!("SELECT {} FROM ONLY {} t", compare.expr, table.name), &[])? {
-        *present.entry(row.get(0)).or_default() += 1;
-    }
+/// A table's rows in the old chain's database, in physical order: each row's comparable text and
+/// its JSON (to carry).
+type OldRows = Vec<(String, String)>;
+
+/// A table's rows in the new set's database: how many of each comparable text.
+type NewRows = HashMap<String, usize>;
+
+/// Compares a table's rows in both databases.
+fn rows_to_carry(old_rows: OldRows, mut present: NewRows) -> Carry {
     let mut carried = Vec::new();
-    for row in &old_rows {
-        let text: String = row.get(0);
+    for (text, json) in old_rows {
         match present.get_mut(&text) {
             Some(n) if *n > 0 => *n -= 1,
-            _ => carried.push(row.get::<_, String>(1)),
+            _ => carried.push(json),
         }
     }
     let extra: usize = present.values().sum();
-    Ok(if extra > 0 {
+    if extra > 0 {
         Carry::Extra(extra)
     } else if carried.is_empty() {
         Carry::Nothing
     } else {
         Carry::Rows(carried)
-    })
+    }
+}
+
+/// Reads the rows of every one of `tables` in the old chain's database, in one query: each
+/// table's rows in physical order, which keeps rows that reference rows of the same table after
+/// them as often as insertion order did.
+fn old_rows(old: &mut Client, tables: &[Table], comparable: &[ComparableRow]) -> anyhow::Result<Vec<OldRows>> {
+    let parts: Vec<String> =
+        tables.iter().zip(comparable).enumerate().map(|(k, (t, c))| source_query(k, t, &c.expr)).collect();
+    let mut rows = vec![Vec::new(); tables.len()];
+    if parts.is_empty() {
+        return Ok(rows);
+    }
+    let query = format!("SELECT k, c, j FROM (\n{}\n) u ORDER BY k, r", parts.join("\nUNION ALL\n"));
+    for row in old.query(&query, &[]).context("read the chain's rows")? {
+        let k: i32 = row.get(0);
+        rows[k as usize].push((row.get(1), row.get(2)));
+    }
+    Ok(rows)
+}
+
+/// Counts the rows of every one of `tables` in the new set's database by comparable text, in one
+/// query.
+fn new_rows(new: &mut Client, tables: &[Table], comparable: &[ComparableRow]) -> anyhow::Result<Vec<NewRows>> {
+    let parts: Vec<String> = tables
+        .iter()
+        .zip(comparable)
+        .enumerate()
+        .map(|(k, (t, c))| format!("SELECT {k} AS k, {} AS c FROM ONLY {} t", c.expr, t.name))
+        .collect();
+    let mut rows = vec![HashMap::new(); tables.len()];
+    if parts.is_empty() {
+        return Ok(rows);
+    }
+    for row in new.query(&parts.join("\nUNION ALL\n"), &[]).context("read the new set's rows")? {
+        let k: i32 = row.get(0);
+        *rows[k as usize].entry(row.get(1)).or_default() += 1;
+    }
+    Ok(rows)
+}
+
+/// What inserting into a table of the new set has to work around: its forced row-level security
+/// and its enabled triggers.
+#[derive(Default)]
+struct InsertTarget {
+    forced: bool,
+    /// `(name, enabled always)` of the triggers that fire on insert in a normal session.
+    triggers: Vec<(String, bool)>,
+}
+
+/// [`InsertTarget`]s of the tables the data step compares, read for all of them at once.
+struct InsertTargets {
+    names: Vec<String>,
+    targets: Vec<Option<InsertTarget>>,
+}
+
+impl InsertTargets {
+    /// Reads, in the new set's database, what inserting into each of `tables` works around.
+    fn read(new: &mut Client, tables: &[Table]) -> anyhow::Result<InsertTargets> {
+        let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
+        let mut targets: Vec<Option<InsertTarget>> = (0..tables.len()).map(|_| None).collect();
+        let rows = new.query(
+            "SELECT t.i, c.relforcerowsecurity,
+                    coalesce(array_agg(format('%I', g.tgname) ORDER BY g.tgname) FILTER (WHERE g.tgname IS NOT NULL), '{}'),
+                    coalesce(array_agg(g.tgenabled = 'A' ORDER BY g.tgname) FILTER (WHERE g.tgname IS NOT NULL), '{}')
+               FROM unnest($1::text[]) WITH ORDINALITY t(name, i)
+               JOIN pg_catalog.pg_class c ON c.oid = to_regclass(t.name)
+               LEFT JOIN pg_catalog.pg_trigger g
+                 ON g.tgrelid = c.oid AND NOT g.tgisinternal AND g.tgenabled IN ('O', 'A')
+              GROUP BY t.i, c.relforcerowsecurity",
+            &[&names],
+        )?;
+        for row in rows {
+            let i: i64 = row.get(0);
+            let (names, always): (Vec<String>, Vec<bool>) = (row.get(2), row.get(3));
+            targets[i as usize - 1] =
+                Some(InsertTarget { forced: row.get(1), triggers: names.into_iter().zip(always).collect() });
+        }
+        Ok(InsertTargets { names, targets })
+    }
+
+    /// Takes table `i`'s target; fails when the new set lacks the table.
+    fn take(&mut self, i: usize) -> anyhow::Result<InsertTarget> {
+        self.targets[i].take().with_context(|| format!("table {} is missing from the new set", self.names[i]))
+    }
 }
 
 /// The statements that put one table's carried rows in.
@@ -208,16 +306,13 @@ struct Insert {
 
 impl Insert {
     fn new(
-        new: &mut Client,
         table: &Table,
+        target: InsertTarget,
         object_modules: &HashMap<u32, Option<String>>,
         rows: &[String],
-    ) -> anyhow::Result<Insert> {
-        let oid = table.oid_in(new)?;
-        let triggers = enabled_triggers(new, oid)?;
+    ) -> Insert {
+        let InsertTarget { forced, triggers } = target;
         // Policies a table forces on its owner could refuse or hide the rows: lift them meanwhile.
-        let forced: bool =
-            new.query_one("SELECT relforcerowsecurity FROM pg_catalog.pg_class WHERE oid = $1", &[&oid])?.get(0);
         let mut before = Vec::new();
         let mut after = Vec::new();
         if forced {
@@ -232,7 +327,7 @@ impl Insert {
             after.push(format!("ALTER TABLE {} FORCE ROW LEVEL SECURITY;", table.name));
         }
         let module = object_modules.get(&table.oid).cloned().flatten();
-        Ok(Insert { module, before, insert: insert_sql(table, rows), after })
+        Insert { module, before, insert: insert_sql(table, rows), after }
     }
 }
 
@@ -262,17 +357,9 @@ fn group_sql(inserts: Vec<Insert>, module_order: &[Option<String>]) -> Option<(O
     Some((module, format!("{}{statement}{}", lines(|i| &i.before), lines(|i| &i.after))))
 }
 
-impl Table {
-    /// Returns the table's OID in another database (by name).
-    fn oid_in(&self, client: &mut Client) -> anyhow::Result<u32> {
-        let row = client.query_one("SELECT to_regclass($1)::oid", &[&self.name])?;
-        row.get::<_, Option<u32>>(0).with_context(|| format!("table {} is missing from the new set", self.name))
-    }
-}
-
-/// Selects each row's comparable text and its JSON (to carry), in physical order, which keeps
-/// rows that reference rows of the same table after them as often as insertion order did.
-fn source_query(table: &Table, compare: &str) -> String {
+/// Selects table number `k`'s rows as [`old_rows`] reads them: `k`, each row's comparable text
+/// (`c`), its JSON (`j`) and its place (`r`).
+fn source_query(k: usize, table: &Table, compare: &str) -> String {
     let columns: Vec<String> = table
         .columns
         .iter()
@@ -282,9 +369,9 @@ fn source_query(table: &Table, compare: &str) -> String {
         })
         .collect();
     format!(
-        "SELECT {compare}, (SELECT row_to_json(s)::text FROM (SELECT {}) s) FROM ONLY {} t ORDER BY t.ctid",
-        columns.join(", "),
-        table.name
+        "SELECT {k} AS k, {compare} AS c, row_to_json(s)::text AS j, t.ctid AS r FROM ONLY {} t, LATERAL (SELECT {}) s",
+        table.name,
+        columns.join(", ")
     )
 }
 
@@ -356,31 +443,35 @@ fn conflict_message(table: &Table, extra: usize, set: &MigrationSet, kept_writes
     )
 }
 
-/// Reads the columns of table `oid` as the data migration needs them.
-fn describe(client: &mut Client, oid: u32, name: String) -> anyhow::Result<Table> {
+/// Reads the columns of each of `tables` (`(oid, name)`) as the data migration needs them, in
+/// one query.
+fn describe(client: &mut Client, tables: &[(u32, String)]) -> anyhow::Result<Vec<Table>> {
+    let oids: Vec<u32> = tables.iter().map(|(oid, _)| *oid).collect();
     let rows = client.query(
-        "SELECT format('%I', a.attname), format_type(a.atttypid, a.atttypmod),
+        "SELECT a.attrelid, format('%I', a.attname), format_type(a.atttypid, a.atttypmod),
                 coalesce(bt.typname, t.typname) IN ('json', 'jsonb')
            FROM pg_catalog.pg_attribute a
            JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
            LEFT JOIN pg_catalog.pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
-          WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
-          ORDER BY a.attnum",
-        &[&oid],
+          WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+          ORDER BY a.attrelid, a.attnum",
+        &[&oids],
     )?;
-    let columns = rows.iter().map(|r| r.get::<_, String>(0)).collect();
-    let json_columns = rows.iter().filter(|r| r.get::<_, bool>(2)).map(|r| (r.get(0), r.get(1))).collect();
-    Ok(Table { oid, name, columns, json_columns })
-}
-
-/// Returns the table's triggers that fire on insert in a normal session: `(name, enabled always)`.
-fn enabled_triggers(client: &mut Client, oid: u32) -> anyhow::Result<Vec<(String, bool)>> {
-    let rows = client.query(
-        "SELECT format('%I', tgname), tgenabled = 'A' FROM pg_catalog.pg_trigger
-          WHERE tgrelid = $1 AND NOT tgisinternal AND tgenabled IN ('O', 'A') ORDER BY tgname",
-        &[&oid],
-    )?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    let mut described: HashMap<u32, Table> = tables
+        .iter()
+        .map(|(oid, name)| {
+            (*oid, Table { oid: *oid, name: name.clone(), columns: Vec::new(), json_columns: Vec::new() })
+        })
+        .collect();
+    for row in &rows {
+        let table = described.get_mut(&row.get::<_, u32>(0)).context("a column of a table not asked for")?;
+        let column: String = row.get(1);
+        if row.get::<_, bool>(3) {
+            table.json_columns.push((column.clone(), row.get(2)));
+        }
+        table.columns.push(column);
+    }
+    tables.iter().map(|(oid, _)| described.remove(oid).context("a table was asked for twice")).collect()
 }
 
 /// Where a sequence stands.
@@ -438,6 +529,39 @@ mod tests {
     fn picks_a_dollar_tag_absent_from_the_rows() {
         assert_eq!(dollar_tag("[{\"a\":1}]"), "$json$");
         assert_eq!(dollar_tag("[{\"a\":\"$json$\"}]"), "$json1$");
+    }
+
+    #[test]
+    fn reads_every_table_s_rows_as_json_objects_keyed_by_column_in_one_query() {
+        let db = devdb::test_server().scratch_database("data_rows").unwrap();
+        let mut client = db.connect();
+        client
+            .batch_execute(
+                "CREATE TABLE a (id integer, \"Odd \"\"name\" text, doc jsonb, twice integer GENERATED ALWAYS AS (id * 2) STORED);
+                 INSERT INTO a (id, \"Odd \"\"name\", doc) VALUES (2, 'x', 'null'), (1, NULL, '{\"k\": [1]}');
+                 CREATE TABLE b (n numeric); INSERT INTO b VALUES (1.50);",
+            )
+            .unwrap();
+        let oids: Vec<(u32, String)> = ["public.a", "public.b"]
+            .iter()
+            .map(|n| (client.query_one("SELECT to_regclass($1)::oid", &[n]).unwrap().get(0), n.to_string()))
+            .collect();
+        let tables = describe(&mut client, &oids).unwrap();
+        let names: Vec<String> = oids.iter().map(|(_, n)| n.clone()).collect();
+        let comparable = super::super::prove::comparable_rows(&mut client, &names).unwrap();
+        let rows = old_rows(&mut client, &tables, &comparable).unwrap();
+        let json: Vec<Vec<&str>> = rows.iter().map(|t| t.iter().map(|(_, j)| j.as_str()).collect()).collect();
+        assert_eq!(
+            json,
+            [
+                vec![r#"{"id":2,"Odd \"name":"x","doc":"null"}"#, r#"{"id":1,"Odd \"name":null,"doc":"{\"k\": [1]}"}"#],
+                vec![r#"{"n":1.50}"#],
+            ]
+        );
+        let counted = new_rows(&mut client, &tables, &comparable).unwrap();
+        assert_eq!(counted.iter().map(|t| t.values().sum::<usize>()).collect::<Vec<_>>(), [2, 1]);
+        assert!(matches!(rows_to_carry(rows[1].clone(), counted[1].clone()), Carry::Nothing));
+        assert!(matches!(rows_to_carry(rows[1].clone(), HashMap::new()), Carry::Rows(r) if r.len() == 1));
     }
 
     #[test]

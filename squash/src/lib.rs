@@ -252,7 +252,7 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
 
     // The database built here from the new set is the one the proof compares: the schema files
     // and kept migrations first, then (same runner, same order) the data files computed from it.
-    let (data, new_millis, new_schema, chain_catalog) = progress.run(Step::Data, || {
+    let (data, (new_millis, carry_millis), new_schema, chain_catalog) = progress.run(Step::Data, || {
         stage(&staged)?;
         let mut client = new_db.try_connect()?;
         let started = Instant::now();
@@ -276,7 +276,9 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
                 object_modules: &plan.object_modules,
                 kept_writes: &provenance.kept_writes,
             };
+            let carry_started = Instant::now();
             let data = data::carry(&mut old_db.try_connect()?, &mut client, &chain)?;
+            let carry_millis = millis(carry_started.elapsed());
             let schema = schema
                 .map(|j| j.join().unwrap_or_else(|_| Err(anyhow::anyhow!("pg_dump thread panicked"))))
                 .transpose()?;
@@ -307,7 +309,7 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
                     .context("apply the generated data migrations")?;
                 elapsed += started.elapsed();
             }
-            Ok((data, millis(elapsed), schema, catalog))
+            Ok((data, (millis(elapsed), carry_millis), schema, catalog))
         })
     })?;
 
@@ -324,6 +326,7 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
         old_chain_millis: millis(provenance.chain_time),
         new_set_millis: Some(new_millis),
         speedup: Some(millis(provenance.chain_time) / new_millis.max(0.001)),
+        carry_millis,
         steps: Vec::new(),
         notes,
     };

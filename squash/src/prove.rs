@@ -1,6 +1,6 @@
 //! Proves two databases equal: the same `pg_dump --schema-only` and the same rows in every table.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Context;
 use devdb::{Change, Privileges, Schema, Server, TestDatabase};
@@ -9,7 +9,7 @@ use postgres::Client;
 
 /// Fails with a readable difference unless `new` holds the same schema and rows as `old`, whose
 /// schema (`pg_restore` of its archive) is `old_schema`; returns the columns compared as `*`
-/// (see [`comparable_row`]). A squash does the same in steps, overlapping them with its work.
+/// (see [`comparable_rows`]). A squash does the same in steps, overlapping them with its work.
 #[cfg(test)]
 pub fn prove(
     server: &Server,
@@ -130,6 +130,9 @@ pub fn row_hashes(client: &mut Client) -> anyhow::Result<RowHashes> {
     )?;
     let tables: Vec<String> = relations.iter().filter(|r| r.get::<_, String>(1) != "S").map(|r| r.get(0)).collect();
     let filled = filled_tables(client, &tables)?;
+    let filled_names: Vec<String> = tables.iter().filter(|t| filled.contains(*t)).cloned().collect();
+    let mut comparable: HashMap<String, ComparableRow> =
+        filled_names.iter().cloned().zip(comparable_rows(client, &filled_names)?).collect();
     let mut parts = Vec::new();
     let mut masked: Vec<(String, String)> = Vec::new();
     for r in &relations {
@@ -140,7 +143,7 @@ pub fn row_hashes(client: &mut Client) -> anyhow::Result<RowHashes> {
             "m" if !populated => format!("SELECT {literal}::text, 'not populated'"),
             _ if !filled.contains(&name) => format!("SELECT {literal}::text, 'empty'"),
             _ => {
-                let row = comparable_row(client, &name)?;
+                let row = comparable.remove(&name).context("a filled table was not described")?;
                 masked.extend(row.masked.iter().map(|c| (name.clone(), format!("{name}.{c}"))));
                 format!(
                     "SELECT {literal}::text, (SELECT md5(coalesce(string_agg({e}, E'\\n' ORDER BY {e}), '')) FROM ONLY {name} t)",
@@ -178,34 +181,49 @@ pub struct ComparableRow {
     pub masked: Vec<String>,
 }
 
-/// Returns how to compare rows of `table` (a qualified, quoted name). Columns filled by a
-/// volatile default (a timestamp of the build, a random id), of the table or of a partitioned
-/// table it is a partition of, cannot match between two builds, so they are compared as `*`;
-/// rows are copied with their values all the same.
-pub fn comparable_row(client: &mut Client, table: &str) -> anyhow::Result<ComparableRow> {
+/// Returns how to compare rows of each of `tables` (qualified, quoted names), in their order, in
+/// one query. Columns filled by a volatile default (a timestamp of the build, a random id), of
+/// the table or of a partitioned table it is a partition of, cannot match between two builds, so
+/// they are compared as `*`; rows are copied with their values all the same.
+pub fn comparable_rows(client: &mut Client, tables: &[String]) -> anyhow::Result<Vec<ComparableRow>> {
+    // The defaults of the tables and of the partitioned tables they are partitions of, read once:
+    // a test per column costs a catalog scan each, which on a wide schema is most of the step.
     let columns = client.query(
-        "SELECT format('%I', a.attname),
-                a.attgenerated = '' AND EXISTS (
-                  SELECT 1 FROM pg_catalog.pg_attribute pa
-                    JOIN pg_catalog.pg_attrdef d ON d.adrelid = pa.attrelid AND d.adnum = pa.attnum
-                   WHERE pa.attname = a.attname
-                     AND pa.attrelid IN (SELECT a.attrelid UNION ALL SELECT relid FROM pg_catalog.pg_partition_ancestors(a.attrelid))
-                     AND (pg_get_expr(d.adbin, d.adrelid) ~ '\\m(CURRENT_DATE|CURRENT_TIME|CURRENT_TIMESTAMP|LOCALTIME|LOCALTIMESTAMP)\\M'
-                          OR EXISTS (SELECT 1 FROM regexp_matches(pg_get_expr(d.adbin, d.adrelid), '([A-Za-z_][A-Za-z0-9_]*)\\(', 'g') m
-                                       JOIN pg_catalog.pg_proc p ON p.proname = m[1]
-                                      WHERE p.provolatile <> 'i' AND p.proname <> 'nextval')))
-           FROM pg_catalog.pg_attribute a
-          WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
-          ORDER BY a.attnum",
-        &[&table],
+        "WITH t AS (SELECT i, to_regclass(name) AS rel FROM unnest($1::text[]) WITH ORDINALITY u(name, i)),
+              rels AS (SELECT i, rel FROM t
+                       UNION SELECT t.i, a.relid FROM t, pg_catalog.pg_partition_ancestors(t.rel) a),
+              defaults AS (SELECT r.i, pa.attname, pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS expr
+                             FROM rels r
+                             JOIN pg_catalog.pg_attrdef d ON d.adrelid = r.rel
+                             JOIN pg_catalog.pg_attribute pa ON pa.attrelid = d.adrelid AND pa.attnum = d.adnum),
+              volatile AS (SELECT DISTINCT i, attname FROM defaults
+                            WHERE expr ~ '\\m(CURRENT_DATE|CURRENT_TIME|CURRENT_TIMESTAMP|LOCALTIME|LOCALTIMESTAMP)\\M'
+                               OR EXISTS (SELECT 1 FROM regexp_matches(expr, '([A-Za-z_][A-Za-z0-9_]*)\\(', 'g') m
+                                            JOIN pg_catalog.pg_proc p ON p.proname = m[1]
+                                           WHERE p.provolatile <> 'i' AND p.proname <> 'nextval'))
+         SELECT t.i, format('%I', a.attname), a.attgenerated = '' AND v.attname IS NOT NULL
+           FROM t
+           JOIN pg_catalog.pg_attribute a ON a.attrelid = t.rel
+           LEFT JOIN volatile v ON v.i = t.i AND v.attname = a.attname
+          WHERE a.attnum > 0 AND NOT a.attisdropped
+          ORDER BY t.i, a.attnum",
+        &[&tables],
     )?;
-    let masked: Vec<String> = columns.iter().filter(|r| r.get::<_, bool>(1)).map(|r| r.get(0)).collect();
-    if masked.is_empty() {
-        return Ok(ComparableRow { expr: "t::text".to_string(), masked });
+    let mut by_table: Vec<Vec<(String, bool)>> = vec![Vec::new(); tables.len()];
+    for row in &columns {
+        let i: i64 = row.get(0);
+        by_table[i as usize - 1].push((row.get(1), row.get(2)));
     }
-    let values: Vec<String> = columns
-        .iter()
-        .map(|r| if r.get::<_, bool>(1) { "'*'".to_string() } else { format!("t.{}", r.get::<_, String>(0)) })
-        .collect();
-    Ok(ComparableRow { expr: format!("ROW({})::text", values.join(", ")), masked })
+    Ok(by_table
+        .into_iter()
+        .map(|columns| {
+            let masked: Vec<String> = columns.iter().filter(|(_, m)| *m).map(|(c, _)| c.clone()).collect();
+            if masked.is_empty() {
+                return ComparableRow { expr: "t::text".to_string(), masked };
+            }
+            let values: Vec<String> =
+                columns.iter().map(|(c, m)| if *m { "'*'".to_string() } else { format!("t.{c}") }).collect();
+            ComparableRow { expr: format!("ROW({})::text", values.join(", ")), masked }
+        })
+        .collect())
 }

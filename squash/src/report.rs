@@ -63,6 +63,9 @@ pub struct Report {
     pub new_set_millis: Option<f64>,
     /// `old_chain_millis / new_set_millis`.
     pub speedup: Option<f64>,
+    /// Time the data step took to read and compare every table's rows and write the data
+    /// migrations (without building the new set).
+    pub carry_millis: f64,
     /// Each step with its time.
     pub steps: Vec<StepRow<Step>>,
     /// What else a reader should know (leftovers cleaned, columns the proof masked, the record written).

@@ -21,6 +21,12 @@ use ::squash::{squash_dir, synthetic, Options};
 impl flags::Bench {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
         let mut bench = Bench::new(self.samples.unwrap_or(3));
+        if self.data_step {
+            let root = std::env::temp_dir().join(format!("sdm-squash-bench-{}", std::process::id()));
+            data_step_bench(&crate::database::server()?, &root, &mut bench)?;
+            let _ = std::fs::remove_dir_all(&root);
+            return bench.summary(self.strict);
+        }
         cluster_bench(&mut bench)?;
         if !self.no_squash {
             squash_bench(sh, &mut bench)?;
@@ -263,8 +269,9 @@ fn squash_bench(sh: &Shell, bench: &mut Bench) -> anyhow::Result<()> {
         );
         per_migration.push(squash.as_secs_f64() / n as f64);
     }
-    let _ = std::fs::remove_dir_all(&root);
     println!("ratio = squash / replay (target <= 4x); vs dump = fresh squashed / pg_restore (target <= 1.5x)");
+    data_step_bench(&server, &root, bench)?;
+    let _ = std::fs::remove_dir_all(&root);
     // Linear growth: the time per migration does not rise with the chain (a fixed cost makes it fall).
     bench.target(
         "squash time per migration, 1000-chain / 300-chain (linear growth)",
@@ -272,6 +279,39 @@ fn squash_bench(sh: &Shell, bench: &mut Bench) -> anyhow::Result<()> {
         1.25,
         "x",
     );
+    Ok(())
+}
+
+/// Tables of the schema the data step is measured on, and rows in each.
+const WIDE_TABLES: usize = 500;
+const WIDE_ROWS: usize = 20;
+
+/// Squashes a chain that leaves 500 filled tables and records the data step's time per table
+/// (reading and comparing every table's rows, writing the data migrations): at most 2 ms.
+fn data_step_bench(server: &Server, root: &Path, bench: &mut Bench) -> anyhow::Result<()> {
+    println!(
+        "  measuring the data step on {WIDE_TABLES} tables of {WIDE_ROWS} rows each ({} samples)",
+        bench.samples()
+    );
+    let dir = root.join("migrations");
+    let mut carry = Vec::new();
+    for _ in 0..bench.samples() {
+        let _ = std::fs::remove_dir_all(root);
+        synthetic::write_wide_chain(&dir, WIDE_TABLES, WIDE_ROWS)?;
+        let report = squash_dir(server, &dir, &options(root))?;
+        anyhow::ensure!(
+            report.rows_carried == WIDE_TABLES * WIDE_ROWS,
+            "the data step carried {} rows",
+            report.rows_carried
+        );
+        carry.push(Duration::from_secs_f64(report.carry_millis / 1000.0));
+    }
+    let per_table = millis(median(&mut carry)) / WIDE_TABLES as f64;
+    println!(
+        "  data step: {:.0} ms for {WIDE_TABLES} tables, {per_table:.2} ms a table",
+        per_table * WIDE_TABLES as f64
+    );
+    bench.target(format!("data step per table on a {WIDE_TABLES}-table schema"), per_table, 2.0, " ms");
     Ok(())
 }
 

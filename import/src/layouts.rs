@@ -26,7 +26,7 @@ pub struct Source {
     pub no_transaction: bool,
     /// The checksum the tool stores, as its history table shows it.
     pub tool_checksum: Option<String>,
-    /// The order key: the version's digits as a number, then the name.
+    /// The order key: the version's digits as a number, then the name (for Prisma the name only).
     order: (Vec<u128>, String),
 }
 
@@ -129,8 +129,13 @@ pub fn read(dir: &Path, tool: Tool) -> Result<Layout> {
                     Tool::Prisma => (name.clone(), Some(hex(&Sha256::digest(&bytes)))),
                     _ => (version.replace('-', ""), None),
                 };
+                // Prisma runs its folders in name order, and two may share a timestamp.
+                let order = match tool {
+                    Tool::Prisma => (Vec::new(), name.clone()),
+                    _ => (vec![number(&version.replace('-', ""))], name.clone()),
+                };
                 layout.sources.push(Source {
-                    order: (vec![number(&version.replace('-', ""))], name.clone()),
+                    order,
                     tool_version,
                     name: name_after_version(&name),
                     sql: text(&sql_path, bytes)?,
@@ -197,7 +202,9 @@ pub fn read(dir: &Path, tool: Tool) -> Result<Layout> {
         }
     }
     layout.sources.sort_by(|a, b| a.order.cmp(&b.order));
-    if let Some(pair) = layout.sources.windows(2).find(|w| w[0].order.0 == w[1].order.0) {
+    // A version the tool keys its history by must be unique (Prisma keys it by the folder's name).
+    let same_version = |a: &Source, b: &Source| tool != Tool::Prisma && a.order.0 == b.order.0;
+    if let Some(pair) = layout.sources.windows(2).find(|w| same_version(&w[0], &w[1])) {
         bail!(
             "{} and {} have the same version {}: the tool would refuse them too; rename one",
             pair[0].path.display(),

@@ -127,6 +127,21 @@ fn each_layout_is_detected_and_imported_in_the_tools_order() {
 }
 
 #[test]
+fn prisma_folders_that_share_a_timestamp_run_in_name_order() {
+    let dir = Dir::new("prisma-same-time");
+    dir.write("20200102000000_b_second/migration.sql", "CREATE TABLE c ();")
+        .write("20200102000000_a_first/migration.sql", "CREATE TABLE b ();")
+        .write("20200101000000_z/migration.sql", "CREATE TABLE a ();");
+    dir.import(Some(Tool::Prisma), &[]).unwrap();
+    let names: Vec<String> = dir.set().files.iter().map(|f| f.name.clone()).collect();
+    assert_eq!(names, ["z", "a_first", "b_second"]);
+    let dir = Dir::new("sqlx-same-version");
+    dir.write("20200102000000_a.sql", "SELECT 1;").write("20200102000000_b.sql", "SELECT 2;");
+    let error = format!("{:#}", dir.import(Some(Tool::Sqlx), &[]).unwrap_err());
+    assert!(error.contains("have the same version 20200102000000"), "{error}");
+}
+
+#[test]
 fn transaction_blocks_go_when_the_file_fits_one_transaction() {
     let dir = Dir::new("blocks");
     dir.write("1_commit.up.sql", "BEGIN;\nCREATE TABLE a (x int);\nCOMMIT;\nBEGIN;\nALTER TABLE a ADD y int;\nEND;\n");

@@ -7,7 +7,8 @@ use migrator::sql::lexer::{tokens, TokenKind};
 /// A schema and a name in it, as stored.
 pub type QualifiedName = (String, String);
 
-/// Splits `text` at every `sep` that is outside quotes, dollar quotes, comments and parentheses;
+/// Splits `text` at every `sep` that is outside quotes, dollar quotes, comments, parentheses and
+/// brackets (`ARRAY['a', 'b']`);
 /// the parts keep their spacing. `sep` is a punctuation byte (`,`, `;`): a byte inside a word or
 /// a number is never a separator.
 pub fn split_top_level(text: &str, sep: u8) -> Vec<&str> {
@@ -37,8 +38,8 @@ pub fn closing_paren(text: &str, open: usize) -> Option<usize> {
 }
 
 /// Calls `visit(offset, byte, depth)` for every single-character token outside quotes and
-/// comments (punctuation and `;`), with the parenthesis depth before it (a `)` is visited at the
-/// depth it closes to), until `visit` returns false. The tokens are the workspace's one SQL
+/// comments (punctuation and `;`), with the depth of parentheses and brackets before it (a `)`
+/// or `]` is visited at the depth it closes to), until `visit` returns false. The tokens are the workspace's one SQL
 /// lexer's.
 fn scan(text: &str, mut visit: impl FnMut(usize, u8, usize) -> bool) {
     let mut depth: usize = 0;
@@ -48,11 +49,11 @@ fn scan(text: &str, mut visit: impl FnMut(usize, u8, usize) -> bool) {
         }
         let (at, byte) = (token.span.start, text.as_bytes()[token.span.start]);
         let before = match byte {
-            b'(' => {
+            b'(' | b'[' => {
                 depth += 1;
                 depth - 1
             }
-            b')' => {
+            b')' | b']' => {
                 depth = depth.saturating_sub(1);
                 depth
             }
@@ -109,6 +110,10 @@ mod tests {
             ["a int DEFAULT 'x, y'", " b numeric(10,2)", " \"c,d\" text", " e text DEFAULT $q$,$q$", " f int"]
         );
         assert_eq!(split_top_level("x = $1, y", b','), ["x = $1", " y"]);
+        assert_eq!(
+            split_top_level("t text[] DEFAULT ARRAY['a'::text, 'b'::text], u int[] DEFAULT '{1,2}'", b','),
+            ["t text[] DEFAULT ARRAY['a'::text, 'b'::text]", " u int[] DEFAULT '{1,2}'"]
+        );
         assert_eq!(split_top_level("E'it\\'s, fine', b", b','), ["E'it\\'s, fine'", " b"]);
     }
 

@@ -107,17 +107,26 @@ CREATE VIEW users_admins AS SELECT a.id FROM users_account a WHERE a.kind IN ('a
 }
 
 #[test]
-fn keys_of_a_partitioned_table_without_partitions_go_inside_it() {
+fn keys_go_inside_partitioned_tables_without_partitions_and_tables_with_array_defaults() {
     let tree = Tree::new(&[(
         "users/V1__users_events.sql",
         "CREATE TABLE users_event (id bigint NOT NULL, at date NOT NULL, PRIMARY KEY (id, at), UNIQUE (at, id)) PARTITION BY RANGE (at);
 CREATE TABLE users_log (id bigint NOT NULL, at date NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
 CREATE TABLE users_log_2024 PARTITION OF users_log FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE users_tagged (id integer PRIMARY KEY, tags text[] DEFAULT ARRAY['a', 'b'], owner bigint, owner_at date,
+  FOREIGN KEY (owner, owner_at) REFERENCES users_log (id, at));
 INSERT INTO users_log VALUES (1, '2024-02-01');\n",
     )]);
     let users = squash_and_prove(&tree);
     assert!(
         users.contains("    PRIMARY KEY (id, at),\n") && !users.contains("ADD CONSTRAINT users_event_pkey"),
         "the childless table's key is inside it:\n{users}"
+    );
+    // A column whose default is an array list is read as one column: the table's key and foreign
+    // key go inside it too.
+    assert!(
+        !users.contains("ADD CONSTRAINT users_tagged_pkey")
+            && !users.contains("ADD CONSTRAINT users_tagged_owner_fkey"),
+        "{users}"
     );
 }

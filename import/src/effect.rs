@@ -48,6 +48,9 @@ fn kind(statement: &str, later: &str) -> Kind {
             Kind::Outside("CREATE INDEX CONCURRENTLY cannot run in a transaction")
         }
         ["vacuum", ..] => Kind::Outside("VACUUM cannot run in a transaction"),
+        ["alter", "table", ..] if detaches_concurrently(statement) => {
+            Kind::Outside("ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY cannot run in a transaction")
+        }
         ["create" | "drop", "database" | "tablespace", ..] | ["alter", "system", ..] => {
             Kind::Outside("CREATE/DROP DATABASE, TABLESPACE and ALTER SYSTEM cannot run in a transaction")
         }
@@ -57,6 +60,17 @@ fn kind(statement: &str, later: &str) -> Kind {
         ),
         _ => Kind::Plain,
     }
+}
+
+/// Whether `statement` (an `ALTER TABLE`) is `... DETACH PARTITION <name> CONCURRENTLY`.
+fn detaches_concurrently(statement: &str) -> bool {
+    use migrator::sql::lexer::{tokens, TokenKind};
+    let words: Vec<String> = tokens(statement)
+        .filter(|t| t.kind == TokenKind::Word)
+        .map(|t| statement[t.span].to_ascii_lowercase())
+        .collect();
+    words.windows(2).any(|w| w[0] == "detach" && w[1] == "partition")
+        && words.last().is_some_and(|w| w == "concurrently")
 }
 
 /// Whether `statement` adds an enum value (`ADD VALUE 'x'`) that `later` names as `'x'`.
@@ -76,6 +90,7 @@ pub fn parts(source: &Source, tool: &str) -> Result<Vec<Part>> {
     let line = |at: usize| source.first_line + sql[..at].matches('\n').count();
     let kinds: Vec<Kind> = spans.iter().map(|s| kind(&sql[s.clone()], &sql[s.end..])).collect();
     let mut depth = 0;
+    let mut opened_at = 0;
     for (span, kind) in spans.iter().zip(&kinds) {
         match kind {
             Kind::Begin if depth > 0 => bail!(
@@ -84,7 +99,10 @@ pub fn parts(source: &Source, tool: &str) -> Result<Vec<Part>> {
                 source.path.display(),
                 line(span.start)
             ),
-            Kind::Begin => depth = 1,
+            Kind::Begin => {
+                depth = 1;
+                opened_at = span.start + (span.len() - sql[span.clone()].trim_start().len());
+            }
             Kind::Commit if depth == 0 => bail!(
                 "{} line {}: COMMIT/END without a BEGIN before it: fix the file, then import again",
                 source.path.display(),
@@ -101,8 +119,9 @@ pub fn parts(source: &Source, tool: &str) -> Result<Vec<Part>> {
     }
     if depth > 0 {
         bail!(
-            "{}: a BEGIN with no COMMIT/END after it: the tool would leave the transaction open; fix the file",
-            source.path.display()
+            "{} line {}: a BEGIN with no COMMIT/END after it: the tool would leave the transaction open; fix the file",
+            source.path.display(),
+            line(opened_at)
         );
     }
     let has_blocks = kinds.contains(&Kind::Begin);

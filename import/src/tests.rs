@@ -168,6 +168,7 @@ fn statements_outside_a_transaction_and_the_tools_markers_make_no_transaction_fi
         "00005_enum.sql",
         "-- +goose Up\nCREATE TYPE e AS ENUM ('x');\nALTER TYPE e ADD VALUE 'y';\nCREATE TABLE d (v e DEFAULT 'y');\n",
     );
+    dir.write("00006_detach.sql", "-- +goose Up\nALTER TABLE public.p DETACH PARTITION public.p_2024 CONCURRENTLY;\n");
     dir.import(None, &[]).unwrap();
     let set = dir.set();
     assert_eq!(
@@ -178,18 +179,23 @@ fn statements_outside_a_transaction_and_the_tools_markers_make_no_transaction_fi
             "main/V3__marked.sql",
             "main/V4__mixed_part1.sql",
             "main/V5__mixed_part2.sql",
-            "main/V6__enum.sql"
+            "main/V6__enum.sql",
+            "main/V7__detach.sql"
         ]
     );
     use migrator::migrations::TransactionMode::*;
     let modes: Vec<_> = set.files.iter().map(MigrationFile::transaction_mode).collect();
-    assert_eq!(modes, [OneTransaction, NoTransaction, NoTransaction, OneTransaction, NoTransaction, NoTransaction]);
+    assert_eq!(
+        modes,
+        [OneTransaction, NoTransaction, NoTransaction, OneTransaction, NoTransaction, NoTransaction, NoTransaction]
+    );
+    assert!(set.files[6].sql.contains("DETACH PARTITION ... CONCURRENTLY"), "{}", set.files[6].sql);
     assert!(set.files[1].sql.contains("line 2: CREATE/DROP INDEX CONCURRENTLY"), "{}", set.files[1].sql);
     assert!(set.files[2].sql.contains("goose ran it outside a transaction"), "{}", set.files[2].sql);
     assert!(set.files[5].sql.contains("ALTER TYPE ... ADD VALUE"), "{}", set.files[5].sql);
     let record = set.import.unwrap();
     let versions: Vec<&str> = record.migrations.iter().map(|m| m.tool_version.as_str()).collect();
-    assert_eq!(versions, ["1", "2", "3", "4", "4", "5"], "both parts map to the tool's migration 4");
+    assert_eq!(versions, ["1", "2", "3", "4", "4", "5", "6"], "both parts map to the tool's migration 4");
 }
 
 #[test]
@@ -216,7 +222,7 @@ fn bad_input_is_refused_by_name() {
     let dir = Dir::new("unbalanced");
     dir.write("1_a.up.sql", "SELECT 1;\nBEGIN;\nSELECT 2;\n");
     let error = format!("{:#}", dir.import(None, &[]).unwrap_err());
-    assert!(error.contains("1_a.up.sql: a BEGIN with no COMMIT/END"), "{error}");
+    assert!(error.contains("1_a.up.sql line 2: a BEGIN with no COMMIT/END"), "{error}");
     let dir = Dir::new("inside");
     dir.write("1_a.up.sql", "SELECT 1;\nBEGIN;\nCREATE INDEX CONCURRENTLY i ON t (x);\nCOMMIT;\n");
     let error = format!("{:#}", dir.import(None, &[]).unwrap_err());

@@ -12,11 +12,8 @@ pub fn dump_custom(sh: &Shell, server: &Server, db: &TestDatabase, out: &Path) -
     let url = db.url();
     // The password goes in the child's environment: a command line is visible to every user.
     let (conninfo, password) = migrator::conninfo::without_password(url);
-    let mut command = cmd!(sh, "{pg_dump} -Fc --schema-only --no-owner -f {out} -d {conninfo}").secret();
-    if let Some(password) = password {
-        command = command.env("PGPASSWORD", password);
-    }
-    run(command, "pg_dump", url)?;
+    let command = cmd!(sh, "{pg_dump} -Fc --schema-only --no-owner -f {out} -d {conninfo}").secret();
+    run(with_password(command, password), "pg_dump", url)?;
     Ok(())
 }
 
@@ -25,11 +22,8 @@ pub fn restore_into(sh: &Shell, server: &Server, archive: &Path, db: &TestDataba
     let pg_restore = server.bin("pg_restore")?;
     let url = db.url();
     let (conninfo, password) = migrator::conninfo::without_password(url);
-    let mut command = cmd!(sh, "{pg_restore} --no-owner --exit-on-error -d {conninfo} {archive}").secret();
-    if let Some(password) = password {
-        command = command.env("PGPASSWORD", password);
-    }
-    run(command, "pg_restore", url)?;
+    let command = cmd!(sh, "{pg_restore} --no-owner --exit-on-error -d {conninfo} {archive}").secret();
+    run(with_password(command, password), "pg_restore", url)?;
     Ok(())
 }
 
@@ -43,6 +37,15 @@ pub fn restore_text(sh: &Shell, server: &Server, archive: &Path) -> anyhow::Resu
 pub fn list(sh: &Shell, server: &Server, archive: &Path) -> anyhow::Result<String> {
     let pg_restore = server.bin("pg_restore")?;
     run(cmd!(sh, "{pg_restore} -l -v {archive}"), "pg_restore -l", "")
+}
+
+/// Returns `command` with `password` (if any) in its `PGPASSWORD`, leaving an inherited one alone
+/// otherwise: a command line is visible to every user, a child's environment is not.
+pub fn with_password(command: xshell::Cmd<'_>, password: Option<String>) -> xshell::Cmd<'_> {
+    match password {
+        Some(password) => command.env("PGPASSWORD", password),
+        None => command,
+    }
 }
 
 /// Runs a tool, returning its output; a failure carries its error output (passwords removed).

@@ -8,6 +8,8 @@ use devdb::Server;
 use migrator::migrations::MigrationSet;
 use xshell::{cmd, Shell};
 
+use crate::pg::with_password;
+
 /// The synthetic chain's modules, in the order their tables reference each other.
 const MODULES: [&str; 5] = ["users", "evidence", "journeys", "llmchat", "memory"];
 
@@ -137,12 +139,4 @@ pub fn fresh_and_restore(sh: &Shell, server: &Server, dir: &Path) -> anyhow::Res
     let restore = started.elapsed();
     let _ = std::fs::remove_file(&archive);
     Ok((fresh, restore))
-}
-
-/// Returns `command` with `password` (if any) in its `PGPASSWORD`, leaving an inherited one alone otherwise.
-fn with_password(command: xshell::Cmd<'_>, password: Option<String>) -> xshell::Cmd<'_> {
-    match password {
-        Some(password) => command.env("PGPASSWORD", password),
-        None => command,
-    }
 }

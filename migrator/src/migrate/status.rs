@@ -208,12 +208,20 @@ fn replaced(history: &[HistoryRow], set: &MigrationSet, record: &SquashRecord, f
 /// Formats statuses like Django's `showmigrations`: one block per module, `[X]` when applied.
 ///
 /// Modules come in the order of their first migration (a flat folder's migrations under
-/// `migrations`), migrations
+/// `migrations`; in a folder of modules, applied migrations no file has under `applied, not in
+/// this checkout`), migrations
 /// in version order. A replaced chain follows in a block of its own. Marks other than `[X]` and
 /// `[ ]` are explained on the line or at the end.
 pub fn show_migrations(statuses: &[MigrationStatus]) -> String {
     let is_replaced = |s: &MigrationStatus| matches!(s.state, MigrationState::Replaced { .. });
-    let group = |s: &MigrationStatus| s.module.clone().unwrap_or_else(|| "migrations".to_string());
+    // An applied migration with no file has no module; in a folder of modules it is not one of
+    // the flat folder's `migrations` either.
+    let modular = statuses.iter().any(|s| s.module.is_some());
+    let group = |s: &MigrationStatus| match (&s.module, &s.state) {
+        (Some(module), _) => module.clone(),
+        (None, MigrationState::MissingFile) if modular => "applied, not in this checkout".to_string(),
+        (None, _) => "migrations".to_string(),
+    };
     let rank = |g: &str| statuses.iter().filter(|s| !is_replaced(s) && group(s) == g).map(|s| s.version).min();
     let mut groups: Vec<String> = statuses.iter().filter(|s| !is_replaced(s)).map(group).collect();
     groups.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
@@ -312,6 +320,11 @@ mod tests {
              [!] V3__c  (the database applied V3__x as version 3)\n [!] V9__gone  (applied, but no file has this version)\n"
         );
         assert!(flat.iter().filter(|s| s.state.is_flagged()).count() == 3);
+        let behind = [s(1, "users_initial", Some("users"), Applied), s(9, "users_later", None, MissingFile)];
+        assert_eq!(
+            show_migrations(&behind),
+            "users\n [X] V1__users_initial\napplied, not in this checkout\n [!] V9__users_later  (applied, but no file has this version)\n"
+        );
     }
 
     #[test]

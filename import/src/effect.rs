@@ -101,7 +101,7 @@ pub fn parts(source: &Source, tool: &str) -> Result<Vec<Part>> {
             ),
             Kind::Begin => {
                 depth = 1;
-                opened_at = span.start + (span.len() - sql[span.clone()].trim_start().len());
+                opened_at = span.start;
             }
             Kind::Commit if depth == 0 => bail!(
                 "{} line {}: COMMIT/END without a BEGIN before it: fix the file, then import again",

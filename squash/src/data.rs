@@ -249,7 +249,6 @@ fn new_rows(new: &mut Client, tables: &[Table], comparable: &[ComparableRow]) ->
 
 /// What inserting into a table of the new set has to work around: its forced row-level security
 /// and its enabled triggers.
-#[derive(Default)]
 struct InsertTarget {
     forced: bool,
     /// `(name, enabled always)` of the triggers that fire on insert in a normal session.

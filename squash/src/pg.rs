@@ -9,21 +9,14 @@ use xshell::{cmd, Shell};
 /// Writes a custom-format, schema-only dump of `db` to `out`, grants included.
 pub fn dump_custom(sh: &Shell, server: &Server, db: &TestDatabase, out: &Path) -> anyhow::Result<()> {
     let pg_dump = server.bin("pg_dump")?;
-    let url = db.url();
-    // The password goes in the child's environment: a command line is visible to every user.
-    let (conninfo, password) = migrator::conninfo::without_password(url);
-    let command = cmd!(sh, "{pg_dump} -Fc --schema-only --no-owner -f {out} -d {conninfo}").secret();
-    run(with_password(command, password), "pg_dump", url)?;
+    run_on(db, "pg_dump", |conninfo| cmd!(sh, "{pg_dump} -Fc --schema-only --no-owner -f {out} -d {conninfo}"))?;
     Ok(())
 }
 
 /// Restores a custom-format archive into `db`, as a plain `pg_restore` does.
 pub fn restore_into(sh: &Shell, server: &Server, archive: &Path, db: &TestDatabase) -> anyhow::Result<()> {
     let pg_restore = server.bin("pg_restore")?;
-    let url = db.url();
-    let (conninfo, password) = migrator::conninfo::without_password(url);
-    let command = cmd!(sh, "{pg_restore} --no-owner --exit-on-error -d {conninfo} {archive}").secret();
-    run(with_password(command, password), "pg_restore", url)?;
+    run_on(db, "pg_restore", |conninfo| cmd!(sh, "{pg_restore} --no-owner --exit-on-error -d {conninfo} {archive}"))?;
     Ok(())
 }
 
@@ -46,6 +39,18 @@ pub fn with_password(command: xshell::Cmd<'_>, password: Option<String>) -> xshe
         Some(password) => command.env("PGPASSWORD", password),
         None => command,
     }
+}
+
+/// Runs the tool `command` makes for a connection string to `db` (without its password, which
+/// goes in the child's environment: a command line is visible to every user).
+fn run_on<'a>(
+    db: &TestDatabase,
+    what: &str,
+    command: impl FnOnce(String) -> xshell::Cmd<'a>,
+) -> anyhow::Result<String> {
+    let url = db.url();
+    let (conninfo, password) = migrator::conninfo::without_password(url);
+    run(with_password(command(conninfo).secret(), password), what, url)
 }
 
 /// Runs a tool, returning its output; a failure carries its error output (passwords removed).

@@ -7,7 +7,7 @@
 //! linearly with chain length; a fresh database from the squashed set within 1.5x of restoring
 //! a `pg_dump` of the same schema, measured in the same run.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use devdb::Server;
@@ -22,7 +22,7 @@ impl flags::Bench {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
         let mut bench = Bench::new(self.samples.unwrap_or(3));
         if self.data_step {
-            let root = std::env::temp_dir().join(format!("sdm-squash-bench-{}", std::process::id()));
+            let root = bench_root();
             data_step_bench(&crate::database::server()?, &root, &mut bench)?;
             let _ = std::fs::remove_dir_all(&root);
             return bench.summary(self.strict);
@@ -197,7 +197,7 @@ fn squash_bench(sh: &Shell, bench: &mut Bench) -> anyhow::Result<()> {
     let server = crate::database::server()?;
     let start = started.elapsed();
     println!("squash benchmark (server ready in {:.0} ms)", millis(start));
-    let root = std::env::temp_dir().join(format!("sdm-squash-bench-{}", std::process::id()));
+    let root = bench_root();
     // A server just started copies its first databases from a cold cache: warm it with one
     // squash of a short chain, left out of the figures.
     println!("  warming the server with one squash of a 20-migration chain (not counted)");
@@ -313,6 +313,11 @@ fn data_step_bench(server: &Server, root: &Path, bench: &mut Bench) -> anyhow::R
     );
     bench.target(format!("data step per table on a {WIDE_TABLES}-table schema"), per_table, 2.0, " ms");
     Ok(())
+}
+
+/// The folder a benchmark's chains are written in (removed when the benchmark ends).
+fn bench_root() -> PathBuf {
+    std::env::temp_dir().join(format!("sdm-squash-bench-{}", std::process::id()))
 }
 
 /// The options a benchmark squash runs with: a real squash of a folder that is not in git.

@@ -7,7 +7,7 @@
 //! pgroll, GitLab's `with_lock_retries` and strong_migrations do) cost the migration a few
 //! seconds instead.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::Duration;
 
 use postgres::Client;
@@ -177,14 +177,21 @@ const BLOCKERS: &str = "SELECT a.pid, coalesce(a.application_name, ''), coalesce
      coalesce(extract(epoch FROM pg_catalog.now() - coalesce(a.xact_start, a.backend_start)), 0)::float8 \
      FROM pg_catalog.pg_stat_activity a WHERE a.pid = ANY(pg_catalog.pg_blocking_pids($1)) ORDER BY a.pid";
 
-/// Watches, on `watcher`, which sessions block backend `pid` until `stop` is set; returns the
-/// last ones it saw (none when `pid` never waited).
+/// How often the watcher asks who blocks the migration, and how long it lets a migration run
+/// before it first asks: most migrations end sooner, and are never asked about.
+const WATCH_EVERY: Duration = Duration::from_millis(20);
+
+/// Watches, on `watcher`, which sessions block backend `pid` until `done` says the work ended
+/// (or its sender is dropped); returns the last ones it saw (none when `pid` never waited).
+/// It first asks after `WATCH_EVERY` (or a quarter of `timeout`, if shorter, so a short lock
+/// timeout is still seen waiting), then every `WATCH_EVERY`; it wakes the moment the work ends.
 ///
 /// The migration's own connection is busy waiting, so only another connection can ask; once the
 /// lock timeout has cancelled the wait, Postgres no longer says what it was waiting for.
-pub(super) fn watch(watcher: &mut Client, pid: i32, stop: &AtomicBool) -> Vec<Blocker> {
+fn watch(watcher: &mut Client, pid: i32, timeout: Duration, done: &Receiver<()>) -> Vec<Blocker> {
+    let every = WATCH_EVERY.min((timeout / 4).max(Duration::from_millis(1)));
     let mut seen = Vec::new();
-    while !stop.load(Ordering::Relaxed) {
+    while let Err(RecvTimeoutError::Timeout) = done.recv_timeout(every) {
         match watcher.query(BLOCKERS, &[&pid]) {
             Ok(rows) if !rows.is_empty() => {
                 seen = rows
@@ -203,25 +210,25 @@ pub(super) fn watch(watcher: &mut Client, pid: i32, stop: &AtomicBool) -> Vec<Bl
             Ok(_) => {}
             Err(_) => break, // the watcher is a help, never a reason to fail the migration
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
     seen
 }
 
-/// Runs `work` on `client` while `watcher` (if any) watches what blocks backend `pid`; returns
-/// what `work` returned and the sessions that blocked it.
+/// Runs `work` on `client` while `watcher` (if any) watches what blocks backend `pid`, whose
+/// lock timeout is `timeout`; returns what `work` returned and the sessions that blocked it.
 pub(super) fn watched<T>(
     client: &mut Client,
     watcher: Option<&mut Client>,
     pid: i32,
+    timeout: Duration,
     work: impl FnOnce(&mut Client) -> T,
 ) -> (T, Vec<Blocker>) {
     let Some(watcher) = watcher else { return (work(client), Vec::new()) };
-    let stop = AtomicBool::new(false);
+    let (done, ended) = mpsc::channel();
     std::thread::scope(|scope| {
-        let watching = scope.spawn(|| watch(watcher, pid, &stop));
+        let watching = scope.spawn(move || watch(watcher, pid, timeout, &ended));
         let result = work(client);
-        stop.store(true, Ordering::Relaxed);
+        drop(done);
         (result, watching.join().unwrap_or_default())
     })
 }

@@ -291,7 +291,7 @@ impl Runner {
         loop {
             tries += 1;
             let watched = self.lock.is_some();
-            let (result, blockers) = locks::watched(client, self.lock.as_mut(), self.pid, &mut *work);
+            let (result, blockers) = locks::watched(client, self.lock.as_mut(), self.pid, timeout, &mut *work);
             let Err(Error::LockTimeout { message: state, .. }) = result else { return result };
             let behind = locks::describe_blockers(&blockers, watched);
             if tries > self.locks.retries {

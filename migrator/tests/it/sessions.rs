@@ -19,11 +19,13 @@ fn what_a_migration_sets_for_its_session_ends_with_it() {
     let db = empty_database();
     let mut client = db.connect();
     let dir = TempDir::new();
+    let timeout: String = client.query_one("SHOW statement_timeout", &[]).unwrap().get(0);
     dir.write(
         "V1__elsewhere.sql",
-        "CREATE SCHEMA other;\nSET search_path = other, public;\nSET statement_timeout = '1ms';\n",
+        "CREATE SCHEMA other;\nSET search_path = other, public;\nSET statement_timeout = '1h';\n",
     )
-    .write("V2__plain.sql", "CREATE TABLE plain (id int);\nSELECT pg_sleep(0.05);\n")
+    // What V2 sees is recorded, not timed: a leaked timeout would show as V1's value.
+    .write("V2__plain.sql", "CREATE TABLE plain AS SELECT current_setting('statement_timeout') AS timeout;\n")
     // pg_dump's own way of emptying the search path, for the rest of the session.
     .write(
         "V3__dumped.sql",
@@ -34,6 +36,8 @@ fn what_a_migration_sets_for_its_session_ends_with_it() {
     let applied = migrate(&mut client, &dir.set()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(applied.len(), 5);
     assert_eq!(schema_of(&mut client, "plain").as_deref(), Some("public"), "V1's search path did not reach V2");
+    let seen: String = client.query_one("SELECT timeout FROM public.plain", &[]).unwrap().get(0);
+    assert_eq!(seen, timeout, "V1's statement_timeout did not reach V2");
     assert_eq!(schema_of(&mut client, "after_dump").as_deref(), Some("public"));
     let row = client
         .query_one("SELECT current_setting('search_path'), current_setting('session_replication_role')", &[])

@@ -179,7 +179,7 @@ mod tests {
     #[test]
     #[ignore = "Postgres 14 and 18 tier: `python3 tools/pg-binaries.py 14 18`, then `cargo xtask verify` runs it"]
     fn a_cluster_keeps_the_major_that_made_it_and_refuses_another() {
-        let root = std::env::temp_dir().join(format!("sdm-pg-majors-test-{}", std::process::id()));
+        let root = crate::scratch_root().join(format!("sdm-pg-majors-test-{}", std::process::id()));
         let _ = fs::remove_dir_all(&root);
         let first = crate::Cluster::start_major(&root, Some(14)).unwrap();
         let server_major = |cluster: &crate::Cluster| major_of(cluster.bin_dir(), "postgres");

@@ -23,7 +23,7 @@ impl PasswordCluster {
     /// `password`, `CREATEDB`) and its database of the same name. Takes about 2 s.
     pub fn start(bin_dir: &Path, role: &str, password: &str) -> Result<PasswordCluster> {
         static STARTED: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
+        let dir = crate::ram::scratch_root().join(format!(
             "sdm-scram-{}-{}",
             std::process::id(),
             STARTED.fetch_add(1, Ordering::SeqCst)

@@ -10,7 +10,6 @@ use std::sync::OnceLock;
 
 use migrator::migrations::MigrationSet;
 
-use crate::server::ident;
 use crate::{Error, Result, Server};
 
 /// Prefix of every scratch database's name.
@@ -62,13 +61,10 @@ impl Server {
     /// empty with `None`.
     pub fn test_database(&self, set: Option<&MigrationSet>) -> Result<TestDatabase<'_>> {
         let name = scratch_name("test");
-        self.with_admin(|admin| {
-            let sql = match set {
-                Some(set) => return self.clone_template(admin, set, &name),
-                None => format!("CREATE DATABASE {}", ident(&name)),
-            };
-            admin.batch_execute(&sql).map_err(Error::sql(format!("create database {name}")))
-        })?;
+        match set {
+            Some(set) => self.with_admin(|admin| self.clone_template(admin, set, &name))?,
+            None => self.create_database(&name, None)?,
+        }
         Ok(TestDatabase { server: self, url: self.url_for(&name), name })
     }
 

@@ -6,7 +6,8 @@ use std::sync::{Mutex, OnceLock};
 
 use migrator::db::connect;
 
-use crate::cluster::{cluster_dir_for, default_cluster_dir, Cluster};
+use crate::cluster::{default_cluster_dir, Cluster};
+use crate::ram::test_cluster_dir;
 use crate::{binaries, majors, url, Error, Result};
 
 /// The name of the main database on the ephemeral cluster.
@@ -43,15 +44,28 @@ impl Server {
         Server::new(url, binaries::find_bin_dir().ok(), None)
     }
 
+    /// Returns `DATABASE_URL`'s server when it is set, else starts (or joins) the tests'
+    /// ephemeral cluster: in memory when the machine has room ([`test_cluster_dir`]).
+    pub fn for_tests() -> Result<Server> {
+        match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.trim().is_empty() => Ok(Server::external(url)),
+            _ => Server::ephemeral_for_tests(),
+        }
+    }
+
+    /// Starts (or joins) the tests' ephemeral cluster ([`test_cluster_dir`]).
+    pub fn ephemeral_for_tests() -> Result<Server> {
+        Server::ephemeral_at(&test_cluster_dir(majors::requested_major()?))
+    }
+
+    /// Starts (or joins) the tests' ephemeral cluster of Postgres `major` ([`test_cluster_dir`]).
+    pub fn ephemeral_major_for_tests(major: u32) -> Result<Server> {
+        Server::with_cluster(Cluster::start_major(&test_cluster_dir(Some(major)), Some(major))?)
+    }
+
     /// Starts (or joins) the ephemeral cluster under the workspace's `target/` folder.
     pub fn ephemeral() -> Result<Server> {
         Server::ephemeral_at(&default_cluster_dir())
-    }
-
-    /// Starts (or joins) the workspace's ephemeral cluster of Postgres `major` (under
-    /// `target/sdm-pg-<major>/`), whatever `SDM_PG_VERSION` says.
-    pub fn ephemeral_major(major: u32) -> Result<Server> {
-        Server::with_cluster(Cluster::start_major(&cluster_dir_for(Some(major)), Some(major))?)
     }
 
     /// Starts (or joins) an ephemeral cluster in folder `root`.
@@ -60,6 +74,7 @@ impl Server {
     }
 
     fn with_cluster(cluster: Cluster) -> Result<Server> {
+        crate::ram::claim(cluster.root());
         let url = cluster.url_for(DEFAULT_DATABASE);
         let bin_dir = Some(cluster.bin_dir().to_path_buf());
         let server = Server::new(url, bin_dir, Some(cluster));
@@ -173,11 +188,17 @@ impl Server {
 
     /// Creates database `name`, optionally as a copy of `template`.
     pub fn create_database(&self, name: &str, template: Option<&str>) -> Result<()> {
-        let sql = match template {
-            Some(t) => format!("CREATE DATABASE {} TEMPLATE {}", ident(name), ident(t)),
-            None => format!("CREATE DATABASE {}", ident(name)),
-        };
-        self.with_admin(|admin| admin.batch_execute(&sql).map_err(Error::sql(format!("create database {name}"))))
+        self.with_admin(|admin| {
+            // FILE_COPY (Postgres 15+) copies the files instead of WAL-logging every block: half
+            // the CPU time for a database the size of template0 (8.7 ms against 16.7 ms, create
+            // and drop, measured on an idle cluster in memory).
+            let strategy = if self.has_file_copy(admin)? { " STRATEGY FILE_COPY" } else { "" };
+            let sql = match template {
+                Some(t) => format!("CREATE DATABASE {} TEMPLATE {}{strategy}", ident(name), ident(t)),
+                None => format!("CREATE DATABASE {}{strategy}", ident(name)),
+            };
+            admin.batch_execute(&sql).map_err(Error::sql(format!("create database {name}")))
+        })
     }
 
     /// Creates database `name` unless it exists.

@@ -10,12 +10,13 @@ use migrator::migrations::MigrationSet;
 
 use crate::{Server, TestDatabase};
 
-/// Returns the server shared by every test in this process: `DATABASE_URL`'s, or the ephemeral
-/// cluster. Panics with the reason when there is none, as tests want.
+/// Returns the server shared by every test in this process: `DATABASE_URL`'s, or the tests'
+/// ephemeral cluster (in memory when the machine has room, see [`crate::test_cluster_dir`]).
+/// Panics with the reason when there is none, as tests want.
 pub fn test_server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
-        Server::from_env().unwrap_or_else(|e| panic!("test database server: {}", migrator::db::with_sources(&e)))
+        Server::for_tests().unwrap_or_else(|e| panic!("test database server: {}", migrator::db::with_sources(&e)))
     })
 }
 
@@ -47,7 +48,7 @@ fn ephemeral(need: &str) -> &'static Server {
         return test_server();
     }
     EPHEMERAL.get_or_init(|| {
-        Server::ephemeral()
+        Server::ephemeral_for_tests()
             .unwrap_or_else(|e| panic!("the ephemeral cluster, a server {need}: {}", migrator::db::with_sources(&e)))
     })
 }
@@ -90,7 +91,7 @@ pub fn empty_database() -> TestDatabase<'static> {
     test_server().test_database(None).unwrap_or_else(|e| panic!("test database: {}", migrator::db::with_sources(&e)))
 }
 
-/// Returns the workspace's ephemeral cluster of Postgres `major` (`target/sdm-pg-<major>/`),
+/// Returns the tests' ephemeral cluster of Postgres `major` ([`crate::test_cluster_dir`]),
 /// started on first use, for the tests that compare majors. Panics with how to install the
 /// binaries when the machine has none for `major`.
 pub fn major_server(major: u32) -> &'static Server {
@@ -99,7 +100,7 @@ pub fn major_server(major: u32) -> &'static Server {
         panic!("Postgres {major} is not a supported major: {:?}", crate::majors::SUPPORTED_MAJORS)
     };
     SERVERS[slot].get_or_init(|| {
-        Server::ephemeral_major(major)
+        Server::ephemeral_major_for_tests(major)
             .unwrap_or_else(|e| panic!("the Postgres {major} cluster: {}", migrator::db::with_sources(&e)))
     })
 }

@@ -35,7 +35,7 @@ fn root_given() -> PathBuf {
 }
 
 fn scratch_root(name: &str) -> PathBuf {
-    let root = std::env::temp_dir().join(format!("devdb-{name}-{}", std::process::id()));
+    let root = devdb::scratch_root().join(format!("devdb-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     root
 }

@@ -24,7 +24,7 @@ fn stop_immediately(root: &Path) {
 }
 
 fn scratch_root() -> PathBuf {
-    let root = std::env::temp_dir().join(format!("devdb-lost-server-{}", std::process::id()));
+    let root = devdb::scratch_root().join(format!("devdb-lost-server-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     root
 }

@@ -40,7 +40,8 @@ impl flags::Verify {
         let root = sh.current_dir();
         // First, so that an unreachable DATABASE_URL fails at once, not after the lints.
         let server = steps.run("start database server", || {
-            let server = crate::database::server()?;
+            // The tests' cluster: in memory when the machine has room (devdb::test_cluster_dir).
+            let server = Server::for_tests().context("open database server")?;
             drop(server.connect()?);
             Ok(server)
         })?;

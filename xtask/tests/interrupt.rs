@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn ctrl_c_during_a_squash_says_so_and_blames_no_migration() {
-    let root = std::env::temp_dir().join(format!("xtask-interrupt-{}", std::process::id()));
+    let root = devdb::scratch_root().join(format!("xtask-interrupt-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let migrations = root.join("migrations/users");
     std::fs::create_dir_all(&migrations).unwrap();

@@ -40,7 +40,7 @@ pub use diff::line_diff;
 pub use error::{Error, Result};
 pub use lifetime::interrupted;
 pub use password_cluster::PasswordCluster;
-pub use ram::{ram_dir, scratch_root, test_cluster_dir};
+pub use ram::{scratch_root, test_cluster_dir};
 pub use role::{TestRole, ROLE_PREFIX};
 pub use schema::{Change, ObjectDifference, Privileges, Schema};
 pub use scratch::{TestDatabase, SCRATCH_PREFIX};

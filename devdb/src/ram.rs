@@ -97,10 +97,7 @@ fn sweep(ram: &Path, keep: &Path) {
 /// Whether the server of data folder `data` runs: its `postmaster.pid` names a live process.
 fn server_running(data: &Path) -> bool {
     let Ok(text) = std::fs::read_to_string(data.join("postmaster.pid")) else { return false };
-    text.lines()
-        .next()
-        .and_then(|pid| pid.trim().parse::<u32>().ok())
-        .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
+    text.lines().next().and_then(|pid| pid.trim().parse::<u32>().ok()).is_some_and(crate::scratch::process_exists)
 }
 
 /// Whether `dir` is on a tmpfs with at least `free` bytes available.

@@ -117,12 +117,17 @@ fn run_key() -> u32 {
     })
 }
 
+/// Whether process `pid` exists on this machine.
+pub(crate) fn process_exists(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// Whether scratch database `name` belongs to a process that is gone.
 fn is_stale(name: &str) -> bool {
     let mut parts = name[SCRATCH_PREFIX.len()..].split('_').map(|p| p.parse::<u32>().ok());
     match (parts.next().flatten(), parts.next().flatten()) {
         (Some(pid), Some(run)) if pid == std::process::id() => run != run_key(),
-        (Some(pid), Some(_)) => !Path::new(&format!("/proc/{pid}")).exists(),
+        (Some(pid), Some(_)) => !process_exists(pid),
         _ => false,
     }
 }

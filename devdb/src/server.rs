@@ -33,10 +33,12 @@ pub struct Server {
 impl Server {
     /// Returns `DATABASE_URL`'s server when it is set, else starts (or joins) the ephemeral cluster.
     pub fn from_env() -> Result<Server> {
-        match std::env::var("DATABASE_URL") {
-            Ok(url) if !url.trim().is_empty() => Ok(Server::external(url)),
-            _ => Server::ephemeral(),
-        }
+        Server::external_from_env().map_or_else(Server::ephemeral, Ok)
+    }
+
+    /// Returns `DATABASE_URL`'s server when it is set (and not blank).
+    fn external_from_env() -> Option<Server> {
+        std::env::var("DATABASE_URL").ok().filter(|url| !url.trim().is_empty()).map(Server::external)
     }
 
     /// Returns a server for `url`; nothing is started.
@@ -47,10 +49,7 @@ impl Server {
     /// Returns `DATABASE_URL`'s server when it is set, else starts (or joins) the tests'
     /// ephemeral cluster: in memory when the machine has room ([`test_cluster_dir`]).
     pub fn for_tests() -> Result<Server> {
-        match std::env::var("DATABASE_URL") {
-            Ok(url) if !url.trim().is_empty() => Ok(Server::external(url)),
-            _ => Server::ephemeral_for_tests(),
-        }
+        Server::external_from_env().map_or_else(Server::ephemeral_for_tests, Ok)
     }
 
     /// Starts (or joins) the tests' ephemeral cluster ([`test_cluster_dir`]).

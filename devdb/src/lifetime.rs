@@ -4,14 +4,15 @@
 //! stopping happen under an exclusive lock on `control.lock`. On the way out a process drops its
 //! shared lock and, if it can then lock `users.lock` exclusively, nobody else uses the server and
 //! it runs the stop action. `Drop` releases; an `atexit` hook does it for servers held in statics
-//! (the test server, never dropped); a Ctrl-C / SIGTERM handler does it and exits with 130. A
-//! process killed outright does none of this: the [`watchdog`](crate::watchdog) stops the
+//! (the test server, never dropped); a Ctrl-C / SIGTERM handler does it and exits with 130, once
+//! the main thread has said what the interrupt stopped (or after a few seconds). A process
+//! killed outright does none of this: the [`watchdog`](crate::watchdog) stops the
 //! server then.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use crate::{Error, Result};
@@ -50,6 +51,14 @@ static STARTING: Mutex<()> = Mutex::new(());
 
 /// Set once Ctrl-C or SIGTERM arrived; the handler thread then owns the process's exit.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Set when the process starts to exit after an interrupt: its main thread has reported what the
+/// interrupt stopped, and the signal handler may end the process.
+static EXITING: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+
+/// How long the signal handler, having stopped the cluster, waits for the main thread to report
+/// the failure that caused (a query on the stopped server fails at once) before it ends the process.
+const REPORT_WAIT: Duration = Duration::from_secs(3);
 
 /// Whether Ctrl-C or SIGTERM arrived: the handler is stopping the cluster, so what fails now
 /// failed because of that.
@@ -117,7 +126,11 @@ fn install_exit_hooks() {
     HOOKS.get_or_init(|| {
         extern "C" fn at_exit() {
             if INTERRUPTED.load(Ordering::SeqCst) {
-                // The signal handler is stopping the cluster and will end the process itself.
+                // The signal handler is stopping the cluster and ends the process itself once it
+                // knows the main thread has said its last word.
+                let (exiting, woken) = &EXITING;
+                *exiting.lock().unwrap_or_else(|e| e.into_inner()) = true;
+                woken.notify_all();
                 loop {
                     std::thread::sleep(Duration::from_secs(1));
                 }
@@ -132,6 +145,10 @@ fn install_exit_hooks() {
             drop(STARTING.lock().unwrap_or_else(|e| e.into_inner()));
             release_all();
             eprintln!("interrupted");
+            // Ending the process now could cut off the main thread's report of what was stopped.
+            let (exiting, woken) = &EXITING;
+            let guard = exiting.lock().unwrap_or_else(|e| e.into_inner());
+            drop(woken.wait_timeout_while(guard, REPORT_WAIT, |exiting| !*exiting));
             // SAFETY: _exit ends the process at once; the main thread may be inside exit().
             unsafe { libc::_exit(130) };
         });

@@ -46,6 +46,11 @@ const NO_POSITION: &str = "Postgres gave no position";
 const UNNUMBERED: &str = "Postgres gave no position, and the runner could not number the statements: the role may \
                           not create a temporary sequence";
 
+/// Says why a failure without a position names no statement, for a file that runs `DISCARD`.
+const UNMARKED: &str =
+    "Postgres gave no position, and the runner did not number the statements: the file runs DISCARD \
+                        (or names the runner's sdm_migration_ sequences), which would drop what numbers them";
+
 /// Says where a failure after the history row happened.
 const AT_COMMIT: &str = "at COMMIT, where Postgres checks deferred constraints, after every statement ran";
 
@@ -178,7 +183,8 @@ pub(super) fn apply(
     }
     // No position: the marks say which statement failed.
     let Some(progress) = progress else {
-        return Err(diagnosis::sql_failure(client, file, &error, None, UNNUMBERED, None));
+        let why = if session::may_drop_marks(sent) { UNMARKED } else { UNNUMBERED };
+        return Err(diagnosis::sql_failure(client, file, &error, None, why, None));
     };
     let statements = batch.placed.iter().filter(|p| p.code).count();
     match batch.placed.iter().filter(|p| p.code).nth(progress.done) {

@@ -10,8 +10,9 @@ use std::time::Duration;
 use super::adopt::{self, Adoption};
 use super::follow::{self, FollowedSquash};
 use super::locks::{self, LockPolicy, LOCK_TIMEOUT_MARKER};
+use super::session::{self, Marks};
 use super::transactions::{self, Plan};
-use super::{history, no_transaction, one_transaction, session};
+use super::{history, no_transaction, one_transaction};
 use crate::migrations::{MigrationFile, MigrationSet};
 use crate::{Error, Result};
 
@@ -156,7 +157,8 @@ fn run_locked(
     after_each: &mut dyn FnMut(&mut Client, &MigrationFile) -> Result<()>,
 ) -> Result<MigrationRun> {
     let pid: i32 = client.query_one("SELECT pg_catalog.pg_backend_pid()", &[])?.get(0);
-    let mut runner = Runner { locks: options.locks, lock: options.lock_connection, report: options.report, pid };
+    let mut runner =
+        Runner { locks: options.locks, lock: options.lock_connection, report: options.report, pid, marks: None };
     runner.lock_client(client).execute("SELECT pg_catalog.pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])?;
     let result = runner
         .check_lock(client, "right after it was taken")
@@ -164,7 +166,7 @@ fn run_locked(
     // A broken connection has released the session lock already; report the run's own error.
     let unlocked =
         runner.lock_client(client).execute("SELECT pg_catalog.pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY]);
-    let _ = session::reset(client);
+    let _ = session::clear(client);
     let applied = result?;
     unlocked?;
     Ok(applied)
@@ -176,7 +178,7 @@ fn apply_pending(
     set: &MigrationSet,
     after_each: &mut dyn FnMut(&mut Client, &MigrationFile) -> Result<()>,
 ) -> Result<MigrationRun> {
-    session::reset(client)?;
+    runner.reset(client)?;
     // A database with no history of ours may hold the history of the tool the set was imported from.
     let adopted = match &set.import {
         Some(record) if history::read(client)?.is_empty() => adopt::adopt(client, set, record)?,
@@ -212,7 +214,7 @@ fn apply_pending(
             millis: started.elapsed().as_secs_f64() * 1e3,
         });
         runner.check_lock(client, &format!("while {} ran", file.label()))?;
-        session::reset(client)?;
+        runner.reset(client)?;
         after_each(client, file)?;
     }
     Ok(MigrationRun { followed, applied, adopted })
@@ -225,12 +227,20 @@ pub(super) struct Runner {
     report: Box<dyn FnMut(&str)>,
     /// The backend of the migration's connection.
     pid: i32,
+    /// The session's progress sequences, kept from one migration to the next.
+    marks: Option<Marks>,
 }
 
 impl Runner {
     /// Returns the connection that holds the migration lock.
     fn lock_client<'a>(&'a mut self, client: &'a mut Client) -> &'a mut Client {
         self.lock.as_mut().unwrap_or(client)
+    }
+
+    /// Resets the session to a fresh connection's state, keeping the progress sequences if it can.
+    fn reset(&mut self, client: &mut Client) -> Result<()> {
+        self.marks = session::reset(client, self.marks.take())?;
+        Ok(())
     }
 
     /// Fails when the migration lock is no longer held by the session that took it.
@@ -259,13 +269,17 @@ impl Runner {
         match plan {
             Plan::OneTransaction(sql) => {
                 let insert = history::insert_sql(table, file)?;
-                self.retrying(client, file, timeout, "", &mut |client| {
-                    let marks = session::reset(client)?;
+                let mut kept = self.marks.take();
+                let result = self.retrying(client, file, timeout, "", &mut |client| {
+                    kept = session::reset(client, kept.take())?;
+                    let marks = kept.filter(|_| !session::may_drop_marks(sql));
                     one_transaction::apply(client, file, sql, &insert, timeout, marks)
-                })
+                });
+                self.marks = kept;
+                result
             }
             Plan::NoTransaction(spans) => {
-                session::reset(client)?;
+                self.reset(client)?;
                 no_transaction::apply(self, client, file, spans, table, timeout)
             }
         }

@@ -6,26 +6,39 @@
 //! `pg_temp.sdm_migration_role`, that marks between a migration's statements advance. A sequence
 //! is not rolled back with the transaction, so after a failure they tell which statement failed
 //! and as which role, without running anything of the migration again.
+//!
+//! Between two migrations the sequences are kept and set back to their start, as long as the
+//! session's temporary schema holds nothing else and nothing changed them: the catalog says so
+//! in one query (every object in a schema depends on it in `pg_depend`, and any `ALTER`, `GRANT`
+//! or `REVOKE` on a sequence rewrites its catalog rows, so their `xmin` moves). Otherwise
+//! `DISCARD TEMP` drops whatever the migration left and they are made again. Dropping and making
+//! them for every migration cost more than most migrations' own work.
 
-use postgres::Client;
+use postgres::{Client, SimpleQueryMessage};
 
 use super::statements;
 use crate::Result;
 
-/// Restores what a fresh connection starts with, then pins how Postgres reads a file: the
-/// runner splits files with `standard_conforming_strings` on (`'\'` is a backslash) and sends
-/// them as UTF-8.
+/// Restores what a fresh connection starts with, apart from temporary objects, then pins how
+/// Postgres reads a file: the runner splits files with `standard_conforming_strings` on (`'\'`
+/// is a backslash) and sends them as UTF-8.
 ///
 /// `RESET ALL` leaves the role and the session authorization alone, hence the first two.
 /// `ALTER DATABASE/ROLE ... SET` values are what a fresh connection starts with, so they stay.
 const RESET: &str = "SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL; CLOSE ALL; UNLISTEN *; \
-     DISCARD TEMP; SET standard_conforming_strings = on; SET client_encoding = 'UTF8'";
+     SET standard_conforming_strings = on; SET client_encoding = 'UTF8'";
 
 /// Creates the progress sequences, which any role the migration switches to may advance: one
-/// counts completed statements, the other holds the role the session was last seen as.
+/// counts completed statements, the other holds the role the session was last seen as. Then
+/// returns their OIDs and the `xmin` of their catalog rows, which any later change moves.
 const CREATE_PROGRESS: &str = "CREATE TEMPORARY SEQUENCE sdm_migration_progress; \
      CREATE TEMPORARY SEQUENCE sdm_migration_role MINVALUE 0; \
-     GRANT ALL ON SEQUENCE pg_temp.sdm_migration_progress, pg_temp.sdm_migration_role TO PUBLIC";
+     GRANT ALL ON SEQUENCE pg_temp.sdm_migration_progress, pg_temp.sdm_migration_role TO PUBLIC; \
+     SELECT p.rel::oid, r.rel::oid, (SELECT pg_catalog.string_agg(c.xmin::text || '.' || s.xmin::text, ',' \
+     ORDER BY c.oid) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid \
+     WHERE c.oid IN (p.rel, r.rel)) \
+     FROM pg_catalog.to_regclass('pg_temp.sdm_migration_progress') p(rel), \
+     pg_catalog.to_regclass('pg_temp.sdm_migration_role') r(rel)";
 
 /// The progress sequences of a session, by OID: a mark names them by OID, so that no name
 /// lookup (and no `search_path`) is paid for between every two statements.
@@ -33,28 +46,84 @@ const CREATE_PROGRESS: &str = "CREATE TEMPORARY SEQUENCE sdm_migration_progress;
 pub(super) struct Marks {
     progress: u32,
     role: u32,
+    /// The `xmin` of the sequences' `pg_class` and `pg_sequence` rows when they were made.
+    stamp: Stamp,
 }
 
-/// Resets the session of `client` to a fresh connection's state and prepares the progress
-/// sequences; returns them, or `None` for a role without the TEMPORARY privilege (a failure is
-/// then found by Postgres's position alone).
-pub(super) fn reset(client: &mut Client) -> Result<Option<Marks>> {
-    client.batch_execute(RESET)?;
-    if client.batch_execute(CREATE_PROGRESS).is_err() {
-        return Ok(None);
+/// The `xmin`s of two sequences' catalog rows, as Postgres prints them (`1234.1233,1236.1235`),
+/// kept as numbers so that [`Marks`] stays `Copy`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Stamp([u32; 4]);
+
+impl Stamp {
+    fn parse(text: &str) -> Option<Stamp> {
+        let mut xids = text.split([',', '.']).map(|x| x.parse().ok());
+        let stamp = [xids.next()??, xids.next()??, xids.next()??, xids.next()??];
+        xids.next().is_none().then_some(Stamp(stamp))
     }
-    let row = client.query_one(
-        "SELECT 'pg_temp.sdm_migration_progress'::regclass::oid, 'pg_temp.sdm_migration_role'::regclass::oid",
-        &[],
-    )?;
-    Ok(Some(Marks { progress: row.get(0), role: row.get(1) }))
+
+    fn text(&self) -> String {
+        let [a, b, c, d] = self.0;
+        format!("{a}.{b},{c}.{d}")
+    }
+}
+
+/// Resets the session of `client` to a fresh connection's state and readies the progress
+/// sequences: `kept`, the ones the session had, when nothing but them is temporary and nothing
+/// changed them, else new ones. Returns them, or `None` for a role without the TEMPORARY
+/// privilege (a failure is then found by Postgres's position alone).
+pub(super) fn reset(client: &mut Client, kept: Option<Marks>) -> Result<Option<Marks>> {
+    if let Some(marks) = kept {
+        let reused = client.simple_query(&format!("{RESET}; {}", marks.restart()))?;
+        if reused.iter().any(|m| matches!(m, SimpleQueryMessage::Row(_))) {
+            return Ok(Some(marks));
+        }
+    }
+    client.batch_execute(&format!("{RESET}; DISCARD TEMP"))?;
+    let Ok(created) = client.simple_query(CREATE_PROGRESS) else { return Ok(None) };
+    let row = created.iter().find_map(|m| match m {
+        SimpleQueryMessage::Row(row) => Some(row),
+        _ => None,
+    });
+    let marks = row.and_then(|row| {
+        Some(Marks {
+            progress: row.get(0)?.parse().ok()?,
+            role: row.get(1)?.parse().ok()?,
+            stamp: Stamp::parse(row.get(2)?)?,
+        })
+    });
+    Ok(marks)
+}
+
+/// Resets the session of `client` to a fresh connection's state, temporary objects included (the
+/// progress sequences go too): what a run leaves behind.
+pub(super) fn clear(client: &mut Client) -> Result<()> {
+    client.batch_execute(&format!("{RESET}; DISCARD TEMP"))?;
+    Ok(())
 }
 
 impl Marks {
     /// Returns marks naming sequences `progress` and `role`, for tests of the text sent.
     #[cfg(test)]
     pub(super) fn for_test(progress: u32, role: u32) -> Marks {
-        Marks { progress, role }
+        Marks { progress, role, stamp: Stamp([0; 4]) }
+    }
+
+    /// Returns the statement that sets the sequences back to their start, returning a row only
+    /// if the temporary schema holds them alone and they are as they were made.
+    fn restart(&self) -> String {
+        let Marks { progress, role, stamp } = self;
+        format!(
+            "SELECT pg_catalog.setval({progress}::pg_catalog.regclass, 1, false), \
+             pg_catalog.setval({role}::pg_catalog.regclass, 0, false) \
+             WHERE (SELECT pg_catalog.count(*) FROM pg_catalog.pg_depend \
+             WHERE refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass \
+             AND refobjid = pg_catalog.pg_my_temp_schema()) = 2 \
+             AND (SELECT pg_catalog.string_agg(c.xmin::text || '.' || s.xmin::text, ',' ORDER BY c.oid) \
+             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid \
+             WHERE c.oid IN ({progress}, {role})) = '{}'",
+            stamp.text()
+        )
     }
 
     /// Returns the statement that counts one more completed statement.
@@ -78,6 +147,12 @@ impl Marks {
         let row = client.query_one(sql, &[]).ok()?;
         Some(Progress { done: row.get::<_, i64>(0) as usize, role: row.get(1) })
     }
+}
+
+/// Whether `sql` may drop the progress sequences while it runs (`DISCARD TEMP`, or naming them):
+/// a mark after that would fail, so such a file runs without marks.
+pub(super) fn may_drop_marks(sql: &str) -> bool {
+    statements::mentions(sql, "discard") || statements::mentions(sql, "sdm_migration_")
 }
 
 /// Whether `statement` may change the session's role (`SET ROLE`, `SET SESSION AUTHORIZATION`,

@@ -147,6 +147,46 @@ fn a_failing_migration_runs_once_and_is_named_by_its_statement() {
 }
 
 #[test]
+fn a_failure_is_numbered_from_its_own_statements_whatever_the_migration_before_it_did() {
+    // What a migration may do to the session's temporary schema, or to the runner's own
+    // progress sequences, which the runner keeps from one migration to the next.
+    let before = [
+        "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\nCREATE TABLE c (id int);\n",
+        "CREATE FUNCTION pg_temp.f() RETURNS int LANGUAGE sql AS 'SELECT 1';\n",
+        "CREATE TEMP TABLE t (id int);\n",
+        "REVOKE ALL ON SEQUENCE pg_temp.sdm_migration_progress FROM PUBLIC;\n",
+        "ALTER SEQUENCE pg_temp.sdm_migration_progress INCREMENT BY 5;\n",
+        "SELECT nextval('pg_temp.sdm_migration_progress'), nextval('pg_temp.sdm_migration_progress');\n",
+        "DISCARD TEMP;\n",
+    ];
+    for sql in before {
+        let db = empty_database();
+        let mut client = db.connect();
+        let dir = TempDir::new();
+        // "already exists" comes without a position: only the progress marks name the statement.
+        dir.write("V1__plain.sql", "CREATE TABLE first (id int);\n").write("V2__before.sql", sql).write(
+            "V3__twice.sql",
+            "CREATE TABLE e (id int);\nCREATE TABLE dup (id int);\nCREATE TABLE dup (id int);\n",
+        );
+        let error = migrate(&mut client, &dir.set()).unwrap_err();
+        let Error::MigrationFailed { name, line, message, .. } = &error else { panic!("after {sql}: {error}") };
+        assert_eq!((name.as_str(), *line), ("V3__twice", 3), "after {sql}: {message}");
+        assert!(message.contains("relation \"dup\" already exists"), "after {sql}: {message}");
+    }
+    // A file that runs DISCARD TEMP itself runs, but a failure in it cannot be numbered: said so.
+    let db = empty_database();
+    let mut client = db.connect();
+    let dir = TempDir::new();
+    dir.write("V1__discards.sql", "CREATE TEMP TABLE t (id int);\nDISCARD TEMP;\nCREATE TABLE kept (id int);\n")
+        .write("V2__discards.sql", "DISCARD TEMP;\nCREATE TABLE dup (id int);\nCREATE TABLE dup (id int);\n");
+    let error = migrate(&mut client, &dir.set()).unwrap_err();
+    let Error::MigrationFailed { name, message, .. } = &error else { panic!("{error}") };
+    assert_eq!(name, "V2__discards", "{message}");
+    assert!(message.contains("the runner did not number the statements: the file runs DISCARD"), "{message}");
+    assert!(table_exists(&mut client, "kept"), "V1 ran");
+}
+
+#[test]
 fn begin_and_end_are_read_as_names_where_postgres_reads_them_so() {
     let db = empty_database();
     let mut client = db.connect();

@@ -34,9 +34,11 @@ const RESET: &str = "SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL; C
 const CREATE_PROGRESS: &str = "CREATE TEMPORARY SEQUENCE sdm_migration_progress; \
      CREATE TEMPORARY SEQUENCE sdm_migration_role MINVALUE 0; \
      GRANT ALL ON SEQUENCE pg_temp.sdm_migration_progress, pg_temp.sdm_migration_role TO PUBLIC; \
-     SELECT p.rel::oid, r.rel::oid, (SELECT pg_catalog.string_agg(c.xmin::text || '.' || s.xmin::text, ',' \
-     ORDER BY c.oid) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid \
-     WHERE c.oid IN (p.rel, r.rel)) \
+     SELECT p.rel::oid, r.rel::oid, \
+     (SELECT xmin FROM pg_catalog.pg_class WHERE oid = p.rel), \
+     (SELECT xmin FROM pg_catalog.pg_sequence WHERE seqrelid = p.rel), \
+     (SELECT xmin FROM pg_catalog.pg_class WHERE oid = r.rel), \
+     (SELECT xmin FROM pg_catalog.pg_sequence WHERE seqrelid = r.rel) \
      FROM pg_catalog.to_regclass('pg_temp.sdm_migration_progress') p(rel), \
      pg_catalog.to_regclass('pg_temp.sdm_migration_role') r(rel)";
 
@@ -50,23 +52,9 @@ pub(super) struct Marks {
     stamp: Stamp,
 }
 
-/// The `xmin`s of two sequences' catalog rows, as Postgres prints them (`1234.1233,1236.1235`),
-/// kept as numbers so that [`Marks`] stays `Copy`.
+/// The `xmin` of the progress and the role sequence's `pg_class` and `pg_sequence` rows.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Stamp([u32; 4]);
-
-impl Stamp {
-    fn parse(text: &str) -> Option<Stamp> {
-        let mut xids = text.split([',', '.']).map(|x| x.parse().ok());
-        let stamp = [xids.next()??, xids.next()??, xids.next()??, xids.next()??];
-        xids.next().is_none().then_some(Stamp(stamp))
-    }
-
-    fn text(&self) -> String {
-        let [a, b, c, d] = self.0;
-        format!("{a}.{b},{c}.{d}")
-    }
-}
 
 /// Resets the session of `client` to a fresh connection's state and readies the progress
 /// sequences: `kept`, the ones the session had, when nothing but them is temporary and nothing
@@ -85,13 +73,11 @@ pub(super) fn reset(client: &mut Client, kept: Option<Marks>) -> Result<Option<M
         SimpleQueryMessage::Row(row) => Some(row),
         _ => None,
     });
-    let marks = row.and_then(|row| {
-        Some(Marks {
-            progress: row.get(0)?.parse().ok()?,
-            role: row.get(1)?.parse().ok()?,
-            stamp: Stamp::parse(row.get(2)?)?,
-        })
-    });
+    let number = |i: usize| row.and_then(|row| row.get(i)?.parse::<u32>().ok());
+    let marks = (|| {
+        let stamp = Stamp([number(2)?, number(3)?, number(4)?, number(5)?]);
+        Some(Marks { progress: number(0)?, role: number(1)?, stamp })
+    })();
     Ok(marks)
 }
 
@@ -112,17 +98,18 @@ impl Marks {
     /// Returns the statement that sets the sequences back to their start, returning a row only
     /// if the temporary schema holds them alone and they are as they were made.
     fn restart(&self) -> String {
-        let Marks { progress, role, stamp } = self;
+        let Marks { progress, role, stamp: Stamp([progress_class, progress_sequence, role_class, role_sequence]) } =
+            self;
         format!(
             "SELECT pg_catalog.setval({progress}::pg_catalog.regclass, 1, false), \
              pg_catalog.setval({role}::pg_catalog.regclass, 0, false) \
              WHERE (SELECT pg_catalog.count(*) FROM pg_catalog.pg_depend \
              WHERE refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass \
              AND refobjid = pg_catalog.pg_my_temp_schema()) = 2 \
-             AND (SELECT pg_catalog.string_agg(c.xmin::text || '.' || s.xmin::text, ',' ORDER BY c.oid) \
-             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid \
-             WHERE c.oid IN ({progress}, {role})) = '{}'",
-            stamp.text()
+             AND (SELECT xmin FROM pg_catalog.pg_class WHERE oid = {progress}) = '{progress_class}' \
+             AND (SELECT xmin FROM pg_catalog.pg_sequence WHERE seqrelid = {progress}) = '{progress_sequence}' \
+             AND (SELECT xmin FROM pg_catalog.pg_class WHERE oid = {role}) = '{role_class}' \
+             AND (SELECT xmin FROM pg_catalog.pg_sequence WHERE seqrelid = {role}) = '{role_sequence}'"
         )
     }
 

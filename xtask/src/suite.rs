@@ -2,7 +2,8 @@
 //! side by side, so both cores stay busy. `cargo test` runs a package's test binaries one after
 //! another, so the packages with the longest binaries (xtask's, devdb's, squash's, app's) are
 //! groups of their own and the rest share one; on 2 cores this took verify from 61-73 s (three
-//! groups) to 47-54 s. Each group's output is printed whole as soon as it ends, so they never
+//! groups) to 47-54 s. xtask's unit tests and its integration tests are two groups: as one, its
+//! integration binaries ran last, alone on the machine for the last 4 s of verify. Each group's output is printed whole as soon as it ends, so they never
 //! interleave, and the groups still running are named every few seconds.
 
 use std::process::Command;
@@ -15,8 +16,9 @@ use xshell::{cmd, Shell};
 use ::squash::steps::HEARTBEAT;
 
 /// The groups, as `cargo test` package selections that together cover the whole workspace.
-const GROUPS: [&[&str]; 5] = [
-    &["--package", "xtask"],
+const GROUPS: [&[&str]; 6] = [
+    &["--package", "xtask", "--bins"],
+    &["--package", "xtask", "--test", "*"],
     &["--package", "devdb"],
     &["--package", "squash"],
     &["--package", "app"],

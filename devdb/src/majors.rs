@@ -6,10 +6,13 @@
 //! tool must be of the server's major or newer: an older `pg_dump` refuses a newer server, and a
 //! newer one reads every older server.
 
+use std::collections::HashMap;
+use std::ffi::OsString;
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 
 use crate::{Error, Result};
 
@@ -62,7 +65,23 @@ pub(crate) fn target_dir() -> PathBuf {
 
 /// Returns every folder on the machine that holds `tool`, with its major, oldest first; `$PG_BIN`
 /// alone when it is set.
+///
+/// Found once per process and tool: finding runs `pg_config` and each candidate's `--version`
+/// (Debian's `/usr/bin` ones are Perl wrappers), and a squash asks for its tools several times.
+/// Binaries installed while the process runs are not seen.
 pub fn installed(tool: &str) -> Vec<BinDir> {
+    type Found = HashMap<(String, Option<OsString>), Vec<BinDir>>;
+    static FOUND: Mutex<Option<Found>> = Mutex::new(None);
+    let key = (tool.to_string(), std::env::var_os("PG_BIN"));
+    let cached = FOUND.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_default().get(&key).cloned();
+    cached.unwrap_or_else(|| {
+        let found = find_installed(tool);
+        FOUND.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_default().insert(key, found.clone());
+        found
+    })
+}
+
+fn find_installed(tool: &str) -> Vec<BinDir> {
     let mut found = Vec::new();
     if let Some(dir) = std::env::var_os("PG_BIN") {
         let path = PathBuf::from(dir);

@@ -302,11 +302,17 @@ impl Runner {
     ) -> Result<()> {
         let started = Instant::now();
         let mut tries = 0;
+        // The sessions last seen blocking it: a try whose short wait the watcher missed (a busy
+        // machine may not run it in time) keeps what an earlier try saw.
+        let mut blockers = Vec::new();
         loop {
             tries += 1;
             let watched = self.lock.is_some();
-            let (result, blockers) = locks::watched(client, self.lock.as_mut(), self.pid, timeout, &mut *work);
+            let (result, seen) = locks::watched(client, self.lock.as_mut(), self.pid, timeout, &mut *work);
             let Err(Error::LockTimeout { message: state, .. }) = result else { return result };
+            if !seen.is_empty() {
+                blockers = seen;
+            }
             let behind = locks::describe_blockers(&blockers, watched);
             if tries > self.locks.retries {
                 let end = match blockers.as_slice() {

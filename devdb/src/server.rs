@@ -229,10 +229,34 @@ impl Server {
 }
 
 /// Drops database `name` if it exists, on the administration connection `admin`.
+///
+/// A role that is not a superuser may not end an autovacuum worker, which works as no role, so
+/// its `WITH (FORCE)` fails while one is in the database (seen for a role dropping its own
+/// database right after filling it): it is tried again while an autovacuum worker is there.
 pub(crate) fn drop_with(admin: &mut postgres::Client, name: &str) -> Result<()> {
     // One statement per call: DROP DATABASE refuses to run inside a multi-statement batch.
     let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(name));
-    admin.batch_execute(&sql).map_err(Error::sql(format!("drop database {name}")))
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let error = match admin.batch_execute(&sql) {
+            Ok(()) => return Ok(()),
+            Err(error) => error,
+        };
+        let privilege = error.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE);
+        if tries < 50 && privilege && autovacuum_in(admin, name) {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            continue;
+        }
+        return Err(Error::sql(format!("drop database {name}"))(error));
+    }
+}
+
+/// Whether an autovacuum worker is connected to database `name`.
+fn autovacuum_in(admin: &mut postgres::Client, name: &str) -> bool {
+    let sql = "SELECT EXISTS (SELECT FROM pg_catalog.pg_stat_activity WHERE datname = $1 \
+               AND backend_type = 'autovacuum worker')";
+    admin.query_one(sql, &[&name]).is_ok_and(|row| row.get(0))
 }
 
 /// Quotes an SQL identifier.

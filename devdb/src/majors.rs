@@ -6,7 +6,7 @@
 //! tool must be of the server's major or newer: an older `pg_dump` refuses a newer server, and a
 //! newer one reads every older server.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
 use std::fs;
@@ -70,13 +70,13 @@ pub(crate) fn target_dir() -> PathBuf {
 /// (Debian's `/usr/bin` ones are Perl wrappers), and a squash asks for its tools several times.
 /// Binaries installed while the process runs are not seen.
 pub fn installed(tool: &str) -> Vec<BinDir> {
-    type Found = HashMap<(String, Option<OsString>), Vec<BinDir>>;
-    static FOUND: Mutex<Option<Found>> = Mutex::new(None);
+    type Found = BTreeMap<(String, Option<OsString>), Vec<BinDir>>;
+    static FOUND: Mutex<Found> = Mutex::new(BTreeMap::new());
     let key = (tool.to_string(), std::env::var_os("PG_BIN"));
-    let cached = FOUND.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_default().get(&key).cloned();
+    let cached = FOUND.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
     cached.unwrap_or_else(|| {
         let found = find_installed(tool);
-        FOUND.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_default().insert(key, found.clone());
+        FOUND.lock().unwrap_or_else(|e| e.into_inner()).insert(key, found.clone());
         found
     })
 }

@@ -3,8 +3,9 @@
 //! another, so the packages with the longest binaries (xtask's, devdb's, squash's, app's) are
 //! groups of their own and the rest share one; on 2 cores this took verify from 61-73 s (three
 //! groups) to 47-54 s. xtask's unit tests and its integration tests are two groups: as one, its
-//! integration binaries ran last, alone on the machine for the last 4 s of verify. Each group's output is printed whole as soon as it ends, so they never
-//! interleave, and the groups still running are named every few seconds.
+//! integration binaries ran last, alone on the machine for the last 4 s of verify. Each group's
+//! output is printed whole as soon as it ends, so they never interleave, and the groups still
+//! running are named every few seconds.
 
 use std::process::Command;
 use std::sync::mpsc::{self, RecvTimeoutError};

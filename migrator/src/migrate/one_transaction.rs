@@ -47,9 +47,8 @@ const UNNUMBERED: &str = "Postgres gave no position, and the runner could not nu
                           not create a temporary sequence";
 
 /// Says why a failure without a position names no statement, for a file that runs `DISCARD`.
-const UNMARKED: &str =
-    "Postgres gave no position, and the runner did not number the statements: the file runs DISCARD \
-                        (or names the runner's sdm_migration_ sequences), which would drop what numbers them";
+const UNMARKED: &str = "Postgres gave no position, and the runner did not number the statements: the file runs \
+                        DISCARD (or names the runner's sdm_migration_ sequences), which would drop what numbers them";
 
 /// Says where a failure after the history row happened.
 const AT_COMMIT: &str = "at COMMIT, where Postgres checks deferred constraints, after every statement ran";

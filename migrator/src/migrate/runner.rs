@@ -269,10 +269,11 @@ impl Runner {
         match plan {
             Plan::OneTransaction(sql) => {
                 let insert = history::insert_sql(table, file)?;
+                let unmarkable = session::may_drop_marks(sql);
                 let mut kept = self.marks.take();
                 let result = self.retrying(client, file, timeout, "", &mut |client| {
                     kept = session::reset(client, kept.take())?;
-                    let marks = kept.filter(|_| !session::may_drop_marks(sql));
+                    let marks = kept.filter(|_| !unmarkable);
                     one_transaction::apply(client, file, sql, &insert, timeout, marks)
                 });
                 self.marks = kept;

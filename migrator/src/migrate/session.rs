@@ -53,7 +53,7 @@ pub(super) struct Marks {
 }
 
 /// The `xmin` of the progress and the role sequence's `pg_class` and `pg_sequence` rows.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug)]
 struct Stamp([u32; 4]);
 
 /// Resets the session of `client` to a fresh connection's state and readies the progress
@@ -67,18 +67,17 @@ pub(super) fn reset(client: &mut Client, kept: Option<Marks>) -> Result<Option<M
             return Ok(Some(marks));
         }
     }
-    client.batch_execute(&format!("{RESET}; DISCARD TEMP"))?;
+    clear(client)?;
     let Ok(created) = client.simple_query(CREATE_PROGRESS) else { return Ok(None) };
     let row = created.iter().find_map(|m| match m {
         SimpleQueryMessage::Row(row) => Some(row),
         _ => None,
     });
-    let number = |i: usize| row.and_then(|row| row.get(i)?.parse::<u32>().ok());
-    let marks = (|| {
+    Ok(row.and_then(|row| {
+        let number = |i: usize| row.get(i)?.parse::<u32>().ok();
         let stamp = Stamp([number(2)?, number(3)?, number(4)?, number(5)?]);
         Some(Marks { progress: number(0)?, role: number(1)?, stamp })
-    })();
-    Ok(marks)
+    }))
 }
 
 /// Resets the session of `client` to a fresh connection's state, temporary objects included (the

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use devdb::Server;
 
-use crate::{unversioned, Options, Report};
+use migrator::migrations::MigrationSet;
+
+use crate::{unversioned, Options, Outcome, Report};
 
 /// A temp folder holding `migrations/` (and a `target/`), removed on drop.
 pub struct Tree {
@@ -75,8 +77,26 @@ impl Tree {
     }
 
     /// Squashes on `server` rather than the test server (for chains its role may not replay).
+    ///
+    /// A squash that writes is checked on the way out: the backup holds the folder as it was, and
+    /// the folder holds the migrations the report lists, those the squash's proof built.
     pub fn squash_on(&self, server: &Server) -> Report {
-        crate::squash_dir(server, &self.dir(), &self.options()).unwrap_or_else(|e| panic!("squash failed: {e:#}"))
+        let before = self.snapshot();
+        let report =
+            crate::squash_dir(server, &self.dir(), &self.options()).unwrap_or_else(|e| panic!("squash failed: {e:#}"));
+        if report.outcome == Outcome::Written {
+            let backup = report.backup.as_ref().expect("a written squash names its backup");
+            assert!(snapshot(backup) == before, "the backup {} is not the folder as it was", backup.display());
+            let written: Vec<PathBuf> = MigrationSet::from_dir(&self.dir())
+                .unwrap_or_else(|e| panic!("read the squashed folder: {e}"))
+                .files
+                .iter()
+                .map(|f| PathBuf::from(f.relative_path()))
+                .collect();
+            let listed: Vec<PathBuf> = report.after.iter().map(|f| f.path.clone()).collect();
+            assert_eq!(written, listed, "the folder holds the migrations the squash proved");
+        }
+        report
     }
 
     /// Squashes the chain on the test server, which must fail; returns the error.

@@ -1,7 +1,7 @@
 //! Rows in tables whose foreign keys form a cycle, within a module and across two: the data
 //! migration fills each such group of tables in one statement, whatever order their rows need.
 
-use super::{assert_equivalent, paths, Tree};
+use super::{paths, Tree};
 use crate::Outcome;
 
 #[test]
@@ -52,6 +52,5 @@ INSERT INTO memory_topic VALUES (2, 5);\n",
         let data = tree.read_named(file);
         assert!(data.contains("form a cycle") && data.contains("WITH rows_1 AS (\nINSERT INTO "), "{data}");
     }
-    assert_equivalent(&report.backup.clone().unwrap(), &tree.dir());
     assert_eq!(tree.squash().outcome, Outcome::Unchanged);
 }

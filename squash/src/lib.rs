@@ -199,6 +199,8 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
                     .push(format!("{} is not in a git work tree; not checked for uncommitted changes", dir.display())),
             }
         }
+        // A server that cannot be reached fails the squash here, before any other work.
+        server.major()?;
         if let Err(e) = server.drop_stale_databases() {
             notes.push(format!("could not drop scratch databases of killed runs: {e:#}"));
         }

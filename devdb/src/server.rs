@@ -8,7 +8,7 @@ use migrator::db::connect;
 
 use crate::cluster::{default_cluster_dir, Cluster};
 use crate::ram::test_cluster_dir;
-use crate::{binaries, majors, url, Error, Result};
+use crate::{majors, url, Error, Result};
 
 /// The name of the main database on the ephemeral cluster.
 pub const DEFAULT_DATABASE: &str = "sdm";
@@ -16,7 +16,6 @@ pub const DEFAULT_DATABASE: &str = "sdm";
 /// A Postgres server to work on: the one `DATABASE_URL` names, or the ephemeral local cluster.
 pub struct Server {
     url: String,
-    bin_dir: Option<PathBuf>,
     /// One administration connection, reused (declared before `cluster`: it closes first).
     admin: Mutex<Option<postgres::Client>>,
     /// Whether the server takes `CREATE DATABASE ... STRATEGY` (Postgres 15+), asked once.
@@ -43,7 +42,7 @@ impl Server {
 
     /// Returns a server for `url`; nothing is started.
     pub fn external(url: String) -> Server {
-        Server::new(url, binaries::find_bin_dir().ok(), None)
+        Server::new(url, None)
     }
 
     /// Returns `DATABASE_URL`'s server when it is set, else starts (or joins) the tests'
@@ -75,16 +74,14 @@ impl Server {
     fn with_cluster(cluster: Cluster) -> Result<Server> {
         crate::ram::claim(cluster.root());
         let url = cluster.url_for(DEFAULT_DATABASE);
-        let bin_dir = Some(cluster.bin_dir().to_path_buf());
-        let server = Server::new(url, bin_dir, Some(cluster));
+        let server = Server::new(url, Some(cluster));
         server.ensure_database(DEFAULT_DATABASE)?;
         Ok(server)
     }
 
-    fn new(url: String, bin_dir: Option<PathBuf>, cluster: Option<Cluster>) -> Server {
+    fn new(url: String, cluster: Option<Cluster>) -> Server {
         Server {
             url,
-            bin_dir,
             admin: Mutex::new(None),
             file_copy: OnceLock::new(),
             role: OnceLock::new(),
@@ -118,10 +115,8 @@ impl Server {
     /// on this server: the cluster's own, else one of the server's major or newer found on the
     /// machine (see [`majors`]); refuses, naming both versions and the fix, when there is none.
     pub fn bin(&self, tool: &str) -> Result<PathBuf> {
-        if self.cluster.is_some() {
-            if let Some(dir) = self.bin_dir.as_ref().filter(|dir| dir.join(tool).exists()) {
-                return Ok(dir.join(tool));
-            }
+        if let Some(path) = self.cluster.as_ref().map(|c| c.bin_dir().join(tool)).filter(|p| p.exists()) {
+            return Ok(path);
         }
         let Ok(major) = self.major() else {
             // Unreachable: the newest tool reads any server, and says itself what it cannot reach.

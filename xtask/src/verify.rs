@@ -64,7 +64,7 @@ impl flags::Verify {
         steps.run("LangGraph tables match the Python library's schema", || langgraph_schema(sh, &server, db.name()))?;
         if !self.skip_python {
             steps.run("python venv with the LangGraph library (python/requirements.txt)", || {
-                Ok(cmd!(sh, "python3 python/setup-venv.py").run()?)
+                crate::langgraph::Python::venv(sh, &root.join("python/requirements.txt"), &root.join(".venv")).map(drop)
             })?;
         }
         if self.skip_python {
@@ -74,7 +74,8 @@ impl flags::Verify {
         }
         if !self.skip_js {
             steps.run("node_modules with the LangGraph.js libraries (js/package-lock.json)", || {
-                Ok(cmd!(sh, "python3 js/setup-node-modules.py").run()?)
+                let python3 = crate::python3();
+                Ok(cmd!(sh, "{python3} js/setup-node-modules.py").run()?)
             })?;
         }
         let missing = crate::suite::majors_tier_missing();

@@ -55,12 +55,19 @@ pub struct Python {
 
 impl Python {
     /// Builds (once per requirements hash) the venv `venv` from `requirements` with
-    /// `python/setup-venv.py`, and returns its interpreter.
+    /// `python/setup-venv.py`, and returns its interpreter. A process asks the script once per
+    /// venv and requirements text: verify and the tests ask for the same venv again and again.
     pub fn venv(sh: &Shell, requirements: &Path, venv: &Path) -> anyhow::Result<Python> {
-        let script = crate::project_root().join("python/setup-venv.py");
-        cmd!(sh, "python3 {script} --requirements {requirements} --venv {venv}")
-            .run()
-            .with_context(|| format!("build the venv {} from {}", venv.display(), requirements.display()))?;
+        static READY: Mutex<Vec<(PathBuf, String)>> = Mutex::new(Vec::new());
+        let pins = std::fs::read_to_string(requirements).with_context(|| format!("read {}", requirements.display()))?;
+        let key = (venv.to_path_buf(), pins);
+        if !READY.lock().unwrap_or_else(PoisonError::into_inner).contains(&key) {
+            let (script, python3) = (crate::project_root().join("python/setup-venv.py"), crate::python3());
+            cmd!(sh, "{python3} {script} --requirements {requirements} --venv {venv}")
+                .run()
+                .with_context(|| format!("build the venv {} from {}", venv.display(), requirements.display()))?;
+            READY.lock().unwrap_or_else(PoisonError::into_inner).push(key);
+        }
         Ok(Python { exe: venv.join("bin/python"), requirements: requirements.to_path_buf() })
     }
 

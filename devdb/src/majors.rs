@@ -66,8 +66,8 @@ pub(crate) fn target_dir() -> PathBuf {
 /// Returns every folder on the machine that holds `tool`, with its major, oldest first; `$PG_BIN`
 /// alone when it is set.
 ///
-/// Found once per process and tool: finding runs `pg_config` and each candidate's `--version`
-/// (Debian's `/usr/bin` ones are Perl wrappers), and a squash asks for its tools several times.
+/// Found once per process and tool: finding runs `pg_config` and each candidate's `--version`,
+/// and a squash asks for its tools several times.
 /// Binaries installed while the process runs are not seen.
 pub fn installed(tool: &str) -> Vec<BinDir> {
     type Found = BTreeMap<(String, Option<OsString>), Vec<BinDir>>;
@@ -88,12 +88,23 @@ fn find_installed(tool: &str) -> Vec<BinDir> {
         found.extend(major_of(&path, tool).map(|major| BinDir { major, path }));
         return found;
     }
+    // Each file is asked once (`/bin` and `/usr/bin` are often one folder). Debian's `pg_wrapper`
+    // (what its /usr/bin/pg_dump and the like link to) is not asked: it is a Perl script that
+    // runs one of the /usr/lib/postgresql/*/bin tools, which are read below.
+    let mut asked: BTreeMap<PathBuf, Option<u32>> = BTreeMap::new();
+    let mut major_in = |dir: &Path| -> Option<u32> {
+        let file = dir.join(tool).canonicalize().ok()?;
+        if file == Path::new("/usr/share/postgresql-common/pg_wrapper") {
+            return None;
+        }
+        *asked.entry(file).or_insert_with(|| major_of(dir, tool))
+    };
     // Whatever the machine runs by name too: `pg_config --bindir`, and the tool on PATH.
     let bindir = Command::new("pg_config").arg("--bindir").output().ok().filter(|o| o.status.success());
     let on_path = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).unwrap_or_default();
     for path in bindir.map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())).into_iter().chain(on_path) {
         if path.join(tool).exists() {
-            found.extend(major_of(&path, tool).map(|major| BinDir { major, path }));
+            found.extend(major_in(&path).map(|major| BinDir { major, path }));
         }
     }
     let roots = [PathBuf::from("/usr/lib/postgresql"), target_dir().join("pg")];
@@ -105,7 +116,7 @@ fn find_installed(tool: &str) -> Vec<BinDir> {
                 // tools/pg-binaries.py links target/pg/<major> to a folder the `postgres` user can
                 // reach when target/ is closed to it: the server must run from the link's target.
                 let path = path.canonicalize().unwrap_or(path);
-                if let Some(major) = major_of(&path, tool) {
+                if let Some(major) = major_in(&path) {
                     found.push(BinDir { major, path });
                 }
             }

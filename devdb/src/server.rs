@@ -227,7 +227,8 @@ impl Server {
 ///
 /// A role that is not a superuser may not end an autovacuum worker, which works as no role, so
 /// its `WITH (FORCE)` fails while one is in the database (seen for a role dropping its own
-/// database right after filling it): it is tried again while an autovacuum worker is there.
+/// database right after filling it): it is tried again, for up to 5 s, while nothing else stands
+/// in the way (the worker may be gone by the time the failure is looked into).
 pub(crate) fn drop_with(admin: &mut postgres::Client, name: &str) -> Result<()> {
     // One statement per call: DROP DATABASE refuses to run inside a multi-statement batch.
     let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(name));
@@ -239,7 +240,7 @@ pub(crate) fn drop_with(admin: &mut postgres::Client, name: &str) -> Result<()> 
             Err(error) => error,
         };
         let privilege = error.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE);
-        if tries < 50 && privilege && autovacuum_in(admin, name) {
+        if tries < 50 && privilege && only_autovacuum_stands_in_the_way(admin, name) {
             std::thread::sleep(std::time::Duration::from_millis(100));
             continue;
         }
@@ -247,11 +248,18 @@ pub(crate) fn drop_with(admin: &mut postgres::Client, name: &str) -> Result<()> 
     }
 }
 
-/// Whether an autovacuum worker is connected to database `name`.
-fn autovacuum_in(admin: &mut postgres::Client, name: &str) -> bool {
-    let sql = "SELECT EXISTS (SELECT FROM pg_catalog.pg_stat_activity WHERE datname = $1 \
-               AND backend_type = 'autovacuum worker')";
-    admin.query_one(sql, &[&name]).is_ok_and(|row| row.get(0))
+/// Whether a failed drop of database `name` was refused for an autovacuum worker in it, one
+/// there still or gone since: the role may drop the database, and may end every other session in
+/// it. Postgres lets only superusers (and, from 18, `pg_signal_autovacuum_worker`) end a worker,
+/// which leaves a table it is working on within moments.
+fn only_autovacuum_stands_in_the_way(admin: &mut postgres::Client, name: &str) -> bool {
+    let sql = "SELECT pg_catalog.pg_has_role(d.datdba, 'MEMBER') AND NOT EXISTS (
+                 SELECT FROM pg_catalog.pg_stat_activity a
+                  WHERE a.datid = d.oid AND a.pid <> pg_catalog.pg_backend_pid()
+                    AND a.backend_type IS DISTINCT FROM 'autovacuum worker'
+                    AND NOT coalesce(pg_catalog.pg_has_role(a.usesysid, 'MEMBER'), false))
+                 FROM pg_catalog.pg_database d WHERE d.datname = $1";
+    admin.query_opt(sql, &[&name]).ok().flatten().is_some_and(|row| row.get(0))
 }
 
 /// Quotes an SQL identifier.

@@ -174,9 +174,7 @@ fn socket_dir_for(root: &Path) -> PathBuf {
 fn initdb(bin_dir: &Path, data: &Path) -> Result<()> {
     let started = Instant::now();
     let _ = fs::remove_dir_all(data);
-    let mut cmd = server_command(bin_dir, "initdb");
-    cmd.arg("-D").arg(data).args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"]);
-    binaries::run(cmd, &format!("initdb {}", data.display()), "")?;
+    crate::initdb::initdb(bin_dir, data, &["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"])?;
     let conf_path = data.join("postgresql.conf");
     let mut text = fs::read_to_string(&conf_path).map_err(|e| Error::io(&conf_path, e))?;
     text.push_str(CONF);

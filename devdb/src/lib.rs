@@ -21,6 +21,7 @@ mod binaries;
 mod cluster;
 mod diff;
 mod error;
+mod initdb;
 mod lifetime;
 pub mod majors;
 mod password_cluster;

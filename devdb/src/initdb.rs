@@ -8,10 +8,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::UNIX_EPOCH;
 
-use crate::binaries::{self, chown_to_postgres, is_root, server_command};
+use crate::binaries::{self, as_postgres, chown_to_postgres, server_command};
 use crate::cluster::fnv;
 use crate::ram::scratch_root;
 use crate::{Error, Result};
@@ -61,17 +60,6 @@ fn template(bin_dir: &Path, args: &[&str]) -> Result<PathBuf> {
                 Err(Error::io(&root, e))
             }
         }
-    }
-}
-
-/// Returns a command running `program` as the `postgres` user when we are root.
-fn as_postgres(program: &str) -> Command {
-    if is_root() {
-        let mut cmd = Command::new("runuser");
-        cmd.args(["-u", "postgres", "--", program]);
-        cmd
-    } else {
-        Command::new(program)
     }
 }
 

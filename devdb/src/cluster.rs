@@ -138,10 +138,10 @@ fn bin_dir_for(data: &Path, major: Option<u32>) -> Result<PathBuf> {
         },
         (None, None) => binaries::find_bin_dir()?,
     };
-    if let (Some(data_major), Some(bin_major)) = (data_major, majors::major_of(&bin_dir, "postgres")) {
-        if data_major != bin_major {
-            return Err(Error::ClusterOfOtherMajor { data: data.to_path_buf(), data_major, bin_major });
-        }
+    if let (Some(data_major), Some(bin_major)) = (data_major, majors::major_of(&bin_dir, "postgres"))
+        && data_major != bin_major
+    {
+        return Err(Error::ClusterOfOtherMajor { data: data.to_path_buf(), data_major, bin_major });
     }
     Ok(bin_dir)
 }

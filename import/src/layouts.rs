@@ -77,10 +77,10 @@ pub fn detect(dir: &Path) -> Result<Tool> {
         } else {
             None
         };
-        if let Some(tool) = tool {
-            if !seen.contains(&tool) {
-                seen.push(tool);
-            }
+        if let Some(tool) = tool
+            && !seen.contains(&tool)
+        {
+            seen.push(tool);
         }
     }
     match seen.as_slice() {

@@ -43,10 +43,10 @@ pub fn connect(url: &str) -> Result<postgres::Client> {
         message: scrub(&scrub(&message, url), &resolved.conninfo),
     };
     let mut config: postgres::Config = resolved.conninfo.parse().map_err(|e| failed(report(&e)))?;
-    if config.get_password().is_none() {
-        if let Some(password) = libpq_password(&config, resolved.passfile.clone(), |key| std::env::var_os(key)) {
-            config.password(password);
-        }
+    if config.get_password().is_none()
+        && let Some(password) = libpq_password(&config, resolved.passfile.clone(), |key| std::env::var_os(key))
+    {
+        config.password(password);
     }
     let timeout = connect_timeout(url, std::env::var("PGCONNECT_TIMEOUT").ok());
     if let Some(timeout) = timeout {

@@ -143,11 +143,11 @@ impl Drop for Removed {
         if self.keep {
             return;
         }
-        if self.path.exists() {
-            if let Err(e) = std::fs::remove_dir_all(&self.path) {
-                eprintln!("warning: could not remove {}: {e}", self.path.display());
-                return;
-            }
+        if self.path.exists()
+            && let Err(e) = std::fs::remove_dir_all(&self.path)
+        {
+            eprintln!("warning: could not remove {}: {e}", self.path.display());
+            return;
         }
         // The staging folder's "unfinished" marker goes after it, never before.
         let mut marker = self.path.clone().into_os_string();

@@ -160,18 +160,18 @@ pub fn plan(entries: &[TocEntry], provenance: &Provenance, set: &MigrationSet) -
         }
         for dep in &e.deps {
             let Some(&d) = by_id.get(dep) else { continue };
-            if let Origin::Migration(kept) = origin(d) {
-                if is_kept(d) {
-                    problems.push(format!(
-                        "migration {} adds {} on {}, which kept migration {} created: kept migrations run after \
+            if let Origin::Migration(kept) = origin(d)
+                && is_kept(d)
+            {
+                problems.push(format!(
+                    "migration {} adds {} on {}, which kept migration {} created: kept migrations run after \
                          every generated file, so fold the change into {} (or remove its `{KEEP_MARKER}` line)",
-                        label(k),
-                        e.describe(),
-                        entries[d].describe(),
-                        label(kept),
-                        set.files[kept].path.display()
-                    ));
-                }
+                    label(k),
+                    e.describe(),
+                    entries[d].describe(),
+                    label(kept),
+                    set.files[kept].path.display()
+                ));
             }
         }
     }

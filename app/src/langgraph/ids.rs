@@ -16,10 +16,10 @@ use crate::{Error, Result};
 /// ahead), the new id takes `after`'s timestamp plus one tick, so the thread's order holds.
 pub fn new_checkpoint_id(now: Duration, after: Option<&str>, step: i64) -> Result<String> {
     let (mut ticks, _) = Timestamp::from_unix_time(now.as_secs(), now.subsec_nanos(), 0, 0).to_gregorian();
-    if let Some(previous) = after.and_then(uuid6_timestamp) {
-        if previous >= ticks {
-            ticks = previous + 1;
-        }
+    if let Some(previous) = after.and_then(uuid6_timestamp)
+        && previous >= ticks
+    {
+        ticks = previous + 1;
     }
     let node = random::random_u64()? & 0xFFFF_FFFF_FFFF;
     let id = uuid6(ticks, step as u16, node);

@@ -215,10 +215,10 @@ impl<'a> ConnInfo<'a> {
     fn read_url(&mut self, start: usize) {
         let rest = &self.text[start..];
         // A password with an `@`, `/` or `?` that was not percent-encoded is masked whole.
-        if let Some(last_at) = rest.rfind('@') {
-            if let Some(colon) = rest[..last_at].find(':') {
-                self.masked.push(start + colon + 1..start + last_at);
-            }
+        if let Some(last_at) = rest.rfind('@')
+            && let Some(colon) = rest[..last_at].find(':')
+        {
+            self.masked.push(start + colon + 1..start + last_at);
         }
         let mut at = start;
         // The driver ends the user and password at the first `@`.

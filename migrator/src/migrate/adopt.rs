@@ -236,15 +236,15 @@ fn check(record: &ImportRecord, rows: &[ToolRow]) -> std::result::Result<Vec<Str
         let Some(stored) = &row.checksum else { continue };
         let recorded =
             record.migrations.iter().find(|m| m.tool_version == row.version).and_then(|m| m.tool_checksum.as_ref());
-        if let Some(recorded) = recorded {
-            if !stored.eq_ignore_ascii_case(recorded) {
-                return Err(format!(
-                    "{tool}'s migration {} has checksum {stored} in {table} but {recorded} in {record_file}: the \
+        if let Some(recorded) = recorded
+            && !stored.eq_ignore_ascii_case(recorded)
+        {
+            return Err(format!(
+                "{tool}'s migration {} has checksum {stored} in {table} but {recorded} in {record_file}: the \
                      database ran another version of that file; import the folder it was migrated with, then migrate \
                      again",
-                    row.version
-                ));
-            }
+                row.version
+            ));
         }
     }
     Ok(applied.iter().map(|v| v.to_string()).collect())

@@ -263,18 +263,18 @@ pub(super) fn explain_behind(
     }
     let reset = "or, for a development database, drop it and migrate it from scratch (`cargo xtask reset`). \
                  Nothing was changed";
-    if let Ok(Some((squash, said))) = followed(client) {
-        if !set.squashes.iter().any(|r| r.squash == squash) {
-            let record = said.split_once(')').map_or(said.as_str(), |(r, _)| r.trim_start_matches('('));
-            return Error::CheckoutBehind {
-                message: format!(
-                    "this database followed squash {squash} {said}, which this checkout does not have: the checkout \
+    if let Ok(Some((squash, said))) = followed(client)
+        && !set.squashes.iter().any(|r| r.squash == squash)
+    {
+        let record = said.split_once(')').map_or(said.as_str(), |(r, _)| r.trim_start_matches('('));
+        return Error::CheckoutBehind {
+            message: format!(
+                "this database followed squash {squash} {said}, which this checkout does not have: the checkout \
                      is from before that squash, and its migrations are the chain the squash replaced. Check out a \
                      commit that has the squash (the one that added {record}) and keep it, since the database \
                      records the squashed set now; {reset}"
-                ),
-            };
-        }
+            ),
+        };
     }
     let newest = set.files.last();
     let unknown: Vec<&HistoryRow> = history.iter().filter(|h| set.get(h.version).is_none()).collect();

@@ -11,18 +11,17 @@ pub fn for_current_role(sql: &str, role: &str) -> String {
         .into_iter()
         .map(|statement| {
             let mut statement = statement.to_string();
-            if let Some(rest) = statement.strip_prefix("ALTER DEFAULT PRIVILEGES FOR ROLE ") {
-                if let Some((name, after)) = identifier(rest) {
-                    if name == role {
-                        statement = format!("ALTER DEFAULT PRIVILEGES{after}");
-                    }
-                }
+            if let Some(rest) = statement.strip_prefix("ALTER DEFAULT PRIVILEGES FOR ROLE ")
+                && let Some((name, after)) = identifier(rest)
+                && name == role
+            {
+                statement = format!("ALTER DEFAULT PRIVILEGES{after}");
             }
-            if let Some((start, name)) = grantee(&statement) {
-                if name == role {
-                    let end = start + printed_len(&statement[start..]);
-                    statement.replace_range(start..end, "CURRENT_ROLE");
-                }
+            if let Some((start, name)) = grantee(&statement)
+                && name == role
+            {
+                let end = start + printed_len(&statement[start..]);
+                statement.replace_range(start..end, "CURRENT_ROLE");
             }
             statement.replace("  TO ", " TO ").replace("  FROM ", " FROM ")
         })

@@ -391,13 +391,12 @@ impl<'a> Layout<'a> {
             return;
         }
         let columns = self.facts.constraint_columns(&table.schema, &table.name, name).unwrap_or_default().to_vec();
-        if let [column] = columns.as_slice() {
-            if let Some(clause) = column_clause(kind.expect("a default name has a kind"), definition, column) {
-                if let Some(col) = table.column_mut(column) {
-                    col.definition.push_str(&format!(" {clause}"));
-                    return;
-                }
-            }
+        if let [column] = columns.as_slice()
+            && let Some(clause) = column_clause(kind.expect("a default name has a kind"), definition, column)
+            && let Some(col) = table.column_mut(column)
+        {
+            col.definition.push_str(&format!(" {clause}"));
+            return;
         }
         table.add_constraint(definition.to_string());
     }

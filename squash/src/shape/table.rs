@@ -147,10 +147,10 @@ impl Column {
     /// (`CONSTRAINT x NOT NULL`, pg_dump 18 for a name Postgres would not choose) stays: the key
     /// would name its own.
     pub fn drop_not_null(&mut self) {
-        if let Some(start) = not_null_start(&self.definition) {
-            if self.definition[start..] == *" NOT NULL" {
-                self.definition.truncate(start);
-            }
+        if let Some(start) = not_null_start(&self.definition)
+            && self.definition[start..] == *" NOT NULL"
+        {
+            self.definition.truncate(start);
         }
     }
 

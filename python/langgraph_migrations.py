@@ -2,6 +2,7 @@
 
 Usage: python langgraph_migrations.py describe EMPTY_DATABASE_URL
        python langgraph_migrations.py setup DATABASE_URL
+       python langgraph_migrations.py serve
 
 describe prints one JSON document:
   versions      every installed distribution's version, by normalised name
@@ -15,11 +16,22 @@ setup runs both setup()s on DATABASE_URL and prints the steps each records:
   {"checkpoint_migrations": [0, 1, ...], "store_migrations": [0, ...]}
 
 On failure it prints `error: ...` to stderr and exits 1.
+
+serve runs the same commands for one long-lived caller (`cargo xtask langgraph` and its tests),
+paying the library's import time (about 0.3 s of CPU) once. It writes `{"ready": true}` when it
+has loaded, then reads one request per line on stdin,
+  {"cmd": "setup", "args": ["DATABASE_URL"], "env": {"PG_DUMP": "...", "PGPASSWORD": "..."}}
+(args as on the command line; env set for that request only, so a password never needs to be
+on a command line), and writes one response per line on stdout: {"ok": true, "result": DOCUMENT}
+or {"ok": false, "error": "what went wrong"}. It exits when stdin closes.
 """
 
 import json
+import os
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from typing import Any, NoReturn
 
@@ -30,9 +42,12 @@ from langgraph.store.postgres import PostgresStore
 from langgraph_reference import ReferenceError, reference_schema
 
 
+class Failure(Exception):
+    """What a command reports as `error: ...`."""
+
+
 def fail(message: str) -> NoReturn:
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(1)
+    raise Failure(message)
 
 
 def installed_versions() -> dict[str, str]:
@@ -100,15 +115,79 @@ def setup(url: str) -> dict[str, list[int]]:
     return recorded_steps(url)
 
 
+COMMANDS = {"describe": describe, "setup": setup}
+
+
+def run(command: str, url: str) -> Any:
+    """Runs one command; raises Failure with what went wrong."""
+    try:
+        return COMMANDS[command](url)
+    except psycopg.Error as e:
+        raise Failure(f"{command}: {e}") from e
+
+
+@contextmanager
+def environment(env: dict[str, str]) -> Iterator[None]:
+    """Sets `env` (PG_DUMP, PGPASSWORD: libpq and pg_dump read them) for one request."""
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def handle(line: str) -> dict[str, Any]:
+    """Runs one `serve` request and returns its response."""
+    try:
+        request = json.loads(line)
+        command, args, env = request["cmd"], request["args"], request.get("env", {})
+        if command not in COMMANDS or len(args) != 1 or not isinstance(args[0], str) or not isinstance(env, dict):
+            raise Failure('expected {"cmd": "describe" or "setup", "args": [URL], "env": {...}}')
+        with environment({str(k): str(v) for k, v in env.items()}):
+            return {"ok": True, "result": run(command, args[0])}
+    except Failure as e:
+        return {"ok": False, "error": str(e)}
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        # Not the line itself: it may hold a password.
+        return {"ok": False, "error": f"not a request ({type(e).__name__}: {e})"}
+    except Exception as e:  # the library's own errors, with their type
+        return {"ok": False, "error": f"{type(e).__name__}: {e}"}
+
+
+def serve() -> int:
+    """Answers JSON-line requests on stdin until it closes."""
+    responses = sys.stdout
+    # Whatever the library prints must not land between responses.
+    sys.stdout = sys.stderr
+    sys.stdin.reconfigure(encoding="utf-8")
+
+    def respond(response: dict[str, Any]) -> None:
+        responses.write(json.dumps(response) + "\n")
+        responses.flush()
+
+    respond({"ready": True})
+    for line in iter(sys.stdin.readline, ""):
+        if line.strip():
+            respond(handle(line))
+    return 0
+
+
 def main(argv: list[str]) -> int:
-    commands = {"describe": describe, "setup": setup}
-    if len(argv) != 3 or argv[1] not in commands:
+    if argv[1:] == ["serve"]:
+        return serve()
+    if len(argv) != 3 or argv[1] not in COMMANDS:
         print(__doc__.strip(), file=sys.stderr)
         return 2
     try:
-        result = commands[argv[1]](argv[2])
-    except psycopg.Error as e:
-        fail(f"{argv[1]}: {e}")
+        result = run(argv[1], argv[2])
+    except Failure as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     json.dump(result, sys.stdout)
     print()
     return 0

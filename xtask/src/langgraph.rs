@@ -12,6 +12,7 @@ mod library;
 mod steps;
 #[cfg(test)]
 mod tests;
+mod worker;
 
 use std::path::{Path, PathBuf};
 
@@ -38,9 +39,9 @@ impl flags::Langgraph {
         let started = std::time::Instant::now();
         let mut lines = Vec::new();
         let result = if self.check {
-            check(sh, &python, &server, &tree, &mut lines)
+            check(&python, &server, &tree, &mut lines)
         } else {
-            update(sh, &python, &server, &tree, &mut lines)
+            update(&python, &server, &tree, &mut lines)
         };
         for line in lines {
             println!("{line}");
@@ -56,7 +57,7 @@ pub fn verify(sh: &Shell, server: &Server) -> anyhow::Result<()> {
     let tree = Tree::at(sh.current_dir());
     let python = Python::workspace(sh, &tree.root)?;
     let mut lines = Vec::new();
-    let result = check(sh, &python, server, &tree, &mut lines);
+    let result = check(&python, server, &tree, &mut lines);
     for line in lines {
         eprintln!("    {}", line.trim_start());
     }
@@ -111,8 +112,8 @@ struct Comparison {
 }
 
 /// Reads the library, migrates a scratch database with the tree's migrations and compares.
-fn compare(sh: &Shell, python: &Python, server: &Server, tree: &Tree) -> anyhow::Result<Comparison> {
-    let library = python.describe(sh, server).context("read the LangGraph library's set-up steps")?;
+fn compare(python: &Python, server: &Server, tree: &Tree) -> anyhow::Result<Comparison> {
+    let library = python.describe(server).context("read the LangGraph library's set-up steps")?;
     let set = crate::database::migrations_in(&tree.migrations())?;
     let db = server.test_database(Some(&set)).context("migrate a scratch database")?;
     let mut client = db.try_connect()?;
@@ -169,8 +170,8 @@ impl Comparison {
 
 /// Fails when the tree's migrations lack steps the pinned library has, or its reference schema
 /// is stale; adds what it compared to `lines` either way.
-pub fn check(sh: &Shell, python: &Python, server: &Server, tree: &Tree, lines: &mut Vec<String>) -> anyhow::Result<()> {
-    let comparison = compare(sh, python, server, tree)?;
+pub fn check(python: &Python, server: &Server, tree: &Tree, lines: &mut Vec<String>) -> anyhow::Result<()> {
+    let comparison = compare(python, server, tree)?;
     lines.extend(comparison.summary(tree));
     let mut problems = Vec::new();
     for (side, recorded, missing) in &comparison.sides {
@@ -216,14 +217,8 @@ pub fn check(sh: &Shell, python: &Python, server: &Server, tree: &Tree, lines: &
 /// Writes the steps the tree's migrations lack as one new migration per side, proves them on a
 /// scratch database, and regenerates the reference schema; adds what it did to `lines`.
 /// Nothing is written unless the proof passes.
-pub fn update(
-    sh: &Shell,
-    python: &Python,
-    server: &Server,
-    tree: &Tree,
-    lines: &mut Vec<String>,
-) -> anyhow::Result<()> {
-    let comparison = compare(sh, python, server, tree)?;
+pub fn update(python: &Python, server: &Server, tree: &Tree, lines: &mut Vec<String>) -> anyhow::Result<()> {
+    let comparison = compare(python, server, tree)?;
     lines.extend(comparison.summary(tree));
     let mut candidate = comparison.set.clone();
     let mut new_files: Vec<(Side, String, MigrationFile)> = Vec::new();
@@ -236,7 +231,7 @@ pub fn update(
             new_files.push((*side, list(missing.clone()), file));
         }
     }
-    prove(sh, python, server, &candidate, &comparison)
+    prove(python, server, &candidate, &comparison)
         .context("the migrations do not give the library's tables; nothing was written")?;
     lines.push(format!(
         "proved on a scratch database: the migrations record {}, the LangGraph tables are the library's, and \
@@ -279,13 +274,7 @@ fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
 
 /// Migrates a scratch database with `set` and checks it is what the library's `setup()`s make:
 /// every step recorded, the same tables, and a Python `setup()` that then changes nothing.
-fn prove(
-    sh: &Shell,
-    python: &Python,
-    server: &Server,
-    set: &MigrationSet,
-    comparison: &Comparison,
-) -> anyhow::Result<()> {
+fn prove(python: &Python, server: &Server, set: &MigrationSet, comparison: &Comparison) -> anyhow::Result<()> {
     let db = server.test_database(Some(set)).context("migrate a scratch database with the new migrations")?;
     let mut client = db.try_connect()?;
     let library = &comparison.library;
@@ -302,7 +291,7 @@ fn prove(
     }
     same_tables(server, db.name(), comparison)?;
     let before = Schema::dump(server, db.name(), &[])?;
-    let after_setup = python.setup(sh, server, db.url())?;
+    let after_setup = python.setup(server, db.url())?;
     if after_setup != recorded {
         bail!("Python's setup() ran more steps: before it {recorded:?}, after it {after_setup:?}");
     }

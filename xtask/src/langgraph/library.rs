@@ -10,6 +10,8 @@ use devdb::Server;
 use serde::Deserialize;
 use xshell::{cmd, Shell};
 
+use super::worker;
+
 /// The distribution whose set-up steps the migrations follow.
 pub const PACKAGE: &str = "langgraph-checkpoint-postgres";
 
@@ -86,16 +88,15 @@ impl Python {
     ///
     /// What one venv holds does not change while a process runs, so its description is read once
     /// per process (per interpreter and requirements stamp): tests compare a tree several times.
-    pub fn describe(&self, sh: &Shell, server: &Server) -> anyhow::Result<Library> {
+    pub fn describe(&self, server: &Server) -> anyhow::Result<Library> {
         static READ: Mutex<BTreeMap<(PathBuf, String), Library>> = Mutex::new(BTreeMap::new());
-        let stamp = self.exe.parent().and_then(Path::parent).map(|venv| venv.join(".requirements.sha256"));
-        let key = (self.exe.clone(), stamp.and_then(|s| std::fs::read_to_string(s).ok()).unwrap_or_default());
+        let key = (self.exe.clone(), self.stamp());
         let known = READ.lock().unwrap_or_else(PoisonError::into_inner).get(&key).cloned();
         let library = match known {
             Some(library) => library,
             None => {
                 let db = server.scratch_database("langgraph_reference")?;
-                let library: Library = self.script(sh, server, "describe", db.url())?;
+                let library: Library = self.script(server, "describe", db.url())?;
                 READ.lock().unwrap_or_else(PoisonError::into_inner).insert(key, library.clone());
                 library
             }
@@ -105,18 +106,13 @@ impl Python {
     }
 
     /// Runs both `setup()`s on `url` and returns the steps each table then records.
-    pub fn setup(&self, sh: &Shell, server: &Server, url: &str) -> anyhow::Result<Recorded> {
-        self.script(sh, server, "setup", url)
+    pub fn setup(&self, server: &Server, url: &str) -> anyhow::Result<Recorded> {
+        self.script(server, "setup", url)
     }
 
-    /// Runs `langgraph_migrations.py COMMAND URL` and parses the JSON it prints.
-    fn script<T: serde::de::DeserializeOwned>(
-        &self,
-        sh: &Shell,
-        server: &Server,
-        command: &str,
-        url: &str,
-    ) -> anyhow::Result<T> {
+    /// Runs `langgraph_migrations.py COMMAND URL` in this interpreter's worker and parses the
+    /// JSON it answers.
+    fn script<T: serde::de::DeserializeOwned>(&self, server: &Server, command: &str, url: &str) -> anyhow::Result<T> {
         let exe = &self.exe;
         anyhow::ensure!(
             exe.exists(),
@@ -124,25 +120,26 @@ impl Python {
              with python/requirements.txt installed)",
             exe.display()
         );
-        let script = crate::project_root().join("python/langgraph_migrations.py");
-        // The password goes in the child's environment (libpq reads PGPASSWORD): a command line is
-        // visible to every user of the machine.
+        // The password goes in the worker's environment for this request (libpq reads
+        // PGPASSWORD), through its stdin: a command line is visible to every user of the machine.
         let (conninfo, password) = migrator::conninfo::without_password(url);
-        let mut child = cmd!(sh, "{exe} {script} {command} {conninfo}").env("PG_DUMP", server.bin("pg_dump")?);
-        if let Some(password) = password {
-            child = child.env("PGPASSWORD", password);
+        let mut env = vec![("PG_DUMP", server.bin("pg_dump")?.to_string_lossy().into_owned())];
+        env.extend(password.map(|password| ("PGPASSWORD", password)));
+        let request = worker::Request { command, url: &conninfo, env };
+        match worker::request(exe, self.stamp(), &request)? {
+            Ok(result) => serde_json::from_value(result)
+                .with_context(|| format!("read what {} {command} answered", worker::SCRIPT)),
+            Err(message) => {
+                bail!("{} {command} failed: {}", worker::SCRIPT, message.replace(url, &migrator::db::redact(url)))
+            }
         }
-        let out = child.secret().ignore_status().output().with_context(|| format!("run {}", exe.display()))?;
-        if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let message = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("(no output)");
-            bail!(
-                "python/langgraph_migrations.py {command} failed: {}",
-                message.trim().trim_start_matches("error: ").replace(url, &migrator::db::redact(url))
-            );
-        }
-        serde_json::from_slice(&out.stdout)
-            .with_context(|| format!("read what python/langgraph_migrations.py {command} printed"))
+    }
+
+    /// The requirements stamp `python/setup-venv.py` leaves in the venv (empty for an interpreter
+    /// of another kind): what the venv holds changes only with it.
+    fn stamp(&self) -> String {
+        let stamp = self.exe.parent().and_then(Path::parent).map(|venv| venv.join(".requirements.sha256"));
+        stamp.and_then(|s| std::fs::read_to_string(s).ok()).unwrap_or_default()
     }
 
     /// Fails when a `name==version` pin of the requirements is not what is installed.

@@ -12,7 +12,7 @@ use crate::langgraph::Python;
 fn tree_on_3_2_0(name: &str) -> (ScratchTree, Python, String) {
     let scratch = ScratchTree::copy(name, |path| path.contains("__upgrade_langgraph_"));
     let python = pin(&shell(), &scratch, PINS_3_2_0, "langgraph-checkpoint-postgres-3.2.0");
-    let library = python.describe(&shell(), test_server()).unwrap_or_else(|e| panic!("{e:#}"));
+    let library = python.describe(test_server()).unwrap_or_else(|e| panic!("{e:#}"));
     scratch.write("xtask/test_data/langgraph-schema.sql", &library.reference);
     let setup = scratch.migrations().into_iter().find(|m| m.ends_with("__setup_langgraph_checkpointer.sql"));
     (scratch, python, format!("migrations/{}", setup.expect("a checkpointer set-up migration")))
@@ -82,7 +82,7 @@ fn a_recorded_step_whose_index_is_missing_is_refused_and_nothing_is_written() {
     );
     assert!(err.contains("\n-CREATE INDEX checkpoint_writes_thread_id_idx ON public.checkpoint_writes"), "{err}");
     let mut lines = Vec::new();
-    let err = crate::langgraph::update(&shell(), &python, test_server(), tree, &mut lines).unwrap_err();
+    let err = crate::langgraph::update(&python, test_server(), tree, &mut lines).unwrap_err();
     let err = format!("{err:#}");
     assert!(err.starts_with("the migrations do not give the library's tables; nothing was written: "), "{err}");
     assert_eq!(scratch.migrations(), before);

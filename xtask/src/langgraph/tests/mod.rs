@@ -8,6 +8,7 @@
 mod behind;
 mod older_release;
 mod recorded;
+mod worker;
 
 use std::path::PathBuf;
 
@@ -103,14 +104,14 @@ fn pin(sh: &Shell, scratch: &ScratchTree, requirements: &str, name: &str) -> Pyt
 /// Runs `cargo xtask langgraph` on `tree` and returns what it printed; panics with its error.
 fn update(python: &Python, tree: &Tree) -> Vec<String> {
     let mut lines = Vec::new();
-    super::update(&shell(), python, test_server(), tree, &mut lines).unwrap_or_else(|e| panic!("{e:#}\n{lines:#?}"));
+    super::update(python, test_server(), tree, &mut lines).unwrap_or_else(|e| panic!("{e:#}\n{lines:#?}"));
     lines
 }
 
 /// Runs `cargo xtask langgraph --check` on `tree`: what it printed, or its error.
 fn check(python: &Python, tree: &Tree) -> Result<Vec<String>, String> {
     let mut lines = Vec::new();
-    match super::check(&shell(), python, test_server(), tree, &mut lines) {
+    match super::check(python, test_server(), tree, &mut lines) {
         Ok(()) => Ok(lines),
         Err(e) => Err(format!("{e:#}")),
     }

@@ -94,16 +94,16 @@ fn moving_the_pin_to_the_current_release_leaves_setup_nothing_to_do() {
     // Alike in schema and in recorded steps, all that setup() reads: what it does on the upgraded
     // database it does on the fresh one.
     assert_eq!(Schema::dump(server, existing.name(), &[]).unwrap(), Schema::dump(server, fresh.name(), &[]).unwrap());
-    setup_changes_nothing(&sh, &current, &existing);
+    setup_changes_nothing(&current, &existing);
 }
 
 /// Runs Python's `setup()`s on `db` and asserts they changed nothing: the full schema and the
 /// recorded steps are the same before and after.
-fn setup_changes_nothing(sh: &xshell::Shell, python: &Python, db: &TestDatabase<'_>) {
+fn setup_changes_nothing(python: &Python, db: &TestDatabase<'_>) {
     let server = test_server();
     let before = Schema::dump(server, db.name(), &[]).unwrap();
     let steps = recorded_steps(db);
-    let reported = python.setup(sh, server, db.url()).unwrap_or_else(|e| panic!("{e:#}"));
+    let reported = python.setup(server, db.url()).unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!((reported.checkpoint_migrations, reported.store_migrations), steps, "setup() recorded steps");
     assert_eq!(recorded_steps(db), steps);
     if let Some(diff) = before.diff(&Schema::dump(server, db.name(), &[]).unwrap()) {

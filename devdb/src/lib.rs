@@ -44,7 +44,7 @@ pub use password_cluster::PasswordCluster;
 pub use ram::{scratch_root, test_cluster_dir};
 pub use role::{TestRole, ROLE_PREFIX};
 pub use schema::{Change, ObjectDifference, Privileges, Schema};
-pub use scratch::{TestDatabase, SCRATCH_PREFIX};
+pub use scratch::{Reused, TestDatabase, SCRATCH_PREFIX};
 pub use server::{Server, DEFAULT_DATABASE};
 pub use template::{TEMPLATE_LOCK_KEY, TEMPLATE_PREFIX};
 pub use testing::{empty_database, major_server, role_server, superuser_server, test_database, test_server};

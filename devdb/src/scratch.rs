@@ -4,9 +4,10 @@
 //! later run drop what a killed process left behind ([`Server::drop_stale_databases`]), the run
 //! key tells apart two processes that got one pid, and the purpose says what it was for.
 
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use migrator::migrations::MigrationSet;
 
@@ -20,6 +21,8 @@ pub struct TestDatabase<'a> {
     server: &'a Server,
     url: String,
     name: String,
+    /// Connections [`TestDatabase::client`] handed out and got back, for the next caller.
+    idle: Mutex<Vec<postgres::Client>>,
 }
 
 impl TestDatabase<'_> {
@@ -42,10 +45,73 @@ impl TestDatabase<'_> {
     pub fn connect(&self) -> postgres::Client {
         self.try_connect().unwrap_or_else(|e| panic!("connect to test database {}: {e}", self.name))
     }
+
+    /// Returns a connection that comes back to this database when dropped, its session reset
+    /// (see [`Reused`]); one handed back earlier when there is one, else a new one. For a tool
+    /// that reads one scratch database several times in turn: a new connection costs the server
+    /// about 3 ms of CPU.
+    pub fn client(&self) -> Result<Reused<'_>> {
+        let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let client = match idle {
+            Some(client) => client,
+            None => self.try_connect()?,
+        };
+        Ok(Reused { idle: &self.idle, client: Some(client) })
+    }
+}
+
+/// What a session may have changed that the next user of its connection must not inherit, as
+/// `DISCARD ALL` resets it but for `DEALLOCATE ALL`: the driver keeps prepared statements of its
+/// own (its type lookups) for the life of the connection.
+const RESET_SESSION: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; \
+                             SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES";
+
+/// A connection from [`TestDatabase::client`]. Dropped, it goes back to its database once its
+/// session is reset (settings, role, temporary tables, advisory locks, cursors); one that is
+/// closed, inside a transaction block, or whose reset fails is closed instead.
+pub struct Reused<'d> {
+    idle: &'d Mutex<Vec<postgres::Client>>,
+    client: Option<postgres::Client>,
+}
+
+impl Deref for Reused<'_> {
+    type Target = postgres::Client;
+
+    fn deref(&self) -> &postgres::Client {
+        self.client.as_ref().expect("a connection until dropped")
+    }
+}
+
+impl DerefMut for Reused<'_> {
+    fn deref_mut(&mut self) -> &mut postgres::Client {
+        self.client.as_mut().expect("a connection until dropped")
+    }
+}
+
+impl Drop for Reused<'_> {
+    fn drop(&mut self) {
+        let Some(mut client) = self.client.take() else { return };
+        // Only a session outside a transaction block (where a statement starts its own transaction,
+        // so the two times are one) is reset and kept; closing one in a block rolls it back.
+        let outside_block = |client: &mut postgres::Client| match client
+            .simple_query("SELECT statement_timestamp() = transaction_timestamp()")
+        {
+            Ok(messages) => {
+                messages.iter().any(|m| matches!(m, postgres::SimpleQueryMessage::Row(row) if row.get(0) == Some("t")))
+            }
+            Err(_) => false,
+        };
+        let idle = !client.is_closed() && outside_block(&mut client) && client.batch_execute(RESET_SESSION).is_ok();
+        if idle {
+            self.idle.lock().unwrap_or_else(PoisonError::into_inner).push(client);
+        }
+    }
 }
 
 impl Drop for TestDatabase<'_> {
     fn drop(&mut self) {
+        // Close what was handed back first: the drop would otherwise end those sessions itself.
+        self.idle.get_mut().unwrap_or_else(PoisonError::into_inner).clear();
         // After Ctrl-C the cluster is stopping; the next run drops what is left.
         if crate::interrupted() {
             return;
@@ -65,7 +131,7 @@ impl Server {
             Some(set) => self.with_admin(|admin| self.clone_template(admin, set, &name))?,
             None => self.create_database(&name, None)?,
         }
-        Ok(TestDatabase { server: self, url: self.url_for(&name), name })
+        Ok(TestDatabase { server: self, url: self.url_for(&name), name, idle: Mutex::new(Vec::new()) })
     }
 
     /// Creates an empty scratch database for a tool step, from `template0` (so nothing but what
@@ -73,7 +139,7 @@ impl Server {
     pub fn scratch_database(&self, purpose: &str) -> Result<TestDatabase<'_>> {
         let name = scratch_name(purpose);
         self.create_database(&name, Some("template0"))?;
-        Ok(TestDatabase { server: self, url: self.url_for(&name), name })
+        Ok(TestDatabase { server: self, url: self.url_for(&name), name, idle: Mutex::new(Vec::new()) })
     }
 
     /// Drops the scratch databases of processes that are gone (killed before they could) and

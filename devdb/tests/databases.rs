@@ -78,3 +78,64 @@ fn a_missing_database_names_itself_without_the_password() {
     assert!(message.starts_with("pg_dump --schema-only of database nowhere failed"), "{message}");
     assert!(!message.contains("hunter2"), "{message}");
 }
+
+/// A connection handed back to its database serves the next caller, with nothing of the last
+/// session left: no settings, role, temporary table or advisory lock.
+#[test]
+fn a_connection_handed_back_is_reused_with_its_session_reset() {
+    let role = test_server().test_role().unwrap();
+    let db = empty_database();
+    let pid = {
+        let mut client = db.client().unwrap();
+        client
+            .batch_execute(&format!(
+                "SET search_path = pg_catalog; \
+                 SET work_mem = '7MB'; CREATE TEMP TABLE scratch_note (n int); SELECT pg_advisory_lock(42); \
+                 SET ROLE {role}",
+                role = role.name()
+            ))
+            .unwrap();
+        client.query_one("SELECT pg_backend_pid()", &[]).unwrap().get::<_, i32>(0)
+    };
+    let mut client = db.client().unwrap();
+    let row = client
+        .query_one(
+            "SELECT pg_backend_pid(), current_setting('search_path'), current_setting('work_mem'), \
+             current_user = session_user, to_regclass('pg_temp.scratch_note') IS NULL, \
+             (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid())",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, i32>(0), pid, "the same connection");
+    assert_eq!(row.get::<_, String>(1), "\"$user\", public");
+    assert_eq!(row.get::<_, String>(2), "4MB");
+    assert!(row.get::<_, bool>(3), "back to the session's own role");
+    assert!(row.get::<_, bool>(4), "the temporary table is gone");
+    assert_eq!(row.get::<_, i64>(5), 0, "no advisory lock held");
+}
+
+/// A connection handed back inside a transaction block is closed, which rolls the transaction
+/// back; so is one whose session ended. The next caller gets a new connection.
+#[test]
+fn a_connection_in_a_transaction_or_whose_session_ended_is_not_reused() {
+    let db = empty_database();
+    let pid = |client: &mut devdb::Reused| client.query_one("SELECT pg_backend_pid()", &[]).unwrap().get::<_, i32>(0);
+    let mut client = db.client().unwrap();
+    let first = pid(&mut client);
+    client.batch_execute("CREATE TABLE notes (n int)").unwrap();
+    client.batch_execute("BEGIN; INSERT INTO notes VALUES (1)").unwrap();
+    drop(client);
+    let mut client = db.client().unwrap();
+    let second = pid(&mut client);
+    assert_ne!(second, first, "not the connection left in a transaction");
+    // The INSERT's lock goes with its transaction: the table can be locked once that has ended.
+    client.batch_execute("BEGIN; SET LOCAL lock_timeout = '10s'; LOCK TABLE notes; COMMIT").unwrap();
+    assert_eq!(client.query_one("SELECT count(*) FROM notes", &[]).unwrap().get::<_, i64>(0), 0, "rolled back");
+    drop(client);
+
+    let mut client = db.client().unwrap();
+    assert_eq!(pid(&mut client), second, "a connection handed back clean is reused");
+    let _ = client.batch_execute("SELECT pg_terminate_backend(pg_backend_pid())");
+    drop(client);
+    assert_ne!(pid(&mut db.client().unwrap()), second, "not the connection whose session ended");
+}

@@ -220,7 +220,7 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
     let (old_db, provenance) = progress.run(Step::Replay, || {
         let old_db = server.scratch_database("old")?;
         let provenance =
-            provenance::replay(&mut old_db.try_connect()?, &set).context("replay the chain in a scratch database")?;
+            provenance::replay(&mut *old_db.client()?, &set).context("replay the chain in a scratch database")?;
         Ok((old_db, provenance))
     })?;
 
@@ -256,30 +256,26 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
     // and kept migrations first, then (same runner, same order) the data files computed from it.
     let (data, (new_millis, carry_millis), new_schema, chain_catalog) = progress.run(Step::Data, || {
         stage(&staged)?;
-        let mut client = new_db.try_connect()?;
+        let mut client = new_db.client()?;
         let started = Instant::now();
         migrator::migrate::migrate(&mut client, &MigrationSet::from_dir(&staging.path)?)
             .context("build a database from the generated schema and the kept migrations")?;
         let mut elapsed = started.elapsed();
-        std::thread::scope(|scope| {
+        let chain = data::Chain {
+            set: &set,
+            module_order: &plan.module_order,
+            object_modules: &plan.object_modules,
+            kept_writes: &provenance.kept_writes,
+        };
+        let (data, carry_millis, schema, catalog) = std::thread::scope(|scope| {
             // The data files change no schema: dump it (for the proof) while they are computed.
             let schema = (!opts.check).then(|| scope.spawn(|| prove::schema_of(server, &new_db)));
             // The squash record keeps the chain's catalog, for databases that ran the chain.
-            let catalog = match opts.check {
-                true => None,
-                false => {
-                    let mut chain = old_db.try_connect()?;
-                    Some(scope.spawn(move || Snapshot::read(&mut chain).context("read the replayed chain's schema")))
-                }
-            };
-            let chain = data::Chain {
-                set: &set,
-                module_order: &plan.module_order,
-                object_modules: &plan.object_modules,
-                kept_writes: &provenance.kept_writes,
-            };
+            let catalog = (!opts.check).then(|| {
+                scope.spawn(|| Snapshot::read(&mut *old_db.client()?).context("read the replayed chain's schema"))
+            });
             let carry_started = Instant::now();
-            let data = data::carry(&mut old_db.try_connect()?, &mut client, &chain)?;
+            let data = data::carry(&mut *old_db.client()?, &mut client, &chain)?;
             let carry_millis = millis(carry_started.elapsed());
             let schema = schema
                 .map(|j| j.join().unwrap_or_else(|_| Err(anyhow::anyhow!("pg_dump thread panicked"))))
@@ -287,6 +283,9 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
             let catalog = catalog
                 .map(|j| j.join().unwrap_or_else(|_| Err(anyhow::anyhow!("catalog thread panicked"))))
                 .transpose()?;
+            anyhow::Ok((data, carry_millis, schema, catalog))
+        })?;
+        std::thread::scope(|scope| {
             // Nothing reads the chain's database any more: drop it while the data files run.
             scope.spawn(move || drop(old_db));
             let first = first_new_version(&set)? + staged.len();
@@ -357,7 +356,7 @@ pub fn squash_dir(server: &Server, dir: &Path, opts: &Options) -> anyhow::Result
     }
 
     let masked = progress.run(Step::Prove, || {
-        let new_rows = row_hashes(&mut new_db.try_connect()?).context("hash the new set's rows")?;
+        let new_rows = row_hashes(&mut *new_db.client()?).context("hash the new set's rows")?;
         let new_schema = new_schema.as_ref().context("the new set's schema was not dumped")?;
         // Only when the schemas differ: does a plain restore of the chain's dump rebuild it?
         let restored = || -> anyhow::Result<Option<Schema>> {
@@ -431,8 +430,8 @@ fn generate_files(
     let (listing, text, facts, old_rows) = std::thread::scope(|scope| {
         let listing = scope.spawn(|| pg::list(&Shell::new()?, server, archive));
         let text = scope.spawn(|| pg::restore_text(&Shell::new()?, server, archive));
-        let rows = scope.spawn(|| row_hashes(&mut old_db.try_connect()?).context("hash the old chain's rows"));
-        let facts = old_db.try_connect().map_err(anyhow::Error::from).and_then(|mut c| facts::Facts::read(&mut c));
+        let rows = scope.spawn(|| row_hashes(&mut *old_db.client()?).context("hash the old chain's rows"));
+        let facts = old_db.client().map_err(anyhow::Error::from).and_then(|mut c| facts::Facts::read(&mut c));
         let join = |j: std::thread::ScopedJoinHandle<'_, anyhow::Result<String>>| {
             j.join().unwrap_or_else(|_| Err(anyhow::anyhow!("pg_restore thread panicked")))
         };

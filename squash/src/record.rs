@@ -75,7 +75,7 @@ pub fn stage(
         })
         .collect();
 
-    let new_schema = Snapshot::read(&mut new.try_connect()?).context("read the new set's schema")?;
+    let new_schema = Snapshot::read(&mut *new.client()?).context("read the new set's schema")?;
     let differences = chain_schema.diff(&new_schema);
     if !differences.is_empty() {
         bail!(

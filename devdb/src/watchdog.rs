@@ -2,10 +2,12 @@
 //!
 //! A process that ends normally, on `exit` or on a signal stops the server itself when it is the
 //! last user (see [`lifetime`](crate::lifetime)). A killed one cannot, so whoever starts the server
-//! also starts this small detached shell loop: once a second, while the postmaster lives, it takes
-//! the control lock and the users lock without waiting (`flock -n`), and when both are free,
+//! also starts this small detached shell loop: every two seconds, while the postmaster lives, it
+//! takes the control lock and the users lock without waiting (`flock -n`), and when both are free,
 //! nobody uses the server, so it stops it. Taking the control lock first means it never races a
-//! process that is starting, joining or leaving.
+//! process that is starting, joining or leaving. Each round runs three programs (`sleep` and two
+//! `flock`s), about 2.5 ms of CPU: once a second, that was 0.5 s of CPU per `cargo xtask verify`,
+//! to stop a server a second sooner after a kill.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -20,7 +22,7 @@ const SCRIPT: &str = r#"cd "$1" || exit 1
 pid=$2
 shift 2
 (
-  while sleep 1; kill -0 "$pid" 2>/dev/null; do
+  while sleep 2; kill -0 "$pid" 2>/dev/null; do
     { flock -n 3 && { flock -n 4 && "$@"; } 4<users.lock; } 3<control.lock && exit 0
   done
 ) </dev/null >/dev/null 2>&1 &

@@ -137,7 +137,7 @@ impl Python {
 
     /// The requirements stamp `python/setup-venv.py` leaves in the venv (empty for an interpreter
     /// of another kind): what the venv holds changes only with it.
-    fn stamp(&self) -> String {
+    pub(super) fn stamp(&self) -> String {
         let stamp = self.exe.parent().and_then(Path::parent).map(|venv| venv.join(".requirements.sha256"));
         stamp.and_then(|s| std::fs::read_to_string(s).ok()).unwrap_or_default()
     }

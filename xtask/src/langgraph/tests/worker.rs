@@ -1,6 +1,7 @@
 //! The `langgraph_migrations.py serve` worker: a failed command is an answer, and the worker goes
-//! on; a worker that dies is reported with how it ended, and the next request starts another.
-//! Each test uses a worker of its own (its own key), so killing one disturbs no other test.
+//! on; a worker that dies is reported with how it ended, and forgotten, so that the next request
+//! starts another (as the first request of a process does). The test that kills a worker kills
+//! one of its own (its own key), so no other test loses the worker it shares.
 
 use devdb::{empty_database, test_server};
 
@@ -21,7 +22,9 @@ fn setup(python: &Python, key: &str, url: &str) -> anyhow::Result<Result<serde_j
 #[test]
 #[cfg_attr(sdm_skip_python, ignore = "SDM_SKIP_PYTHON=1; to run: python3 python/setup-venv.py, then unset it")]
 fn a_command_that_fails_is_answered_and_the_same_worker_answers_the_next() {
-    let (python, key) = (python(), "test: a command that fails");
+    // The worker the other tests of this process share.
+    let python = python();
+    let key = &python.stamp();
     let missing = test_server().url_for("sdm_no_such_database");
     let error = setup(&python, key, &missing).unwrap().unwrap_err();
     assert!(error.starts_with("setup: ") && error.contains("\"sdm_no_such_database\" does not exist"), "{error}");
@@ -35,7 +38,7 @@ fn a_command_that_fails_is_answered_and_the_same_worker_answers_the_next() {
 
 #[test]
 #[cfg_attr(sdm_skip_python, ignore = "SDM_SKIP_PYTHON=1; to run: python3 python/setup-venv.py, then unset it")]
-fn a_worker_that_died_is_reported_and_the_next_request_starts_another() {
+fn a_worker_that_died_is_reported_and_forgotten() {
     let (python, key, db) = (python(), "test: a worker that died", empty_database());
     setup(&python, key, db.url()).unwrap().unwrap();
     let pid = worker::pid(&python.exe, key.into()).expect("a worker runs");
@@ -49,7 +52,4 @@ fn a_worker_that_died_is_reported_and_the_next_request_starts_another() {
         "{error}"
     );
     assert_eq!(worker::pid(&python.exe, key.into()), None, "the dead worker is forgotten");
-    let again = setup(&python, key, db.url()).unwrap().unwrap();
-    assert!(!again["checkpoint_migrations"].as_array().unwrap().is_empty(), "{again}");
-    assert!(worker::pid(&python.exe, key.into()).is_some_and(|new| new != pid), "a new worker answered");
 }

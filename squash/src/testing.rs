@@ -99,6 +99,20 @@ impl Tree {
         report
     }
 
+    /// Runs `squash --check` on the test server: [`Outcome::Unchanged`] when a squash would change
+    /// nothing. For asserting that a squashed folder is a fixed point: it tells so as a second
+    /// squash does (`tests::chains` checks that both agree), without the second squash's pg_dump
+    /// and catalog read.
+    pub fn check(&self) -> Report {
+        self.check_on(devdb::test_server())
+    }
+
+    /// Runs `squash --check` on `server`; panics with the error.
+    pub fn check_on(&self, server: &Server) -> Report {
+        let options = Options { check: true, ..self.options() };
+        crate::squash_dir(server, &self.dir(), &options).unwrap_or_else(|e| panic!("squash --check failed: {e:#}"))
+    }
+
     /// Squashes the chain on the test server, which must fail; returns the error.
     pub fn squash_err(&self) -> String {
         self.squash_err_on(devdb::test_server())

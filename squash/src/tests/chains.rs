@@ -27,7 +27,7 @@ fn squashes_a_long_chain() {
         ["users", "evidence", "journeys", "llmchat", "memory"].map(|m| Some(m.to_string()))
     );
     assert!(report.after.iter().any(|f| f.kind == FileKind::Data), "the chain inserts rows");
-    assert_eq!(tree.squash().outcome, Outcome::Unchanged);
+    assert_eq!(tree.check().outcome, Outcome::Unchanged);
 }
 
 #[test]
@@ -109,7 +109,7 @@ fn the_workspace_migrations_squash_and_prove() {
     assert_eq!(kept(&after), kept(&before), "every kept migration survives, in order: {}", report.summary());
     assert!(after.files.len() <= before.files.len(), "{}", report.summary());
     assert_equivalent(&workspace, &tree.dir());
-    assert_eq!(tree.squash().outcome, Outcome::Unchanged);
+    assert_eq!(tree.check().outcome, Outcome::Unchanged);
 }
 
 /// The new set is numbered after the chain's last version, so no new file takes an old file's

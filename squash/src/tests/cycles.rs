@@ -52,5 +52,5 @@ INSERT INTO memory_topic VALUES (2, 5);\n",
         let data = tree.read_named(file);
         assert!(data.contains("form a cycle") && data.contains("WITH rows_1 AS (\nINSERT INTO "), "{data}");
     }
-    assert_eq!(tree.squash().outcome, Outcome::Unchanged);
+    assert_eq!(tree.check().outcome, Outcome::Unchanged);
 }

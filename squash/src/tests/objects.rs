@@ -145,7 +145,7 @@ fn squashes_every_object_kind_into_module_initials() {
         .read_named("evidence/evidence_data.sql")
         .contains("REFRESH MATERIALIZED VIEW public.evidence_room_counts;"));
 
-    let again = tree.squash();
+    let again = tree.check();
     assert_eq!(again.outcome, Outcome::Unchanged, "{}", again.summary());
 }
 
@@ -211,7 +211,7 @@ fn splits_foreign_keys_that_close_a_cycle_between_modules() {
     assert!(users_keys.contains("COMMENT ON CONSTRAINT users_account_favourite_fkey"), "{users_keys}");
     assert!(!tree.read_named("users/users_initial.sql").contains("FOREIGN KEY"));
     assert!(!tree.read_named("evidence/evidence_initial.sql").contains("FOREIGN KEY"));
-    assert_eq!(tree.squash().outcome, Outcome::Unchanged);
+    assert_eq!(tree.check().outcome, Outcome::Unchanged);
 }
 
 // postgres_fdw is not a trusted extension and an event trigger is a superuser's: both chains

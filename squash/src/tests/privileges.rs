@@ -83,7 +83,7 @@ INSERT INTO users_account (owner, email) VALUES ('someone', 'a@example.com');\n"
     }
     let data = tree.read_named("users/users_data.sql");
     assert!(data.contains("ALTER TABLE public.users_account NO FORCE ROW LEVEL SECURITY;"), "{data}");
-    assert_eq!(tree.squash_on(role_server()).outcome, Outcome::Unchanged);
+    assert_eq!(tree.check_on(role_server()).outcome, Outcome::Unchanged);
 }
 
 #[test]

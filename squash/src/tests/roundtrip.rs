@@ -51,5 +51,5 @@ ALTER TABLE users_note_copy ALTER COLUMN written_at DROP DEFAULT;\n",
         let drop = format!("ALTER TABLE ONLY public.{child} ALTER COLUMN written_at DROP DEFAULT;");
         assert!(users.contains(&drop), "{users}");
     }
-    assert_eq!(tree.squash_on(server).outcome, Outcome::Unchanged);
+    assert_eq!(tree.check_on(server).outcome, Outcome::Unchanged);
 }

@@ -16,7 +16,7 @@ fn squash_and_prove(tree: &Tree) -> String {
 fn squash_and_prove_on(server: &Server, tree: &Tree) -> String {
     let report = tree.squash_on(server);
     assert!(paths(&report).contains(&"users/users_initial.sql".to_string()), "{:?}", paths(&report));
-    assert_eq!(tree.squash_on(server).outcome, Outcome::Unchanged);
+    assert_eq!(tree.check_on(server).outcome, Outcome::Unchanged);
     tree.read_named("users/users_initial.sql")
 }
 

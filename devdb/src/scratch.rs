@@ -25,6 +25,13 @@ pub struct TestDatabase<'a> {
     idle: Mutex<Vec<postgres::Client>>,
 }
 
+impl<'a> TestDatabase<'a> {
+    /// The guard of database `name` of `server`, which exists.
+    fn new(server: &'a Server, name: String) -> TestDatabase<'a> {
+        TestDatabase { server, url: server.url_for(&name), name, idle: Mutex::new(Vec::new()) }
+    }
+}
+
 impl TestDatabase<'_> {
     /// Returns the URL to connect to this database.
     pub fn url(&self) -> &str {
@@ -131,7 +138,7 @@ impl Server {
             Some(set) => self.with_admin(|admin| self.clone_template(admin, set, &name))?,
             None => self.create_database(&name, None)?,
         }
-        Ok(TestDatabase { server: self, url: self.url_for(&name), name, idle: Mutex::new(Vec::new()) })
+        Ok(TestDatabase::new(self, name))
     }
 
     /// Creates an empty scratch database for a tool step, from `template0` (so nothing but what
@@ -139,7 +146,7 @@ impl Server {
     pub fn scratch_database(&self, purpose: &str) -> Result<TestDatabase<'_>> {
         let name = scratch_name(purpose);
         self.create_database(&name, Some("template0"))?;
-        Ok(TestDatabase { server: self, url: self.url_for(&name), name, idle: Mutex::new(Vec::new()) })
+        Ok(TestDatabase::new(self, name))
     }
 
     /// Drops the scratch databases of processes that are gone (killed before they could) and
